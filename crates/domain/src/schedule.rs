@@ -1,0 +1,278 @@
+//! Time ranges and conflict detection.
+//!
+//! Rule: an owner's events never overlap. Ranges are half-open `[start, end)`, so an
+//! event ending at 10:00 and one starting at 10:00 touch but do not conflict.
+//!
+//! Why the check is one index seek, O(log n) whatever the calendar size: because the
+//! invariant holds, an owner's events sorted by start also have strictly increasing ends
+//! (if `a.start < b.start` and `a.end >= b.end`, `a` would contain `b`). So the only stored
+//! events that can overlap a candidate are those starting before `candidate.end`
+//! ([`scan_bounds`]). Scanning them in descending start order (an index seek on
+//! `(owner_id, start_time)` followed by a backward walk), each next one ends earlier than
+//! the last; they overlap while they still end after `candidate.start`, and the first one
+//! that does not ends the scan, since every earlier one ends earlier still.
+//! [`conflicts_in_descending`] is that scan. The database supplies the rows; this module
+//! decides which of them conflict.
+//!
+//! A batch of new events must also not overlap one another: [`overlapping_pairs`] finds
+//! every such pair with a sort and a sweep.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+
+/// A non-empty, half-open span of time `[start, end)`; `start < end` always holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TimeRange {
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+}
+
+/// The error of [`TimeRange::new`]: the end is not strictly after the start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InvalidRange;
+
+impl fmt::Display for InvalidRange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("end_time must be after start_time")
+    }
+}
+
+impl std::error::Error for InvalidRange {}
+
+impl TimeRange {
+    /// A range from `start` (inclusive) to `end` (exclusive); empty or reversed ranges
+    /// are refused, so every `TimeRange` is a real span of time.
+    pub fn new(start: DateTime<Utc>, end: DateTime<Utc>) -> Result<Self, InvalidRange> {
+        if start < end {
+            Ok(Self { start, end })
+        } else {
+            Err(InvalidRange)
+        }
+    }
+
+    /// The first instant inside the range.
+    pub fn start(&self) -> DateTime<Utc> {
+        self.start
+    }
+
+    /// The first instant after the range (exclusive).
+    pub fn end(&self) -> DateTime<Utc> {
+        self.end
+    }
+
+    /// Whether the two ranges share an instant; touching ranges do not overlap.
+    pub fn overlaps(&self, other: &TimeRange) -> bool {
+        self.start < other.end && other.start < self.end
+    }
+}
+
+/// The exclusive upper bound of stored start times to scan for conflicts with
+/// `candidate`: events starting at or after its end cannot overlap it.
+pub fn scan_bounds(candidate: &TimeRange) -> DateTime<Utc> {
+    candidate.end
+}
+
+/// The stored events that overlap `candidate`, in ascending start order.
+///
+/// `stored_desc_by_start` must be one owner's events (which never overlap one another)
+/// with start before [`scan_bounds`]`(candidate)`, in descending start order, and without
+/// the event being updated itself. The scan stops at the first event that does not
+/// overlap (see the module docs), so it reads at most one row more than it returns.
+/// Items starting at or after the bound are skipped rather than trusted.
+pub fn conflicts_in_descending<T>(
+    candidate: &TimeRange,
+    stored_desc_by_start: impl IntoIterator<Item = T>,
+    range_of: impl Fn(&T) -> TimeRange,
+) -> Vec<T> {
+    let mut conflicts = Vec::new();
+    for item in stored_desc_by_start {
+        let range = range_of(&item);
+        if range.start >= candidate.end {
+            continue;
+        }
+        if range.end > candidate.start {
+            conflicts.push(item);
+        } else {
+            break;
+        }
+    }
+    conflicts.reverse();
+    conflicts
+}
+
+/// Every pair `(i, j)`, `i < j`, of `items` that overlap one another, sorted.
+///
+/// Sort by start, then sweep keeping the ranges still open: each new range overlaps
+/// exactly the open ones that end after it starts. O(n log n + k log k) for k pairs.
+pub fn overlapping_pairs(items: &[TimeRange]) -> Vec<(usize, usize)> {
+    let mut order: Vec<usize> = (0..items.len()).collect();
+    order.sort_by_key(|&i| (items[i].start, i));
+    let mut open: Vec<usize> = Vec::new();
+    let mut pairs = Vec::new();
+    for i in order {
+        let current = items[i];
+        open.retain(|&j| items[j].end > current.start);
+        pairs.extend(open.iter().map(|&j| (i.min(j), i.max(j))));
+        open.push(i);
+    }
+    pairs.sort_unstable();
+    pairs
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use chrono::TimeDelta;
+    use proptest::prelude::*;
+    use std::cell::Cell;
+
+    /// An instant `m` minutes after the epoch.
+    fn at(m: i64) -> DateTime<Utc> {
+        DateTime::UNIX_EPOCH + TimeDelta::minutes(m)
+    }
+
+    fn range(start: i64, end: i64) -> TimeRange {
+        TimeRange::new(at(start), at(end)).unwrap()
+    }
+
+    #[test]
+    fn new_requires_start_before_end() {
+        assert_eq!(TimeRange::new(at(5), at(5)), Err(InvalidRange));
+        assert_eq!(TimeRange::new(at(6), at(5)), Err(InvalidRange));
+        let r = TimeRange::new(at(5), at(6)).unwrap();
+        assert_eq!((r.start(), r.end()), (at(5), at(6)));
+        assert_eq!(
+            InvalidRange.to_string(),
+            "end_time must be after start_time"
+        );
+    }
+
+    #[test]
+    fn touching_ranges_do_not_overlap() {
+        assert!(!range(0, 10).overlaps(&range(10, 20)));
+        assert!(!range(10, 20).overlaps(&range(0, 10)));
+        assert!(!range(0, 10).overlaps(&range(11, 20)));
+    }
+
+    #[test]
+    fn partial_overlap_and_containment_overlap() {
+        assert!(range(0, 10).overlaps(&range(9, 20)));
+        assert!(range(9, 20).overlaps(&range(0, 10)));
+        assert!(range(0, 30).overlaps(&range(10, 20)));
+        assert!(range(10, 20).overlaps(&range(0, 30)));
+        assert!(range(0, 10).overlaps(&range(0, 10)));
+        assert!(range(0, 10).overlaps(&range(0, 1)));
+    }
+
+    #[test]
+    fn scan_bound_is_candidate_end() {
+        assert_eq!(scan_bounds(&range(3, 7)), at(7));
+    }
+
+    #[test]
+    fn conflicts_are_found_and_scan_stops_early() {
+        // Stored, ascending: [0,10) [10,20) [20,30) [40,50); candidate [15,45).
+        let desc = vec![range(40, 50), range(20, 30), range(10, 20), range(0, 10)];
+        let read = Cell::new(0);
+        let found = conflicts_in_descending(&range(15, 45), desc, |r| {
+            read.set(read.get() + 1);
+            *r
+        });
+        assert_eq!(found, vec![range(10, 20), range(20, 30), range(40, 50)]);
+        assert_eq!(read.get(), 4, "reads one row past the last conflict");
+    }
+
+    #[test]
+    fn no_conflicts_when_only_touching() {
+        let desc = vec![range(20, 30), range(0, 10)];
+        assert!(conflicts_in_descending(&range(10, 20), desc, |r| *r).is_empty());
+        assert!(conflicts_in_descending(&range(10, 20), Vec::new(), |r: &TimeRange| *r).is_empty());
+    }
+
+    #[test]
+    fn rows_past_the_bound_are_skipped_not_trusted() {
+        let desc = vec![range(50, 60), range(20, 30)];
+        assert_eq!(
+            conflicts_in_descending(&range(25, 50), desc, |r| *r),
+            vec![range(20, 30)]
+        );
+    }
+
+    #[test]
+    fn batch_pairs() {
+        let items = [
+            range(0, 10),
+            range(20, 30),
+            range(5, 25),
+            range(10, 20),
+            range(30, 40),
+        ];
+        assert_eq!(overlapping_pairs(&items), vec![(0, 2), (1, 2), (2, 3)]);
+        assert!(overlapping_pairs(&[]).is_empty());
+        assert!(overlapping_pairs(&[range(0, 1), range(1, 2)]).is_empty());
+        assert_eq!(overlapping_pairs(&[range(0, 5), range(0, 5)]), vec![(0, 1)]);
+    }
+
+    /// Sorted, pairwise disjoint ranges (possibly touching) on a minute timeline.
+    fn disjoint_ranges() -> impl Strategy<Value = Vec<TimeRange>> {
+        prop::collection::vec((0i64..20, 1i64..20), 0..40).prop_map(|gaps| {
+            let mut t = 0;
+            gaps.into_iter()
+                .map(|(gap, len)| {
+                    t += gap;
+                    let r = range(t, t + len);
+                    t += len;
+                    r
+                })
+                .collect()
+        })
+    }
+
+    fn any_range(span: i64) -> impl Strategy<Value = TimeRange> {
+        (0..span, 1i64..60).prop_map(|(s, len)| range(s, s + len))
+    }
+
+    proptest! {
+        #[test]
+        fn descending_scan_matches_brute_force(
+            stored in disjoint_ranges(),
+            candidate in any_range(800),
+        ) {
+            let expected: Vec<TimeRange> =
+                stored.iter().copied().filter(|r| r.overlaps(&candidate)).collect();
+            let desc: Vec<TimeRange> = stored
+                .iter()
+                .rev()
+                .copied()
+                .filter(|r| r.start() < scan_bounds(&candidate))
+                .collect();
+            let read = Cell::new(0usize);
+            let found = conflicts_in_descending(&candidate, desc, |r| {
+                read.set(read.get() + 1);
+                *r
+            });
+            prop_assert_eq!(&found, &expected);
+            prop_assert!(read.get() <= expected.len() + 1);
+        }
+
+        #[test]
+        fn sweep_matches_brute_force(items in prop::collection::vec(any_range(200), 0..40)) {
+            let mut expected = Vec::new();
+            for i in 0..items.len() {
+                for j in i + 1..items.len() {
+                    if items[i].overlaps(&items[j]) {
+                        expected.push((i, j));
+                    }
+                }
+            }
+            prop_assert_eq!(overlapping_pairs(&items), expected);
+        }
+
+        #[test]
+        fn overlap_is_symmetric(a in any_range(100), b in any_range(100)) {
+            prop_assert_eq!(a.overlaps(&b), b.overlaps(&a));
+        }
+    }
+}

@@ -1,0 +1,79 @@
+//! The bearer-token extractor and the per-IP rate limit of the auth routes.
+
+use std::future::Future;
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{web, FromRequest, HttpRequest};
+use convene_service::auth::{authenticate, Principal};
+use convene_service::Services;
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+
+use crate::error::{blocking, ApiError};
+
+/// The bearer token of a request, from `Authorization: Bearer <token>`.
+pub fn bearer_token(req: &HttpRequest) -> Option<&str> {
+    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+/// The authenticated caller; extracting it answers 401 for a missing, invalid, expired
+/// or revoked token.
+pub struct Authenticated(pub Principal);
+
+impl FromRequest for Authenticated {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let token = bearer_token(req).map(str::to_owned);
+        let services = req.app_data::<web::Data<Services>>().cloned();
+        Box::pin(async move {
+            let token = token.ok_or_else(ApiError::unauthorized)?;
+            let services = services.ok_or_else(|| ApiError::internal("services not configured"))?;
+            let principal = blocking(move || authenticate(&services, &token)).await?;
+            Ok(Authenticated(principal))
+        })
+    }
+}
+
+/// A per-client-IP limit on register, login and refresh (one shared budget).
+pub struct AuthRateLimit {
+    limiter: Option<Arc<DefaultKeyedRateLimiter<IpAddr>>>,
+}
+
+/// How many distinct client addresses are tracked before idle ones are forgotten.
+const TRACKED_CLIENTS: usize = 10_000;
+
+impl AuthRateLimit {
+    /// `per_minute` attempts per IP per minute (bursting up to that many); 0 disables.
+    pub fn new(per_minute: u32) -> Self {
+        Self {
+            limiter: NonZeroU32::new(per_minute)
+                .map(|n| Arc::new(RateLimiter::keyed(Quota::per_minute(n)))),
+        }
+    }
+
+    /// Counts one attempt from the request's peer address; 429 with the wait when over.
+    ///
+    /// The peer address is used, not `X-Forwarded-For`, which any client can forge.
+    pub fn check(&self, req: &HttpRequest) -> Result<(), ApiError> {
+        let (Some(limiter), Some(peer)) = (&self.limiter, req.peer_addr()) else {
+            return Ok(());
+        };
+        if limiter.len() > TRACKED_CLIENTS {
+            limiter.retain_recent();
+        }
+        limiter.check_key(&peer.ip()).map_err(|not_until| {
+            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            ApiError::rate_limited(wait.as_secs() + u64::from(wait.subsec_nanos() > 0))
+        })
+    }
+}

@@ -1,0 +1,343 @@
+//! Wire formats: request bodies in JSON or MessagePack (plus the OAuth2 form on login),
+//! responses in the format the `Accept` header prefers, errors included.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::body::{to_bytes, BoxBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, Accept, Header, HeaderValue, Quality};
+use actix_web::http::StatusCode;
+use actix_web::middleware::Next;
+use actix_web::mime::{self, Mime};
+use actix_web::{
+    FromRequest, HttpMessage, HttpRequest, HttpResponse, HttpResponseBuilder, Responder,
+};
+use futures_util::StreamExt;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::error::{ApiError, PROBLEM_JSON};
+
+/// Largest accepted request body.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// The MessagePack media type Convene answers with.
+pub const MSGPACK: &str = "application/msgpack";
+const MSGPACK_TYPES: [&str; 2] = [MSGPACK, "application/x-msgpack"];
+
+/// A response encoding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// `application/json` (the default).
+    Json,
+    /// `application/msgpack`: the same document, maps with named fields.
+    MsgPack,
+}
+
+/// The quality the `Accept` list gives one of `targets`, from its most specific
+/// matching range (`type/subtype` over `application/*` over `*/*`).
+fn quality_of(accept: &Accept, targets: &[&str]) -> Option<Quality> {
+    let mut best: Option<(u8, Quality)> = None;
+    for item in accept.iter() {
+        let range = &item.item;
+        let specificity = if targets.contains(&range.essence_str()) {
+            3
+        } else if range.type_() == mime::APPLICATION && range.subtype() == mime::STAR {
+            2
+        } else if range.type_() == mime::STAR {
+            1
+        } else {
+            continue;
+        };
+        if best.is_none_or(|(s, _)| specificity > s) {
+            best = Some((specificity, item.quality));
+        }
+    }
+    best.map(|(_, q)| q)
+}
+
+impl Format {
+    /// MessagePack when `Accept` ranks it strictly above JSON; JSON otherwise (also when
+    /// the header is absent or unparsable). Ties go to JSON.
+    pub fn preferred<M: HttpMessage>(msg: &M) -> Self {
+        let Ok(accept) = Accept::parse(msg) else {
+            return Self::Json;
+        };
+        let msgpack = quality_of(&accept, &MSGPACK_TYPES).unwrap_or(Quality::ZERO);
+        let json =
+            quality_of(&accept, &["application/json", PROBLEM_JSON]).unwrap_or(Quality::ZERO);
+        if msgpack > Quality::ZERO && msgpack > json {
+            Self::MsgPack
+        } else {
+            Self::Json
+        }
+    }
+
+    /// Encodes `value` in this format.
+    pub fn encode<T: Serialize>(self, value: &T) -> Result<Vec<u8>, ApiError> {
+        match self {
+            Self::Json => serde_json::to_vec(value).map_err(ApiError::internal),
+            Self::MsgPack => rmp_serde::to_vec_named(value).map_err(ApiError::internal),
+        }
+    }
+}
+
+/// A successful response whose body is encoded per `Accept`.
+pub struct Reply<T> {
+    status: StatusCode,
+    body: Option<T>,
+    headers: Vec<(header::HeaderName, HeaderValue)>,
+}
+
+impl<T: Serialize> Reply<T> {
+    /// 200 with `body`.
+    pub fn ok(body: T) -> Self {
+        Self::with_status(StatusCode::OK, body)
+    }
+
+    /// `status` with `body`.
+    pub fn with_status(status: StatusCode, body: T) -> Self {
+        Self {
+            status,
+            body: Some(body),
+            headers: Vec::new(),
+        }
+    }
+
+    /// Adds a response header.
+    pub fn header(mut self, name: header::HeaderName, value: HeaderValue) -> Self {
+        self.headers.push((name, value));
+        self
+    }
+}
+
+impl Reply<()> {
+    /// 204 No Content.
+    pub fn no_content() -> Self {
+        Self {
+            status: StatusCode::NO_CONTENT,
+            body: None,
+            headers: Vec::new(),
+        }
+    }
+}
+
+impl<T: Serialize> Responder for Reply<T> {
+    type Body = BoxBody;
+
+    fn respond_to(self, req: &HttpRequest) -> HttpResponse {
+        let mut res = HttpResponseBuilder::new(self.status);
+        for (name, value) in self.headers {
+            res.insert_header((name, value));
+        }
+        let Some(body) = self.body else {
+            return res.finish();
+        };
+        let format = Format::preferred(req);
+        match format.encode(&body) {
+            Ok(bytes) => {
+                let content_type = match format {
+                    Format::Json => "application/json",
+                    Format::MsgPack => MSGPACK,
+                };
+                res.insert_header((header::CONTENT_TYPE, content_type));
+                res.insert_header((header::VARY, "Accept"));
+                res.body(bytes)
+            }
+            Err(e) => actix_web::ResponseError::error_response(&e),
+        }
+    }
+}
+
+/// How a request body is encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BodyKind {
+    Json,
+    MsgPack,
+    Form,
+}
+
+async fn read_body(
+    req: &HttpRequest,
+    payload: &mut Payload,
+    allow_form: bool,
+) -> Result<(BodyKind, Vec<u8>), ApiError> {
+    let mime: Option<Mime> = req
+        .mime_type()
+        .map_err(|_| ApiError::unsupported_media_type("unparsable Content-Type"))?;
+    let kind = match mime.as_ref().map(Mime::essence_str) {
+        None | Some("application/json") => BodyKind::Json,
+        Some(t) if MSGPACK_TYPES.contains(&t) => BodyKind::MsgPack,
+        Some("application/x-www-form-urlencoded") if allow_form => BodyKind::Form,
+        Some(other) => {
+            let accepted = if allow_form {
+                "application/json, application/msgpack or application/x-www-form-urlencoded"
+            } else {
+                "application/json or application/msgpack"
+            };
+            return Err(ApiError::unsupported_media_type(format!(
+                "{other} is not supported; send {accepted}"
+            )));
+        }
+    };
+    let too_large =
+        || ApiError::payload_too_large(format!("the body exceeds {MAX_BODY_BYTES} bytes"));
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
+        return Err(too_large());
+    }
+    let mut body = Vec::with_capacity(declared.unwrap_or(0));
+    while let Some(chunk) = payload.next().await {
+        let chunk =
+            chunk.map_err(|e| ApiError::malformed_body(format!("cannot read the body: {e}")))?;
+        if body.len() + chunk.len() > MAX_BODY_BYTES {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok((kind, body))
+}
+
+fn decode<T: DeserializeOwned>(kind: BodyKind, body: &[u8]) -> Result<T, ApiError> {
+    match kind {
+        BodyKind::Json => serde_json::from_slice(body)
+            .map_err(|e| ApiError::malformed_body(format!("invalid JSON: {e}"))),
+        BodyKind::MsgPack => rmp_serde::from_slice(body)
+            .map_err(|e| ApiError::malformed_body(format!("invalid MessagePack: {e}"))),
+        BodyKind::Form => serde_urlencoded::from_bytes(body)
+            .map_err(|e| ApiError::malformed_body(format!("invalid form: {e}"))),
+    }
+}
+
+type BodyFuture<T> = Pin<Box<dyn Future<Output = Result<T, ApiError>>>>;
+
+/// A request body in JSON or MessagePack (by `Content-Type`; JSON when absent).
+pub struct Body<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for Body<T> {
+    type Error = ApiError;
+    type Future = BodyFuture<Self>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let mut payload = payload.take();
+        Box::pin(async move {
+            let (kind, bytes) = read_body(&req, &mut payload, false).await?;
+            decode(kind, &bytes).map(Body)
+        })
+    }
+}
+
+/// Like [`Body`], but also accepts `application/x-www-form-urlencoded` (OAuth2 login).
+pub struct FormOrBody<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for FormOrBody<T> {
+    type Error = ApiError;
+    type Future = BodyFuture<Self>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let mut payload = payload.take();
+        Box::pin(async move {
+            let (kind, bytes) = read_body(&req, &mut payload, true).await?;
+            decode(kind, &bytes).map(FormOrBody)
+        })
+    }
+}
+
+/// Middleware making every error a problem document in the preferred format: problems
+/// become MessagePack when the client prefers it, and bare errors from routing (404,
+/// 405) or the framework become problem documents.
+pub async fn problem_responses(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let format = Format::preferred(&req);
+    let res = next.call(req).await?.map_into_boxed_body();
+    let status = res.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return Ok(res);
+    }
+    let is_problem = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes() == PROBLEM_JSON.as_bytes());
+    if is_problem && format == Format::Json {
+        return Ok(res);
+    }
+    let (req, res) = res.into_parts();
+    let (head, body) = res.into_parts();
+    let problem: serde_json::Value = if is_problem {
+        let bytes = to_bytes(body).await.unwrap_or_default();
+        serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| serde_json::json!(ApiError::from_status(status).problem()))
+    } else {
+        serde_json::json!(ApiError::from_status(status).problem())
+    };
+    let (content_type, bytes) = match format {
+        Format::Json => (
+            PROBLEM_JSON,
+            serde_json::to_vec(&problem).unwrap_or_default(),
+        ),
+        Format::MsgPack => (
+            MSGPACK,
+            rmp_serde::to_vec_named(&problem).unwrap_or_default(),
+        ),
+    };
+    let mut res = head.set_body(BoxBody::new(bytes));
+    res.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    res.headers_mut().remove(header::CONTENT_LENGTH);
+    Ok(ServiceResponse::new(req, res))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::test::TestRequest;
+
+    fn pref(accept: Option<&str>) -> Format {
+        let mut req = TestRequest::default();
+        if let Some(a) = accept {
+            req = req.insert_header((header::ACCEPT, a));
+        }
+        Format::preferred(&req.to_http_request())
+    }
+
+    #[test]
+    fn negotiation_honours_q_values() {
+        assert_eq!(pref(None), Format::Json);
+        assert_eq!(pref(Some("application/msgpack")), Format::MsgPack);
+        assert_eq!(pref(Some("application/x-msgpack")), Format::MsgPack);
+        assert_eq!(pref(Some("application/json")), Format::Json);
+        assert_eq!(pref(Some("*/*")), Format::Json);
+        assert_eq!(
+            pref(Some("application/msgpack, application/json")),
+            Format::Json
+        );
+        assert_eq!(
+            pref(Some("application/json;q=0.5, application/msgpack")),
+            Format::MsgPack
+        );
+        assert_eq!(
+            pref(Some("application/msgpack;q=0.4, application/json;q=0.9")),
+            Format::Json
+        );
+        assert_eq!(
+            pref(Some("application/msgpack;q=0.9, */*;q=0.1")),
+            Format::MsgPack
+        );
+        assert_eq!(
+            pref(Some("application/msgpack;q=0, application/json")),
+            Format::Json
+        );
+        assert_eq!(pref(Some("application/msgpack;q=0")), Format::Json);
+        assert_eq!(pref(Some("text/html")), Format::Json);
+        assert_eq!(pref(Some("garbage;;;")), Format::Json);
+    }
+}

@@ -1,0 +1,125 @@
+//! The OpenAPI document, generated from the handlers' annotations.
+
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::security::{
+    Flow, HttpAuthScheme, HttpBuilder, OAuth2, Password, Scopes, SecurityScheme,
+};
+use utoipa::openapi::RefOr;
+use utoipa::{Modify, OpenApi};
+
+use crate::error::{FieldProblem, Problem, PROBLEM_JSON};
+use crate::negotiate::MSGPACK;
+use crate::{dto, routes};
+
+/// Convene's API description.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Convene",
+        description = "Collaborative events: share, version, never double-book, live notifications.\n\n\
+Every body may be JSON or MessagePack (`Content-Type`); responses follow `Accept` \
+(q-values honoured; MessagePack only when ranked strictly above JSON). Errors are RFC 9457 \
+problem details with a stable `code`. Syntactically invalid bodies (bad JSON/MessagePack, \
+wrong JSON types) answer 400 `malformed_body`; well-formed but invalid values answer 422 \
+`validation_failed` listing every field problem."
+    ),
+    paths(
+        routes::auth::register,
+        routes::auth::login,
+        routes::auth::refresh,
+        routes::auth::logout,
+        routes::auth::me,
+        routes::users::find,
+        routes::health::healthz,
+        routes::health::readyz,
+    ),
+    components(schemas(Problem, FieldProblem, dto::UserRead, dto::Token, dto::UserSummary)),
+    modifiers(&SecuritySchemes, &WireFormats),
+    tags(
+        (name = "auth", description = "Accounts and sessions"),
+        (name = "users", description = "Finding people to share with"),
+        (name = "health", description = "Liveness and readiness"),
+    )
+)]
+pub struct ApiDoc;
+
+/// The generated document as pretty JSON (what `convene openapi` prints).
+pub fn openapi_json() -> Result<String, serde_json::Error> {
+    let mut json = ApiDoc::openapi().to_pretty_json()?;
+    json.push('\n');
+    Ok(json)
+}
+
+/// Adds the bearer scheme and the OAuth2 password flow (Swagger UI's Authorize button).
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "oauth2",
+            SecurityScheme::OAuth2(OAuth2::new([Flow::Password(Password::new(
+                "/api/auth/login",
+                Scopes::new(),
+            ))])),
+        );
+    }
+}
+
+/// Documents the wire formats in one place: every JSON body is also offered as
+/// MessagePack, and error responses are `application/problem+json`.
+struct WireFormats;
+
+impl WireFormats {
+    fn operation(op: &mut Operation) {
+        if let Some(body) = op.request_body.as_mut() {
+            if let Some(json) = body.content.get("application/json").cloned() {
+                body.content.entry(MSGPACK.to_owned()).or_insert(json);
+            }
+        }
+        for (status, response) in op.responses.responses.iter_mut() {
+            let RefOr::T(response) = response else {
+                continue;
+            };
+            let Some(json) = response.content.shift_remove("application/json") else {
+                continue;
+            };
+            let is_error = status.starts_with('4') || status.starts_with('5');
+            let json_type = if is_error {
+                PROBLEM_JSON
+            } else {
+                "application/json"
+            };
+            response.content.insert(json_type.to_owned(), json.clone());
+            response.content.insert(MSGPACK.to_owned(), json);
+        }
+    }
+}
+
+impl Modify for WireFormats {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for item in openapi.paths.paths.values_mut() {
+            for op in [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                Self::operation(op);
+            }
+        }
+    }
+}

@@ -1,0 +1,41 @@
+//! `/api/users`: finding whom to share with.
+
+use actix_web::web;
+use convene_service::{auth, Services};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use crate::auth::Authenticated;
+use crate::dto::UserSummary;
+use crate::error::{blocking, ApiError, Problem};
+use crate::negotiate::Reply;
+
+/// Query of the user lookup.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct UserQuery {
+    /// Exact username, compared case-insensitively.
+    pub username: String,
+}
+
+/// Find users by exact username (case-insensitive). Never exposes emails.
+#[utoipa::path(
+    get, path = "/api/users", tag = "users",
+    params(UserQuery),
+    security(("bearer" = []), ("oauth2" = [])),
+    responses(
+        (status = 200, description = "Matching users (zero or one)", body = [UserSummary]),
+        (status = 400, description = "`invalid_query`: missing username", body = Problem),
+        (status = 401, description = "Not authenticated", body = Problem),
+    )
+)]
+pub async fn find(
+    services: web::Data<Services>,
+    _caller: Authenticated,
+    query: web::Query<UserQuery>,
+) -> Result<Reply<Vec<UserSummary>>, ApiError> {
+    let username = query.into_inner().username;
+    let users = blocking(move || auth::find_users(&services, &username)).await?;
+    Ok(Reply::ok(
+        users.into_iter().map(UserSummary::from).collect(),
+    ))
+}

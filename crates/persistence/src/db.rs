@@ -1,0 +1,198 @@
+//! Connections, the pool, transactions and migrations for both backends.
+
+use std::time::Duration;
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::pg::PgConnection;
+use diesel::r2d2::{self, ManageConnection};
+use diesel::sqlite::SqliteConnection;
+use diesel::{Connection, ConnectionError, RunQueryDsl};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
+
+/// How long SQLite waits for another writer before giving up with "database is locked".
+const SQLITE_BUSY_TIMEOUT_MS: u32 = 10_000;
+
+/// One connection to either backend; all queries are written once against it.
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    /// The production backend.
+    Postgresql(PgConnection),
+    /// The embedded, zero-configuration backend.
+    Sqlite(SqliteConnection),
+}
+
+/// Which database a `DATABASE_URL` names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backend {
+    /// `postgres://…` or `postgresql://…`, handed to libpq as is.
+    Postgres(String),
+    /// `sqlite://PATH`: the file at PATH (relative to the working directory).
+    Sqlite(std::path::PathBuf),
+}
+
+impl Backend {
+    /// Parses a `DATABASE_URL`; the error says what is accepted.
+    pub fn from_url(url: &str) -> Result<Self, String> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Self::Postgres(url.to_owned()))
+        } else if let Some(path) = url.strip_prefix("sqlite://") {
+            if path.is_empty() || path == ":memory:" {
+                Err("sqlite:// needs a file path, e.g. sqlite://data/convene.db".into())
+            } else {
+                Ok(Self::Sqlite(path.into()))
+            }
+        } else {
+            Err("must start with sqlite:// or postgres://".into())
+        }
+    }
+
+    /// Whether this is PostgreSQL.
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, Self::Postgres(_))
+    }
+}
+
+/// Errors from setting up or reaching the database.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// Opening a connection failed.
+    #[error("cannot connect to the database: {0}")]
+    Connect(#[from] ConnectionError),
+    /// The pool could not hand out a connection in time.
+    #[error("database unavailable: {0}")]
+    Pool(#[from] r2d2::PoolError),
+    /// A query failed.
+    #[error("database query failed: {0}")]
+    Query(#[from] diesel::result::Error),
+    /// Applying migrations failed.
+    #[error("migration failed: {0}")]
+    Migration(String),
+    /// Creating the SQLite file's directory failed.
+    #[error("cannot create the database directory: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// An r2d2 manager that opens the right backend and prepares SQLite connections.
+#[derive(Debug, Clone)]
+pub struct Manager {
+    backend: Backend,
+}
+
+impl Manager {
+    fn connect(&self) -> Result<DbConnection, DbError> {
+        match &self.backend {
+            Backend::Postgres(url) => Ok(DbConnection::Postgresql(PgConnection::establish(url)?)),
+            Backend::Sqlite(path) => {
+                let mut conn = SqliteConnection::establish(&path.to_string_lossy())?;
+                conn.batch_execute(&format!(
+                    "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS};
+                     PRAGMA journal_mode = WAL;
+                     PRAGMA synchronous = NORMAL;
+                     PRAGMA foreign_keys = ON;"
+                ))?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+        }
+    }
+}
+
+impl ManageConnection for Manager {
+    type Connection = DbConnection;
+    type Error = DbError;
+
+    fn connect(&self) -> Result<DbConnection, DbError> {
+        Manager::connect(self)
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), DbError> {
+        diesel::sql_query("SELECT 1").execute(conn)?;
+        Ok(())
+    }
+
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        <DbConnection as Connection>::TransactionManager::is_broken_transaction_manager(conn)
+    }
+}
+
+/// The shared connection pool.
+pub type Pool = r2d2::Pool<Manager>;
+/// A connection checked out of the pool.
+pub type PooledConnection = r2d2::PooledConnection<Manager>;
+
+/// Builds the pool (creating the SQLite file's directory if needed) and applies pending
+/// migrations, so the server always starts on an up-to-date schema.
+pub fn connect(backend: &Backend, size: u32) -> Result<Pool, DbError> {
+    if let Backend::Sqlite(path) = backend {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+    }
+    let manager = Manager {
+        backend: backend.clone(),
+    };
+    // Open one connection up front so a bad URL fails start-up with the driver's own
+    // message instead of r2d2's generic time-out.
+    let mut first = manager.connect()?;
+    migrate(&mut first)?;
+    drop(first);
+    let pool = r2d2::Pool::builder()
+        .max_size(size)
+        .min_idle(Some(1))
+        .connection_timeout(Duration::from_secs(10))
+        .build(manager)?;
+    Ok(pool)
+}
+
+/// Applies every pending migration of the connection's backend; returns how many ran.
+pub fn migrate(conn: &mut DbConnection) -> Result<usize, DbError> {
+    let applied = match conn {
+        DbConnection::Postgresql(c) => c.run_pending_migrations(PG_MIGRATIONS),
+        DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS),
+    }
+    .map_err(|e| DbError::Migration(e.to_string()))?;
+    Ok(applied.len())
+}
+
+/// Runs `f` in a write transaction, committing on `Ok` and rolling back on `Err`.
+///
+/// On SQLite the transaction starts with `BEGIN IMMEDIATE`, taking the write lock up
+/// front: concurrent writers wait their turn (busy timeout) and a check made inside
+/// the transaction still holds when its write commits. On PostgreSQL it is a plain
+/// `BEGIN`; constraints (the exclusion constraint) and row locks keep writers safe.
+pub fn write_transaction<T, E>(
+    conn: &mut DbConnection,
+    f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    match conn {
+        DbConnection::Sqlite(c) => {
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
+        }
+        DbConnection::Postgresql(c) => AnsiTransactionManager::begin_transaction(c)?,
+    }
+    match f(conn) {
+        Ok(value) => {
+            <DbConnection as Connection>::TransactionManager::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(error) => {
+            match <DbConnection as Connection>::TransactionManager::rollback_transaction(conn) {
+                Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => Err(error),
+                Err(rollback) => Err(rollback.into()),
+            }
+        }
+    }
+}
+
+/// Checks that the database answers a trivial query, waiting at most `timeout` for a
+/// pooled connection.
+pub fn ping(pool: &Pool, timeout: Duration) -> Result<(), DbError> {
+    let mut conn = pool.get_timeout(timeout)?;
+    diesel::sql_query("SELECT 1").execute(&mut conn)?;
+    Ok(())
+}

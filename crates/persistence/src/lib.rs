@@ -1,0 +1,13 @@
+//! Convene's storage: one Diesel schema and one set of queries over PostgreSQL and
+//! SQLite, a connection pool, and the embedded migrations of both backends.
+//!
+//! Repository functions take `&mut DbConnection` and make no business decisions; the
+//! service crate owns transactions and rules.
+
+pub mod db;
+pub mod schema;
+pub mod sessions;
+pub mod users;
+
+pub use db::{Backend, DbConnection, DbError, Pool, PooledConnection};
+pub use diesel::result::Error as QueryError;

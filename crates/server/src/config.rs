@@ -1,0 +1,180 @@
+//! Configuration: environment variables (or a `.env` file), also settable as flags.
+//! Parsing and range checks are clap's; an invalid value stops start-up with one line
+//! naming the key.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use clap::{Args, ValueEnum};
+use convene_persistence::Backend;
+use convene_service::tokens::JwtAlgorithm;
+
+/// Shortest accepted `SECRET_KEY`, in bytes (HMAC keys shorter than the hash are weak).
+pub const MIN_SECRET_BYTES: usize = 32;
+
+/// The JWT signing algorithm (`ALGORITHM`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Algorithm {
+    /// HMAC-SHA256.
+    #[value(name = "HS256")]
+    Hs256,
+    /// HMAC-SHA384.
+    #[value(name = "HS384")]
+    Hs384,
+    /// HMAC-SHA512.
+    #[value(name = "HS512")]
+    Hs512,
+}
+
+impl From<Algorithm> for JwtAlgorithm {
+    fn from(a: Algorithm) -> Self {
+        match a {
+            Algorithm::Hs256 => Self::Hs256,
+            Algorithm::Hs384 => Self::Hs384,
+            Algorithm::Hs512 => Self::Hs512,
+        }
+    }
+}
+
+fn parse_database_url(url: &str) -> Result<Backend, String> {
+    Backend::from_url(url)
+}
+
+/// The database setting, shared by `serve` and `migrate`.
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseSettings {
+    /// `sqlite://PATH` (embedded, the default) or `postgres://…`.
+    #[arg(long, env = "DATABASE_URL", value_name = "DATABASE_URL",
+          default_value = "sqlite://data/convene.db", value_parser = parse_database_url)]
+    pub database_url: Backend,
+}
+
+/// Everything `convene serve` reads.
+#[derive(Debug, Clone, Args)]
+pub struct Settings {
+    #[command(flatten)]
+    pub database: DatabaseSettings,
+    /// JWT signing secret (at least 32 bytes); required with PostgreSQL. With SQLite it
+    /// is generated once and kept beside the database file (mode 0600).
+    #[arg(
+        long,
+        env = "SECRET_KEY",
+        value_name = "SECRET_KEY",
+        hide_env_values = true
+    )]
+    pub secret_key: Option<String>,
+    /// JWT algorithm.
+    #[arg(
+        long,
+        env = "ALGORITHM",
+        value_name = "ALGORITHM",
+        default_value = "HS256",
+        ignore_case = true
+    )]
+    pub algorithm: Algorithm,
+    /// Access token lifetime in minutes.
+    #[arg(long, env = "ACCESS_TOKEN_EXPIRE_MINUTES", value_name = "ACCESS_TOKEN_EXPIRE_MINUTES",
+          default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=525_600))]
+    pub access_token_expire_minutes: u32,
+    /// Refresh token lifetime in days.
+    #[arg(long, env = "REFRESH_TOKEN_EXPIRE_DAYS", value_name = "REFRESH_TOKEN_EXPIRE_DAYS",
+          default_value_t = 14, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub refresh_token_expire_days: u32,
+    /// Listen address, `IP:PORT`.
+    #[arg(
+        long,
+        env = "BIND",
+        value_name = "BIND",
+        default_value = "127.0.0.1:8000"
+    )]
+    pub bind: SocketAddr,
+    /// Database connection pool size.
+    #[arg(long, env = "DATABASE_POOL_SIZE", value_name = "DATABASE_POOL_SIZE",
+          default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub database_pool_size: u32,
+    /// bcrypt cost of new password hashes.
+    #[arg(long, env = "BCRYPT_COST", value_name = "BCRYPT_COST",
+          default_value_t = 12, value_parser = clap::value_parser!(u32).range(4..=31))]
+    pub bcrypt_cost: u32,
+    /// Register/login/refresh attempts per client IP per minute; 0 disables the limit.
+    #[arg(
+        long,
+        env = "AUTH_RATE_LIMIT_PER_MINUTE",
+        value_name = "AUTH_RATE_LIMIT_PER_MINUTE",
+        default_value_t = 10
+    )]
+    pub auth_rate_limit_per_minute: u32,
+    /// Log filter (tracing `EnvFilter` syntax).
+    #[arg(
+        long,
+        env = "RUST_LOG",
+        value_name = "RUST_LOG",
+        default_value = "info"
+    )]
+    pub rust_log: String,
+}
+
+/// A configuration problem: one line naming the key.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+impl Settings {
+    /// The JWT secret: `SECRET_KEY`, or with SQLite the generated one kept beside the
+    /// database file (created on first start, mode 0600).
+    pub fn resolve_secret(&self) -> Result<Vec<u8>, ConfigError> {
+        let secret = match (&self.secret_key, &self.database.database_url) {
+            (Some(key), _) => key.clone().into_bytes(),
+            (None, Backend::Postgres(_)) => {
+                return Err(ConfigError(
+                    "SECRET_KEY is required with PostgreSQL (at least 32 bytes)".into(),
+                ))
+            }
+            (None, Backend::Sqlite(path)) => return secret_beside(path),
+        };
+        if secret.len() < MIN_SECRET_BYTES {
+            return Err(ConfigError(format!(
+                "SECRET_KEY must be at least {MIN_SECRET_BYTES} bytes"
+            )));
+        }
+        Ok(secret)
+    }
+}
+
+/// Where the generated secret of a SQLite database lives.
+pub fn secret_path(database: &Path) -> PathBuf {
+    database.with_extension("secret")
+}
+
+fn secret_beside(database: &Path) -> Result<Vec<u8>, ConfigError> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+
+    let path = secret_path(database);
+    let fail = |what: &str, e: std::io::Error| {
+        ConfigError(format!("SECRET_KEY: cannot {what} {}: {e}", path.display()))
+    };
+    match std::fs::read(&path) {
+        Ok(secret) if secret.len() >= MIN_SECRET_BYTES => return Ok(secret),
+        Ok(_) => {
+            return Err(ConfigError(format!(
+                "SECRET_KEY: {} holds fewer than {MIN_SECRET_BYTES} bytes",
+                path.display()
+            )))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(fail("read", e)),
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| fail("create the directory of", e))?;
+    }
+    let secret = convene_service::tokens::random_token(48).into_bytes();
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+        .map_err(|e| fail("create", e))?;
+    file.write_all(&secret).map_err(|e| fail("write", e))?;
+    Ok(secret)
+}

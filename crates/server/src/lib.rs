@@ -1,0 +1,121 @@
+//! Wiring of the `convene` binary: configuration → pool (migrated) → services → HTTP
+//! server. Kept as a library so black-box tests can start the real application on a
+//! random port.
+
+pub mod config;
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::middleware::from_fn;
+use actix_web::{web, App, HttpServer};
+use convene_http::negotiate::problem_responses;
+use convene_http::AuthRateLimit;
+use convene_persistence::db::{self, DbError};
+use convene_service::{AuthSettings, ServiceError, Services};
+use tracing_actix_web::TracingLogger;
+
+pub use config::{ConfigError, DatabaseSettings, Settings};
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// A configuration value is invalid (the message names the key).
+    #[error("{0}")]
+    Config(#[from] ConfigError),
+    /// The database cannot be reached or migrated.
+    #[error("DATABASE_URL: {0}")]
+    Database(#[from] DbError),
+    /// Setting up the services failed.
+    #[error("{0}")]
+    Service(#[from] ServiceError),
+    /// The listen address cannot be bound.
+    #[error("BIND: cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+}
+
+/// A configured server bound to its port, not yet running.
+pub struct Application {
+    port: u16,
+    server: actix_web::dev::Server,
+}
+
+impl Application {
+    /// Connects (and migrates) the database and binds the listen address from `settings`.
+    pub fn build(settings: &Settings) -> Result<Self, StartupError> {
+        let listener = TcpListener::bind(settings.bind).map_err(|source| StartupError::Bind {
+            addr: settings.bind.to_string(),
+            source,
+        })?;
+        Self::build_with_listener(settings, listener)
+    }
+
+    /// Like [`Application::build`] on an already bound listener (tests bind port 0).
+    pub fn build_with_listener(
+        settings: &Settings,
+        listener: TcpListener,
+    ) -> Result<Self, StartupError> {
+        let secret = settings.resolve_secret()?;
+        let pool = db::connect(&settings.database.database_url, settings.database_pool_size)?;
+        let services = Services::new(
+            pool,
+            AuthSettings {
+                keys: convene_service::tokens::TokenKeys::new(&secret, settings.algorithm.into()),
+                access_ttl: chrono::Duration::minutes(settings.access_token_expire_minutes.into()),
+                refresh_ttl: chrono::Duration::days(settings.refresh_token_expire_days.into()),
+                bcrypt_cost: settings.bcrypt_cost,
+            },
+        )?;
+        let services = web::Data::from(Arc::new(services));
+        let rate_limit = web::Data::new(AuthRateLimit::new(settings.auth_rate_limit_per_minute));
+        let addr = listener.local_addr().map_err(|source| StartupError::Bind {
+            addr: settings.bind.to_string(),
+            source,
+        })?;
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(services.clone())
+                .app_data(rate_limit.clone())
+                .wrap(from_fn(problem_responses))
+                .wrap(TracingLogger::default())
+                .configure(convene_http::configure)
+                .default_service(web::to(convene_http::not_found))
+        })
+        .shutdown_timeout(10)
+        .listen(listener)
+        .map_err(|source| StartupError::Bind {
+            addr: addr.to_string(),
+            source,
+        })?
+        .run();
+        Ok(Self {
+            port: addr.port(),
+            server,
+        })
+    }
+
+    /// The bound port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until stopped (SIGTERM or Ctrl-C stop it gracefully).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// Applies pending migrations to the configured database; returns how many ran.
+pub fn migrate(settings: &DatabaseSettings) -> Result<usize, StartupError> {
+    let pool = db::connect(&settings.database_url, 1)?;
+    let mut conn = pool
+        .get()
+        .map_err(|e| StartupError::Database(DbError::Pool(e)))?;
+    // `connect` has migrated already; this reports (and applies) whatever is left.
+    Ok(db::migrate(&mut conn)?)
+}

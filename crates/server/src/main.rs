@@ -1,0 +1,95 @@
+//! `convene`: the Convene server.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use convene_server::{Application, DatabaseSettings, Settings};
+use tracing_subscriber::EnvFilter;
+
+/// Convene: collaborative events with versions, sharing and live notifications.
+///
+/// Configuration comes from the environment (or a `.env` file in the working
+/// directory); every key can also be given as a flag.
+#[derive(Debug, Parser)]
+#[command(name = "convene", version, args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    serve: Settings,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the HTTP server (the default when no command is given).
+    Serve(Settings),
+    /// Apply pending database migrations and exit.
+    Migrate(DatabaseSettings),
+    /// Print the OpenAPI document (JSON) and exit.
+    Openapi,
+}
+
+fn main() -> ExitCode {
+    if let Err(e) = dotenvy::dotenv() {
+        if !e.not_found() {
+            eprintln!("convene: invalid .env file: {e}");
+            return ExitCode::from(2);
+        }
+    }
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if matches!(
+                e.kind(),
+                ErrorKind::DisplayHelp
+                    | ErrorKind::DisplayVersion
+                    | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            ) {
+                e.exit();
+            }
+            let rendered = e.render().to_string();
+            let line = rendered.lines().next().unwrap_or("invalid arguments");
+            eprintln!(
+                "convene: invalid configuration: {}",
+                line.trim_start_matches("error: ")
+            );
+            return ExitCode::from(2);
+        }
+    };
+    let result = match cli.command {
+        Some(Command::Openapi) => match convene_http::openapi_json() {
+            Ok(json) => {
+                print!("{json}");
+                Ok(())
+            }
+            Err(e) => Err(e.to_string()),
+        },
+        Some(Command::Migrate(db)) => convene_server::migrate(&db)
+            .map(|n| eprintln!("convene: {n} migration(s) applied"))
+            .map_err(|e| e.to_string()),
+        Some(Command::Serve(settings)) => serve(&settings),
+        None => serve(&cli.serve),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(line) => {
+            eprintln!("convene: {line}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve(settings: &Settings) -> Result<(), String> {
+    let filter = EnvFilter::try_new(&settings.rust_log)
+        .map_err(|e| format!("invalid configuration: RUST_LOG: {e}"))?;
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+        .init();
+    let app = Application::build(settings).map_err(|e| e.to_string())?;
+    tracing::info!(bind = %settings.bind, port = app.port(), "convene listening");
+    actix_web::rt::System::new()
+        .block_on(app.run_until_stopped())
+        .map_err(|e| format!("server error: {e}"))
+}

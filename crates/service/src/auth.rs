@@ -1,0 +1,241 @@
+//! Accounts and sessions: register, login, refresh (rotation with reuse detection),
+//! logout, authentication of access tokens, user lookup.
+
+use chrono::{DateTime, Utc};
+use convene_domain::account::{is_email_login, Registration, RegistrationInput, User};
+use convene_domain::ids::{SessionId, UserId};
+use convene_persistence::db::write_transaction;
+use convene_persistence::users::UserRow;
+use convene_persistence::{sessions, users};
+
+use crate::time::{now, utc};
+use crate::tokens::{hash_refresh_token, random_token, Claims};
+use crate::{ServiceError, Services};
+
+/// A fresh access + refresh token pair.
+#[derive(Debug, Clone)]
+pub struct TokenPair {
+    /// The signed JWT.
+    pub access_token: String,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+    /// The opaque refresh token (single use).
+    pub refresh_token: String,
+}
+
+/// The authenticated caller of a request.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    /// The caller's account.
+    pub user: User,
+    /// The session the access token belongs to.
+    pub session_id: SessionId,
+    /// When the access token expires.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A user found by lookup: never exposes the email.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserSummary {
+    /// The account's id.
+    pub id: UserId,
+    /// Its username.
+    pub username: String,
+}
+
+fn user(row: UserRow) -> User {
+    User {
+        id: UserId(row.id),
+        username: row.username,
+        email: row.email,
+        created_at: utc(row.created_at),
+    }
+}
+
+/// Registers an account. Duplicate username or email (case-insensitive) → taken errors.
+pub fn register(services: &Services, input: RegistrationInput) -> Result<User, ServiceError> {
+    let reg = Registration::parse(input).map_err(ServiceError::Validation)?;
+    let mut conn = services.conn()?;
+    // Answer duplicates before paying for bcrypt; the unique indexes still decide races.
+    if users::username_taken(&mut conn, &reg.username)? {
+        return Err(ServiceError::UsernameTaken);
+    }
+    if users::email_taken(&mut conn, &reg.email)? {
+        return Err(ServiceError::EmailTaken);
+    }
+    let hash = bcrypt::non_truncating_hash(&reg.password, services.auth.bcrypt_cost)
+        .map_err(|e| ServiceError::Internal(format!("bcrypt: {e}")))?;
+    let row = users::insert(
+        &mut conn,
+        &reg.username,
+        &reg.email,
+        &hash,
+        now().naive_utc(),
+    )
+    .map_err(|e| match users::unique_violation_field(&e) {
+        Some("username") => ServiceError::UsernameTaken,
+        Some(_) => ServiceError::EmailTaken,
+        None => e.into(),
+    })?;
+    Ok(user(row))
+}
+
+/// Checks a username-or-email and password and opens a session. Unknown logins cost one
+/// bcrypt verification too, so timing does not reveal which accounts exist.
+pub fn login(services: &Services, login: &str, password: &str) -> Result<TokenPair, ServiceError> {
+    let mut conn = services.conn()?;
+    let found = users::find_by_login(&mut conn, login, is_email_login(login))?;
+    let hash = found
+        .as_ref()
+        .map_or(services.dummy_hash.as_str(), |u| u.password_hash.as_str());
+    // Passwords longer than 72 bytes were never accepted; refusing (not truncating)
+    // them here keeps a 73-byte guess from matching a 72-byte password.
+    let verified = bcrypt::non_truncating_verify(password, hash).unwrap_or(false);
+    let Some(account) = found.filter(|_| verified) else {
+        return Err(ServiceError::Unauthorized("bad credentials"));
+    };
+    let now = now();
+    let refresh = random_token(32);
+    let refresh_expires = now + services.auth.refresh_ttl;
+    let session_id = write_transaction(&mut conn, |conn| {
+        let id = sessions::create(
+            conn,
+            account.id,
+            now.naive_utc(),
+            refresh_expires.naive_utc(),
+        )?;
+        sessions::add_refresh_token(
+            conn,
+            id,
+            &hash_refresh_token(&refresh),
+            refresh_expires.naive_utc(),
+        )?;
+        Ok::<_, ServiceError>(id)
+    })?;
+    issue(services, account.id, session_id, now, refresh)
+}
+
+fn issue(
+    services: &Services,
+    user_id: i64,
+    session_id: i64,
+    now: DateTime<Utc>,
+    refresh_token: String,
+) -> Result<TokenPair, ServiceError> {
+    let ttl = services.auth.access_ttl;
+    let claims = Claims {
+        sub: user_id.to_string(),
+        sid: session_id,
+        iat: now.timestamp(),
+        exp: (now + ttl).timestamp(),
+        jti: random_token(16),
+    };
+    let access_token = services
+        .auth
+        .keys
+        .sign(&claims)
+        .map_err(|e| ServiceError::Internal(format!("jwt: {e}")))?;
+    Ok(TokenPair {
+        access_token,
+        expires_in: ttl.num_seconds(),
+        refresh_token,
+    })
+}
+
+/// What a refresh attempt found, decided inside its transaction.
+enum Refresh {
+    Rotated { user_id: i64, session_id: i64 },
+    Reused,
+    Invalid(&'static str),
+}
+
+/// Exchanges a refresh token for a new pair; the presented token is spent. Presenting a
+/// spent token revokes its whole session (the token was stolen or replayed).
+pub fn refresh(services: &Services, refresh_token: &str) -> Result<TokenPair, ServiceError> {
+    let mut conn = services.conn()?;
+    let now = now();
+    let presented = hash_refresh_token(refresh_token);
+    let next = random_token(32);
+    let next_expires = now + services.auth.refresh_ttl;
+    let outcome = write_transaction(&mut conn, |conn| {
+        let Some(row) = sessions::find_refresh_token(conn, &presented)? else {
+            return Ok(Refresh::Invalid("unknown refresh token"));
+        };
+        if row.session_revoked_at.is_some() {
+            return Ok(Refresh::Invalid("session revoked"));
+        }
+        if row.spent_at.is_some()
+            || !sessions::spend_refresh_token(conn, &presented, now.naive_utc())?
+        {
+            sessions::revoke(conn, row.session_id, now.naive_utc())?;
+            return Ok(Refresh::Reused);
+        }
+        if utc(row.expires_at) <= now {
+            return Ok(Refresh::Invalid("refresh token expired"));
+        }
+        sessions::add_refresh_token(
+            conn,
+            row.session_id,
+            &hash_refresh_token(&next),
+            next_expires.naive_utc(),
+        )?;
+        Ok::<_, ServiceError>(Refresh::Rotated {
+            user_id: row.user_id,
+            session_id: row.session_id,
+        })
+    })?;
+    match outcome {
+        Refresh::Rotated {
+            user_id,
+            session_id,
+        } => issue(services, user_id, session_id, now, next),
+        Refresh::Reused => {
+            tracing::warn!("spent refresh token presented again; session revoked");
+            Err(ServiceError::Unauthorized("refresh token reused"))
+        }
+        Refresh::Invalid(why) => Err(ServiceError::Unauthorized(why)),
+    }
+}
+
+/// Revokes the caller's session: its refresh token and access tokens stop working.
+pub fn logout(services: &Services, principal: &Principal) -> Result<(), ServiceError> {
+    let mut conn = services.conn()?;
+    sessions::revoke(&mut conn, principal.session_id.0, now().naive_utc())?;
+    Ok(())
+}
+
+/// Resolves an access token to its caller: signature, pinned algorithm, expiry, and a
+/// live session, checked in one indexed query.
+pub fn authenticate(services: &Services, token: &str) -> Result<Principal, ServiceError> {
+    let claims = services
+        .auth
+        .keys
+        .verify(token)
+        .map_err(|_| ServiceError::Unauthorized("invalid token"))?;
+    let user_id: i64 = claims
+        .sub
+        .parse()
+        .map_err(|_| ServiceError::Unauthorized("invalid subject"))?;
+    let expires_at = DateTime::from_timestamp(claims.exp, 0)
+        .ok_or(ServiceError::Unauthorized("invalid expiry"))?;
+    let mut conn = services.conn()?;
+    let row = sessions::active_user(&mut conn, claims.sid, user_id, now().naive_utc())?
+        .ok_or(ServiceError::Unauthorized("session revoked or unknown"))?;
+    Ok(Principal {
+        user: user(row),
+        session_id: SessionId(claims.sid),
+        expires_at,
+    })
+}
+
+/// Accounts whose username equals `username`, case-insensitively.
+pub fn find_users(services: &Services, username: &str) -> Result<Vec<UserSummary>, ServiceError> {
+    let mut conn = services.conn()?;
+    Ok(users::search_by_username(&mut conn, username)?
+        .into_iter()
+        .map(|(id, username)| UserSummary {
+            id: UserId(id),
+            username,
+        })
+        .collect())
+}

@@ -1,0 +1,62 @@
+//! Convene's use cases. Each public function is one operation: it loads, authorises,
+//! validates, writes inside one transaction and returns domain types or a
+//! [`ServiceError`]. Everything here is synchronous (Diesel, bcrypt): the HTTP layer
+//! runs it on the blocking pool.
+
+pub mod auth;
+pub mod error;
+mod time;
+pub mod tokens;
+
+pub use error::ServiceError;
+
+use convene_persistence::{Pool, PooledConnection};
+
+/// Settings of accounts and tokens.
+#[derive(Clone)]
+pub struct AuthSettings {
+    /// JWT signing and verification keys, algorithm pinned.
+    pub keys: tokens::TokenKeys,
+    /// Access token lifetime.
+    pub access_ttl: chrono::Duration,
+    /// Refresh token lifetime (each rotation slides it).
+    pub refresh_ttl: chrono::Duration,
+    /// bcrypt cost for new password hashes.
+    pub bcrypt_cost: u32,
+}
+
+/// Everything a use case needs: the pool and the settings. Cheap to share behind `Arc`.
+pub struct Services {
+    pool: Pool,
+    auth: AuthSettings,
+    /// A hash verified against when the login name is unknown, so that an unknown
+    /// username costs the same bcrypt work as a wrong password.
+    dummy_hash: String,
+}
+
+impl Services {
+    /// Builds the services; hashes the timing-equaliser once, at the configured cost.
+    pub fn new(pool: Pool, auth: AuthSettings) -> Result<Self, ServiceError> {
+        let dummy_hash = bcrypt::hash("convene timing equaliser", auth.bcrypt_cost)
+            .map_err(|e| ServiceError::Internal(format!("bcrypt: {e}")))?;
+        Ok(Self {
+            pool,
+            auth,
+            dummy_hash,
+        })
+    }
+
+    /// The connection pool.
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    /// Checks that the database answers, waiting at most `timeout` for a connection.
+    pub fn ping(&self, timeout: std::time::Duration) -> Result<(), ServiceError> {
+        Ok(convene_persistence::db::ping(&self.pool, timeout)?)
+    }
+
+    fn conn(&self) -> Result<PooledConnection, ServiceError> {
+        Ok(self.pool.get()?)
+    }
+}

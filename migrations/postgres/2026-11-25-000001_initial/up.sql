@@ -1,0 +1,93 @@
+-- Convene's full schema (PostgreSQL). Timestamps are `timestamp` holding UTC.
+CREATE EXTENSION IF NOT EXISTS btree_gist;
+
+CREATE TABLE users (
+    id            BIGSERIAL PRIMARY KEY,
+    username      TEXT NOT NULL CHECK (char_length(username) BETWEEN 3 AND 50),
+    email         TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    created_at    TIMESTAMP NOT NULL
+);
+CREATE UNIQUE INDEX users_username_lower_key ON users (lower(username));
+CREATE UNIQUE INDEX users_email_lower_key ON users (lower(email));
+
+CREATE TABLE sessions (
+    id         BIGSERIAL PRIMARY KEY,
+    user_id    BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    created_at TIMESTAMP NOT NULL,
+    expires_at TIMESTAMP NOT NULL,
+    revoked_at TIMESTAMP
+);
+CREATE INDEX sessions_user_id_idx ON sessions (user_id);
+
+-- One row per refresh token ever issued, stored only as a SHA-256 hash. A spent token
+-- is kept so that presenting it again is recognised as theft and revokes the session.
+CREATE TABLE refresh_tokens (
+    token_hash TEXT PRIMARY KEY,
+    session_id BIGINT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+    expires_at TIMESTAMP NOT NULL,
+    spent_at   TIMESTAMP
+);
+CREATE INDEX refresh_tokens_session_id_idx ON refresh_tokens (session_id);
+
+CREATE TABLE events (
+    id          BIGSERIAL PRIMARY KEY,
+    owner_id    BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    title       TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    start_time  TIMESTAMP NOT NULL,
+    end_time    TIMESTAMP NOT NULL,
+    location    TEXT,
+    version     INTEGER NOT NULL DEFAULT 1 CHECK (version >= 1),
+    created_at  TIMESTAMP NOT NULL,
+    updated_at  TIMESTAMP NOT NULL,
+    CONSTRAINT events_time_order CHECK (start_time < end_time),
+    -- The race-free backstop of conflict detection: an owner's events never overlap,
+    -- whichever server instance writes them.
+    CONSTRAINT events_no_overlap EXCLUDE USING gist (
+        owner_id WITH =,
+        tsrange(start_time, end_time, '[)') WITH &&
+    )
+);
+CREATE INDEX events_owner_start_idx ON events (owner_id, start_time, id);
+
+CREATE TABLE event_permissions (
+    event_id   BIGINT NOT NULL REFERENCES events (id) ON DELETE CASCADE,
+    user_id    BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    role       TEXT NOT NULL CHECK (role IN ('editor', 'viewer')),
+    granted_by BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    created_at TIMESTAMP NOT NULL,
+    updated_at TIMESTAMP NOT NULL,
+    PRIMARY KEY (event_id, user_id)
+);
+CREATE INDEX event_permissions_user_idx ON event_permissions (user_id, event_id);
+
+CREATE TABLE event_versions (
+    event_id      BIGINT NOT NULL REFERENCES events (id) ON DELETE CASCADE,
+    version       INTEGER NOT NULL,
+    title         TEXT NOT NULL,
+    description   TEXT NOT NULL,
+    start_time    TIMESTAMP NOT NULL,
+    end_time      TIMESTAMP NOT NULL,
+    location      TEXT,
+    change        TEXT NOT NULL CHECK (change IN ('created', 'updated', 'rolled_back')),
+    restored_from INTEGER,
+    changed_by    BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    changed_at    TIMESTAMP NOT NULL,
+    PRIMARY KEY (event_id, version)
+);
+
+-- Notifications outlive the event they speak of, so event_id is not a foreign key.
+CREATE TABLE notifications (
+    id         BIGSERIAL PRIMARY KEY,
+    user_id    BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    kind       TEXT NOT NULL,
+    event_id   BIGINT,
+    actor_id   BIGINT NOT NULL,
+    message    TEXT NOT NULL,
+    data       TEXT NOT NULL DEFAULT '{}',
+    is_read    BOOLEAN NOT NULL DEFAULT FALSE,
+    created_at TIMESTAMP NOT NULL
+);
+CREATE INDEX notifications_user_id_idx ON notifications (user_id, id);
+CREATE INDEX notifications_user_unread_idx ON notifications (user_id, id) WHERE NOT is_read;
