@@ -3,16 +3,14 @@
 //! This crate never writes SQL.
 
 pub mod auth;
+pub mod docs;
 pub mod dto;
 pub mod error;
 pub mod negotiate;
 pub mod openapi;
 pub mod routes;
 
-use actix_web::http::header;
-use actix_web::{web, HttpResponse};
-use utoipa::OpenApi;
-use utoipa_swagger_ui::SwaggerUi;
+use actix_web::web;
 
 pub use auth::AuthRateLimit;
 pub use openapi::{openapi_json, ApiDoc};
@@ -41,15 +39,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/auth/me", web::get().to(auth::me))
                 .route("/users", web::get().to(users::find)),
         )
-        .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", ApiDoc::openapi()))
-        .route(
-            "/docs",
-            web::get().to(|| async {
-                HttpResponse::PermanentRedirect()
-                    .insert_header((header::LOCATION, "/docs/"))
-                    .finish()
-            }),
-        );
+        .configure(docs::configure);
 }
 
 /// The answer for routes that do not exist: a 404 problem.

@@ -122,9 +122,48 @@ pub type Pool = r2d2::Pool<Manager>;
 /// A connection checked out of the pool.
 pub type PooledConnection = r2d2::PooledConnection<Manager>;
 
+/// The database: a pool of connections plus the way to open a fresh one.
+#[derive(Clone)]
+pub struct Database {
+    pool: Pool,
+    manager: Manager,
+}
+
+impl Database {
+    /// A pooled connection (waits up to the pool's time-out).
+    pub fn get(&self) -> Result<PooledConnection, r2d2::PoolError> {
+        self.pool.get()
+    }
+
+    /// Which backend this is.
+    pub fn backend(&self) -> &Backend {
+        &self.manager.backend
+    }
+
+    /// Checks that the database answers, waiting at most `timeout` for a connection.
+    ///
+    /// PostgreSQL: a pooled connection runs `SELECT 1`. SQLite: pooled connections keep
+    /// an open file even after it disappears from disk, so a fresh connection opens the
+    /// file without creating it (`mode=rw`) and reads the schema.
+    pub fn ping(&self, timeout: Duration) -> Result<(), DbError> {
+        match &self.manager.backend {
+            Backend::Postgres(_) => {
+                let mut conn = self.pool.get_timeout(timeout)?;
+                diesel::sql_query("SELECT 1").execute(&mut conn)?;
+            }
+            Backend::Sqlite(path) => {
+                let uri = format!("file:{}?mode=rw", path.display());
+                let mut conn = SqliteConnection::establish(&uri)?;
+                diesel::sql_query("SELECT 1 FROM users LIMIT 1").execute(&mut conn)?;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Builds the pool (creating the SQLite file's directory if needed) and applies pending
 /// migrations, so the server always starts on an up-to-date schema.
-pub fn connect(backend: &Backend, size: u32) -> Result<Pool, DbError> {
+pub fn connect(backend: &Backend, size: u32) -> Result<Database, DbError> {
     if let Backend::Sqlite(path) = backend {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)?;
@@ -142,8 +181,8 @@ pub fn connect(backend: &Backend, size: u32) -> Result<Pool, DbError> {
         .max_size(size)
         .min_idle(Some(1))
         .connection_timeout(Duration::from_secs(10))
-        .build(manager)?;
-    Ok(pool)
+        .build(manager.clone())?;
+    Ok(Database { pool, manager })
 }
 
 /// Applies every pending migration of the connection's backend; returns how many ran.
@@ -187,12 +226,4 @@ where
             }
         }
     }
-}
-
-/// Checks that the database answers a trivial query, waiting at most `timeout` for a
-/// pooled connection.
-pub fn ping(pool: &Pool, timeout: Duration) -> Result<(), DbError> {
-    let mut conn = pool.get_timeout(timeout)?;
-    diesel::sql_query("SELECT 1").execute(&mut conn)?;
-    Ok(())
 }

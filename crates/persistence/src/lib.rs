@@ -9,5 +9,5 @@ pub mod schema;
 pub mod sessions;
 pub mod users;
 
-pub use db::{Backend, DbConnection, DbError, Pool, PooledConnection};
+pub use db::{Backend, Database, DbConnection, DbError, Pool, PooledConnection};
 pub use diesel::result::Error as QueryError;

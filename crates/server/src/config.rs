@@ -169,12 +169,20 @@ fn secret_beside(database: &Path) -> Result<Vec<u8>, ConfigError> {
         std::fs::create_dir_all(dir).map_err(|e| fail("create the directory of", e))?;
     }
     let secret = convene_service::tokens::random_token(48).into_bytes();
-    let mut file = std::fs::OpenOptions::new()
+    let mut file = match std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
         .open(&path)
-        .map_err(|e| fail("create", e))?;
+    {
+        Ok(file) => file,
+        // Another process starting at the same moment won the race: use its secret.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            return std::fs::read(&path).map_err(|e| fail("read", e));
+        }
+        Err(e) => return Err(fail("create", e)),
+    };
     file.write_all(&secret).map_err(|e| fail("write", e))?;
     Ok(secret)
 }

@@ -61,9 +61,9 @@ impl Application {
         listener: TcpListener,
     ) -> Result<Self, StartupError> {
         let secret = settings.resolve_secret()?;
-        let pool = db::connect(&settings.database.database_url, settings.database_pool_size)?;
+        let database = db::connect(&settings.database.database_url, settings.database_pool_size)?;
         let services = Services::new(
-            pool,
+            database,
             AuthSettings {
                 keys: convene_service::tokens::TokenKeys::new(&secret, settings.algorithm.into()),
                 access_ttl: chrono::Duration::minutes(settings.access_token_expire_minutes.into()),
@@ -112,8 +112,8 @@ impl Application {
 
 /// Applies pending migrations to the configured database; returns how many ran.
 pub fn migrate(settings: &DatabaseSettings) -> Result<usize, StartupError> {
-    let pool = db::connect(&settings.database_url, 1)?;
-    let mut conn = pool
+    let database = db::connect(&settings.database_url, 1)?;
+    let mut conn = database
         .get()
         .map_err(|e| StartupError::Database(DbError::Pool(e)))?;
     // `connect` has migrated already; this reports (and applies) whatever is left.

@@ -2,7 +2,9 @@
 //! logout, authentication of access tokens, user lookup.
 
 use chrono::{DateTime, Utc};
-use convene_domain::account::{is_email_login, Registration, RegistrationInput, User};
+use convene_domain::account::{
+    is_email_login, Registration, RegistrationInput, User, PASSWORD_BYTES,
+};
 use convene_domain::ids::{SessionId, UserId};
 use convene_persistence::db::write_transaction;
 use convene_persistence::users::UserRow;
@@ -63,7 +65,9 @@ pub fn register(services: &Services, input: RegistrationInput) -> Result<User, S
     if users::email_taken(&mut conn, &reg.email)? {
         return Err(ServiceError::EmailTaken);
     }
-    let hash = bcrypt::non_truncating_hash(&reg.password, services.auth.bcrypt_cost)
+    // The domain caps passwords at 72 bytes, all of which bcrypt uses (only its NUL
+    // terminator is cut at exactly 72), so nothing the user typed is dropped.
+    let hash = bcrypt::hash(&reg.password, services.auth.bcrypt_cost)
         .map_err(|e| ServiceError::Internal(format!("bcrypt: {e}")))?;
     let row = users::insert(
         &mut conn,
@@ -89,8 +93,10 @@ pub fn login(services: &Services, login: &str, password: &str) -> Result<TokenPa
         .as_ref()
         .map_or(services.dummy_hash.as_str(), |u| u.password_hash.as_str());
     // Passwords longer than 72 bytes were never accepted; refusing (not truncating)
-    // them here keeps a 73-byte guess from matching a 72-byte password.
-    let verified = bcrypt::non_truncating_verify(password, hash).unwrap_or(false);
+    // them here keeps a 73-byte guess from matching a 72-byte password. The verify still
+    // runs, so the answer takes the same time.
+    let fits = password.len() <= PASSWORD_BYTES.1;
+    let verified = bcrypt::verify(password, hash).unwrap_or(false) && fits;
     let Some(account) = found.filter(|_| verified) else {
         return Err(ServiceError::Unauthorized("bad credentials"));
     };

@@ -10,7 +10,7 @@ pub mod tokens;
 
 pub use error::ServiceError;
 
-use convene_persistence::{Pool, PooledConnection};
+use convene_persistence::{Database, PooledConnection};
 
 /// Settings of accounts and tokens.
 #[derive(Clone)]
@@ -27,7 +27,7 @@ pub struct AuthSettings {
 
 /// Everything a use case needs: the pool and the settings. Cheap to share behind `Arc`.
 pub struct Services {
-    pool: Pool,
+    db: Database,
     auth: AuthSettings,
     /// A hash verified against when the login name is unknown, so that an unknown
     /// username costs the same bcrypt work as a wrong password.
@@ -36,27 +36,22 @@ pub struct Services {
 
 impl Services {
     /// Builds the services; hashes the timing-equaliser once, at the configured cost.
-    pub fn new(pool: Pool, auth: AuthSettings) -> Result<Self, ServiceError> {
+    pub fn new(db: Database, auth: AuthSettings) -> Result<Self, ServiceError> {
         let dummy_hash = bcrypt::hash("convene timing equaliser", auth.bcrypt_cost)
             .map_err(|e| ServiceError::Internal(format!("bcrypt: {e}")))?;
         Ok(Self {
-            pool,
+            db,
             auth,
             dummy_hash,
         })
     }
 
-    /// The connection pool.
-    pub fn pool(&self) -> &Pool {
-        &self.pool
-    }
-
     /// Checks that the database answers, waiting at most `timeout` for a connection.
     pub fn ping(&self, timeout: std::time::Duration) -> Result<(), ServiceError> {
-        Ok(convene_persistence::db::ping(&self.pool, timeout)?)
+        Ok(self.db.ping(timeout)?)
     }
 
     fn conn(&self) -> Result<PooledConnection, ServiceError> {
-        Ok(self.pool.get()?)
+        Ok(self.db.get()?)
     }
 }

@@ -1,0 +1,124 @@
+//! The `convene` binary: subcommands, the committed OpenAPI document, and start-up
+//! failing with one clear line naming the bad configuration key.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::process::{Command, Output};
+
+fn convene(args: &[&str], env: &[(&str, &str)]) -> (Output, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_convene"));
+    cmd.args(args).current_dir(dir.path()).env_clear();
+    if let Ok(path) = std::env::var("PATH") {
+        cmd.env("PATH", path);
+    }
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    (cmd.output().unwrap(), dir)
+}
+
+#[test]
+fn committed_openapi_matches_the_generated_one() {
+    let (out, _dir) = convene(&["openapi"], &[]);
+    assert!(out.status.success());
+    let generated = String::from_utf8(out.stdout).unwrap();
+    let committed = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../openapi/openapi.json"
+    ))
+    .unwrap();
+    assert!(
+        generated == committed,
+        "openapi/openapi.json is stale: run `cargo run -p convene-server -- openapi > openapi/openapi.json`"
+    );
+    let spec: serde_json::Value = serde_json::from_str(&generated).unwrap();
+    assert!(spec["openapi"].as_str().unwrap().starts_with("3."));
+}
+
+#[test]
+fn help_is_available_on_every_command() {
+    for args in [
+        vec!["--help"],
+        vec!["serve", "--help"],
+        vec!["migrate", "--help"],
+        vec!["openapi", "--help"],
+    ] {
+        let (out, _dir) = convene(&args, &[]);
+        assert!(out.status.success(), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("Usage"),
+            "{args:?}"
+        );
+    }
+}
+
+#[test]
+fn migrate_applies_the_schema_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/db/convene.db", dir.path().display());
+    let (first, _d) = convene(&["migrate"], &[("DATABASE_URL", &url)]);
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert!(dir.path().join("db/convene.db").exists());
+    let (second, _d) = convene(&["migrate"], &[("DATABASE_URL", &url)]);
+    assert!(second.status.success());
+    assert!(String::from_utf8_lossy(&second.stderr).contains("0 migration(s) applied"));
+}
+
+/// Every invalid setting stops start-up with exactly one line that names the key.
+#[test]
+fn invalid_configuration_names_the_key() {
+    let cases: &[(&[(&str, &str)], &str)] = &[
+        (&[("BCRYPT_COST", "99")], "BCRYPT_COST"),
+        (&[("BCRYPT_COST", "abc")], "BCRYPT_COST"),
+        (&[("ALGORITHM", "RS256")], "ALGORITHM"),
+        (
+            &[("ACCESS_TOKEN_EXPIRE_MINUTES", "0")],
+            "ACCESS_TOKEN_EXPIRE_MINUTES",
+        ),
+        (
+            &[("REFRESH_TOKEN_EXPIRE_DAYS", "-1")],
+            "REFRESH_TOKEN_EXPIRE_DAYS",
+        ),
+        (&[("DATABASE_POOL_SIZE", "0")], "DATABASE_POOL_SIZE"),
+        (
+            &[("AUTH_RATE_LIMIT_PER_MINUTE", "lots")],
+            "AUTH_RATE_LIMIT_PER_MINUTE",
+        ),
+        (&[("BIND", "not-an-address")], "BIND"),
+        (&[("DATABASE_URL", "mysql://localhost/db")], "DATABASE_URL"),
+        (&[("RUST_LOG", "[[[")], "RUST_LOG"),
+        (&[("SECRET_KEY", "too-short")], "SECRET_KEY"),
+        (
+            &[("DATABASE_URL", "postgres://127.0.0.1:1/nowhere")],
+            "SECRET_KEY",
+        ),
+    ];
+    for (env, key) in cases {
+        let (out, _dir) = convene(&[], env);
+        assert!(!out.status.success(), "{env:?} should fail");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+        assert_eq!(lines.len(), 1, "{env:?}: {stderr}");
+        assert!(lines[0].contains(key), "{env:?}: {stderr}");
+    }
+}
+
+#[test]
+fn unreachable_database_is_one_line_naming_database_url() {
+    let secret = "s".repeat(40);
+    let (out, _dir) = convene(
+        &[],
+        &[
+            ("DATABASE_URL", "postgres://127.0.0.1:1/nowhere"),
+            ("SECRET_KEY", &secret),
+        ],
+    );
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert!(lines.iter().any(|l| l.contains("DATABASE_URL")), "{stderr}");
+}
