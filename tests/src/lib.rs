@@ -326,3 +326,121 @@ macro_rules! app {
         }
     };
 }
+
+// ---------------------------------------------------------------------------------------
+// Helpers shared by the event, sharing, history and notification tests.
+// ---------------------------------------------------------------------------------------
+
+/// `2030-01-01T00:00:00Z` plus `hour` hours, as RFC 3339 UTC (`hour` < 31 × 24).
+pub fn slot(hour: u32) -> String {
+    assert!(hour < 31 * 24, "slot {hour} is outside January 2030");
+    format!("2030-01-{:02}T{:02}:00:00Z", 1 + hour / 24, hour % 24)
+}
+
+/// The `ETag` header of `res`, if any.
+pub fn etag(res: &reqwest::Response) -> Option<String> {
+    res.headers()
+        .get("etag")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+impl TestApp {
+    /// `method path` with an optional JSON body, an optional bearer token and extra
+    /// headers. Without a body, no body and no `Content-Type` are sent.
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let mut req = self.request(method, path);
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
+        req.send().await.expect("request")
+    }
+
+    /// `POST path` without a body.
+    pub async fn post_empty(&self, path: &str, token: Option<&str>) -> reqwest::Response {
+        self.send(reqwest::Method::POST, path, None, token, &[])
+            .await
+    }
+
+    /// `PUT path` with a JSON body.
+    pub async fn put(&self, path: &str, body: &Value, token: Option<&str>) -> reqwest::Response {
+        self.send(reqwest::Method::PUT, path, Some(body), token, &[])
+            .await
+    }
+
+    /// `PATCH path` with a JSON body.
+    pub async fn patch(&self, path: &str, body: &Value, token: Option<&str>) -> reqwest::Response {
+        self.send(reqwest::Method::PATCH, path, Some(body), token, &[])
+            .await
+    }
+
+    /// `DELETE path`.
+    pub async fn delete(&self, path: &str, token: Option<&str>) -> reqwest::Response {
+        self.send(reqwest::Method::DELETE, path, None, token, &[])
+            .await
+    }
+
+    /// Creates an event `[start, end)` titled `title` as the bearer of `token`; asserts
+    /// 201 and returns the `EventRead`.
+    pub async fn create_event(&self, token: &str, title: &str, start: &str, end: &str) -> Value {
+        let res = self
+            .post(
+                "/api/events",
+                &json!({"title": title, "start_time": start, "end_time": end}),
+                Some(token),
+            )
+            .await;
+        let status = res.status();
+        let body: Value = res.json().await.expect("event body");
+        assert_eq!(status, StatusCode::CREATED, "create {title}: {body}");
+        body
+    }
+
+    /// Shares event `event_id` with `user_id` as `role` (owner's `token`); asserts 200.
+    pub async fn share(&self, token: &str, event_id: i64, user_id: i64, role: &str) {
+        let res = self
+            .post(
+                &format!("/api/events/{event_id}/share"),
+                &json!([{"user_id": user_id, "role": role}]),
+                Some(token),
+            )
+            .await;
+        let status = res.status();
+        let body: Value = res.json().await.expect("share body");
+        assert_eq!(status, StatusCode::OK, "share {event_id} with {user_id}: {body}");
+    }
+
+    /// `GET path` as the bearer of `token`; asserts 200 and returns the JSON body.
+    pub async fn get_ok(&self, path: &str, token: &str) -> Value {
+        let res = self.get(path, Some(token)).await;
+        let status = res.status();
+        let body: Value = res.json().await.expect("json body");
+        assert_eq!(status, StatusCode::OK, "GET {path}: {body}");
+        body
+    }
+}
+
+/// `s` percent-encoded for a URL query value (everything but unreserved characters).
+pub fn query_escape(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

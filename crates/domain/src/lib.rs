@@ -10,5 +10,6 @@ pub mod ids;
 pub mod notification;
 pub mod permission;
 pub mod schedule;
+pub mod time;
 pub mod validation;
 pub mod version;

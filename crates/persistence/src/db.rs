@@ -12,6 +12,19 @@ use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
 
+/// Runs one query text on the concrete connection of either backend. Used where Diesel's
+/// multi-backend cannot express a statement (multi-row `INSERT`): the query is still
+/// written once, and compiled for each backend.
+macro_rules! per_backend {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::db::DbConnection::Postgresql($c) => $body,
+            $crate::db::DbConnection::Sqlite($c) => $body,
+        }
+    };
+}
+pub(crate) use per_backend;
+
 /// How long SQLite waits for another writer before giving up with "database is locked".
 const SQLITE_BUSY_TIMEOUT_MS: u32 = 10_000;
 

@@ -5,9 +5,13 @@
 //! service crate owns transactions and rules.
 
 pub mod db;
+pub mod events;
+pub mod notifications;
+pub mod permissions;
 pub mod schema;
 pub mod sessions;
 pub mod users;
+pub mod versions;
 
 pub use db::{Backend, Database, DbConnection, DbError, Pool, PooledConnection};
 pub use diesel::result::Error as QueryError;

@@ -1,0 +1,59 @@
+//! Timestamps as the contract accepts them: RFC 3339 with any offset, or without one
+//! (then UTC); at most microsecond precision; years 1–9999.
+
+use chrono::{DateTime, Datelike, NaiveDateTime, Timelike, Utc};
+
+/// Parses a timestamp; the error is a human sentence for a field error.
+pub fn parse_timestamp(text: &str) -> Result<DateTime<Utc>, &'static str> {
+    let text = text.trim();
+    let utc = match DateTime::parse_from_rfc3339(text) {
+        Ok(t) => t.with_timezone(&Utc),
+        Err(_) => ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"]
+            .iter()
+            .find_map(|f| NaiveDateTime::parse_from_str(text, f).ok())
+            .ok_or("must be an RFC 3339 timestamp, e.g. 2030-01-31T09:30:00Z")?
+            .and_utc(),
+    };
+    if utc.nanosecond() % 1_000 != 0 {
+        return Err("must have at most microsecond precision");
+    }
+    if !(1..=9999).contains(&utc.year()) {
+        return Err("must be between the years 1 and 9999");
+    }
+    Ok(utc)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(s: &str) -> String {
+        parse_timestamp(s).unwrap().to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+    }
+
+    #[test]
+    fn offsets_become_utc() {
+        assert_eq!(ok("2030-01-01T10:00:00+02:00"), "2030-01-01T08:00:00Z");
+        assert_eq!(ok("2030-01-01T10:00:00-05:30"), "2030-01-01T15:30:00Z");
+        assert_eq!(ok("2030-01-01T10:00:00Z"), "2030-01-01T10:00:00Z");
+    }
+
+    #[test]
+    fn no_offset_means_utc() {
+        assert_eq!(ok("2030-01-01T10:00:00"), "2030-01-01T10:00:00Z");
+        assert_eq!(ok("2030-01-01 10:00:00.5"), "2030-01-01T10:00:00.500Z");
+    }
+
+    #[test]
+    fn microseconds_are_kept_and_nanoseconds_refused() {
+        assert_eq!(ok("2030-01-01T10:00:00.123456Z"), "2030-01-01T10:00:00.123456Z");
+        assert!(parse_timestamp("2030-01-01T10:00:00.1234567Z").is_err());
+    }
+
+    #[test]
+    fn garbage_and_out_of_range_are_refused() {
+        for bad in ["", "tomorrow", "2030-13-01T00:00:00Z", "2030-01-01", "+12030-01-01T00:00:00Z"] {
+            assert!(parse_timestamp(bad).is_err(), "{bad}");
+        }
+    }
+}
