@@ -28,7 +28,9 @@ mod tests {
     use super::*;
 
     fn ok(s: &str) -> String {
-        parse_timestamp(s).unwrap().to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+        parse_timestamp(s)
+            .unwrap()
+            .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
     }
 
     #[test]
@@ -46,13 +48,22 @@ mod tests {
 
     #[test]
     fn microseconds_are_kept_and_nanoseconds_refused() {
-        assert_eq!(ok("2030-01-01T10:00:00.123456Z"), "2030-01-01T10:00:00.123456Z");
+        assert_eq!(
+            ok("2030-01-01T10:00:00.123456Z"),
+            "2030-01-01T10:00:00.123456Z"
+        );
         assert!(parse_timestamp("2030-01-01T10:00:00.1234567Z").is_err());
     }
 
     #[test]
     fn garbage_and_out_of_range_are_refused() {
-        for bad in ["", "tomorrow", "2030-13-01T00:00:00Z", "2030-01-01", "+12030-01-01T00:00:00Z"] {
+        for bad in [
+            "",
+            "tomorrow",
+            "2030-13-01T00:00:00Z",
+            "2030-01-01",
+            "+12030-01-01T00:00:00Z",
+        ] {
             assert!(parse_timestamp(bad).is_err(), "{bad}");
         }
     }

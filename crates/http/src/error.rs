@@ -3,7 +3,9 @@
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
+use chrono::{DateTime, Utc};
 use convene_domain::validation::FieldError;
+use convene_service::error::Conflict;
 use convene_service::ServiceError;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -32,6 +34,49 @@ pub struct Problem {
     /// Every field problem, for `validation_failed`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub errors: Option<Vec<FieldProblem>>,
+    /// The owner's events the write would overlap, for `event_conflict`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conflicts: Option<Vec<ConflictProblem>>,
+    /// The event's current ETag, for `precondition_failed`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "\"3\"")]
+    pub current_etag: Option<String>,
+}
+
+/// An event that a write would overlap.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ConflictProblem {
+    /// The stored event's id; null when the overlap is with another item of the same batch.
+    pub id: Option<i64>,
+    /// Its title.
+    pub title: String,
+    /// Its start (UTC).
+    #[serde(serialize_with = "crate::dto::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub start_time: DateTime<Utc>,
+    /// Its end (UTC).
+    #[serde(serialize_with = "crate::dto::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub end_time: DateTime<Utc>,
+    /// In a batch: the index of the request item that conflicts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub index: Option<usize>,
+    /// In a batch: the index of the other request item it overlaps (when `id` is null).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub batch_index: Option<usize>,
+}
+
+impl From<Conflict> for ConflictProblem {
+    fn from(c: Conflict) -> Self {
+        Self {
+            id: c.id.map(|id| id.0),
+            title: c.title,
+            start_time: c.start_time,
+            end_time: c.end_time,
+            index: c.index,
+            batch_index: c.batch_index,
+        }
+    }
 }
 
 /// One invalid field.
@@ -63,7 +108,16 @@ pub struct ApiError {
     status: StatusCode,
     code: &'static str,
     detail: String,
+    /// Extension members and headers, boxed to keep `Result<_, ApiError>` small.
+    ext: Box<Extensions>,
+}
+
+/// The optional parts of a problem.
+#[derive(Debug, Clone, Default)]
+struct Extensions {
     errors: Option<Vec<FieldProblem>>,
+    conflicts: Option<Vec<ConflictProblem>>,
+    current_etag: Option<String>,
     retry_after: Option<u64>,
 }
 
@@ -80,8 +134,7 @@ impl ApiError {
             status,
             code,
             detail: detail.into(),
-            errors: None,
-            retry_after: None,
+            ext: Box::default(),
         }
     }
 
@@ -130,7 +183,7 @@ impl ApiError {
             "validation_failed",
             format!("{} invalid field(s)", errors.len()),
         );
-        e.errors = Some(errors.into_iter().map(FieldProblem::from).collect());
+        e.ext.errors = Some(errors.into_iter().map(FieldProblem::from).collect());
         e
     }
 
@@ -141,7 +194,7 @@ impl ApiError {
             "rate_limited",
             format!("too many attempts; retry in {seconds} s"),
         );
-        e.retry_after = Some(seconds);
+        e.ext.retry_after = Some(seconds);
         e
     }
 
@@ -171,6 +224,8 @@ impl ApiError {
             400 => "malformed_body",
             401 => "unauthorized",
             403 => "forbidden",
+            409 => "event_conflict",
+            412 => "precondition_failed",
             404 => "not_found",
             405 => "method_not_allowed",
             413 => "payload_too_large",
@@ -189,7 +244,9 @@ impl ApiError {
             status: self.status.as_u16(),
             code: self.code.into(),
             detail: self.detail.clone(),
-            errors: self.errors.clone(),
+            errors: self.ext.errors.clone(),
+            conflicts: self.ext.conflicts.clone(),
+            current_etag: self.ext.current_etag.clone(),
         }
     }
 }
@@ -207,7 +264,12 @@ impl ResponseError for ApiError {
         if self.status == StatusCode::UNAUTHORIZED {
             res.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
         }
-        if let Some(seconds) = self.retry_after {
+        if let Some(etag) = &self.ext.current_etag {
+            if let Ok(value) = HeaderValue::from_str(etag) {
+                res.insert_header((header::ETAG, value));
+            }
+        }
+        if let Some(seconds) = self.ext.retry_after {
             res.insert_header((header::RETRY_AFTER, seconds));
         }
         match serde_json::to_vec(&self.problem()) {
@@ -235,6 +297,36 @@ impl From<ServiceError> for ApiError {
                 "email_taken",
                 "that email is already registered",
             ),
+            ServiceError::NotFound => Self::not_found(),
+            ServiceError::Forbidden(why) => Self::new(StatusCode::FORBIDDEN, "forbidden", why),
+            ServiceError::Conflict(conflicts) => {
+                let mut e = Self::new(
+                    StatusCode::CONFLICT,
+                    "event_conflict",
+                    format!("overlaps {} existing event(s)", conflicts.len()),
+                );
+                e.ext.conflicts = Some(conflicts.into_iter().map(ConflictProblem::from).collect());
+                e
+            }
+            ServiceError::Contended => {
+                let mut e = Self::new(
+                    StatusCode::CONFLICT,
+                    "event_conflict",
+                    "a concurrent change to the same calendar won; retry",
+                );
+                e.ext.conflicts = Some(Vec::new());
+                e
+            }
+            ServiceError::PreconditionFailed { current } => {
+                let mut e = Self::new(
+                    StatusCode::PRECONDITION_FAILED,
+                    "precondition_failed",
+                    "If-Match does not match the event's current ETag",
+                );
+                e.ext.current_etag = Some(crate::etag::etag(current));
+                e
+            }
+            ServiceError::TooLarge(detail) => Self::payload_too_large(detail),
             ServiceError::Unavailable(cause) => Self::unavailable(cause),
             ServiceError::Internal(cause) => Self::internal(cause),
         }

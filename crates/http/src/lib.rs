@@ -6,8 +6,10 @@ pub mod auth;
 pub mod docs;
 pub mod dto;
 pub mod error;
+pub mod etag;
 pub mod negotiate;
 pub mod openapi;
+pub mod paging;
 pub mod routes;
 
 use actix_web::web;
@@ -18,28 +20,81 @@ pub use openapi::{openapi_json, ApiDoc};
 use crate::error::ApiError;
 use crate::negotiate::Reply;
 
-/// Registers every route, the docs, and the JSON/query/path error handlers. The caller
+/// A resource whose other methods answer 405 (not the app's 404).
+fn resource(path: &str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(method_not_allowed))
+}
+
+/// Registers every route, the docs, and the query/path error handlers. The caller
 /// provides `web::Data<Services>` and `web::Data<AuthRateLimit>` and wraps the app in
 /// [`negotiate::problem_responses`].
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    use routes::{auth, health, users};
+    use routes::{auth, events, health, history, notifications, sharing, users};
     cfg.app_data(web::PathConfig::default().error_handler(|_, _| ApiError::not_found().into()))
         .app_data(
             web::QueryConfig::default()
                 .error_handler(|e, _| ApiError::invalid_query(e.to_string()).into()),
         )
-        .route("/healthz", web::get().to(health::healthz))
-        .route("/readyz", web::get().to(health::readyz))
+        .service(resource("/healthz").route(web::get().to(health::healthz)))
+        .service(resource("/readyz").route(web::get().to(health::readyz)))
         .service(
             web::scope("/api")
-                .route("/auth/register", web::post().to(auth::register))
-                .route("/auth/login", web::post().to(auth::login))
-                .route("/auth/refresh", web::post().to(auth::refresh))
-                .route("/auth/logout", web::post().to(auth::logout))
-                .route("/auth/me", web::get().to(auth::me))
-                .route("/users", web::get().to(users::find)),
+                .service(resource("/auth/register").route(web::post().to(auth::register)))
+                .service(resource("/auth/login").route(web::post().to(auth::login)))
+                .service(resource("/auth/refresh").route(web::post().to(auth::refresh)))
+                .service(resource("/auth/logout").route(web::post().to(auth::logout)))
+                .service(resource("/auth/me").route(web::get().to(auth::me)))
+                .service(resource("/users").route(web::get().to(users::find)))
+                .service(
+                    resource("/events")
+                        .route(web::get().to(events::list))
+                        .route(web::post().to(events::create)),
+                )
+                .service(resource("/events/batch").route(web::post().to(events::create_batch)))
+                .service(
+                    resource("/events/{id}")
+                        .route(web::get().to(events::get))
+                        .route(web::put().to(events::update))
+                        .route(web::patch().to(events::patch))
+                        .route(web::delete().to(events::delete)),
+                )
+                .service(resource("/events/{id}/share").route(web::post().to(sharing::share)))
+                .service(resource("/events/{id}/permissions").route(web::get().to(sharing::list)))
+                .service(
+                    resource("/events/{id}/permissions/{user_id}")
+                        .route(web::put().to(sharing::change_role))
+                        .route(web::delete().to(sharing::revoke)),
+                )
+                .service(
+                    resource("/events/{id}/changelog").route(web::get().to(history::changelog)),
+                )
+                .service(
+                    resource("/events/{id}/versions/{version}")
+                        .route(web::get().to(history::version)),
+                )
+                .service(
+                    resource("/events/{id}/diff/{v1}/{v2}").route(web::get().to(history::diff)),
+                )
+                .service(
+                    resource("/events/{id}/rollback/{version}")
+                        .route(web::post().to(history::rollback)),
+                )
+                .service(resource("/notifications").route(web::get().to(notifications::list)))
+                .service(
+                    resource("/notifications/read-all")
+                        .route(web::post().to(notifications::read_all)),
+                )
+                .service(
+                    resource("/notifications/{id}/read").route(web::post().to(notifications::read)),
+                ),
         )
         .configure(docs::configure);
+}
+
+async fn method_not_allowed() -> Result<Reply<()>, ApiError> {
+    Err(ApiError::from_status(
+        actix_web::http::StatusCode::METHOD_NOT_ALLOWED,
+    ))
 }
 
 /// The answer for routes that do not exist: a 404 problem.

@@ -104,22 +104,29 @@ impl<T: Serialize> Reply<T> {
             headers: Vec::new(),
         }
     }
+}
 
+impl<T> Reply<T> {
     /// Adds a response header.
     pub fn header(mut self, name: header::HeaderName, value: HeaderValue) -> Self {
         self.headers.push((name, value));
         self
+    }
+
+    /// `status` with no body (204, 304).
+    pub fn empty(status: StatusCode) -> Self {
+        Self {
+            status,
+            body: None,
+            headers: Vec::new(),
+        }
     }
 }
 
 impl Reply<()> {
     /// 204 No Content.
     pub fn no_content() -> Self {
-        Self {
-            status: StatusCode::NO_CONTENT,
-            body: None,
-            headers: Vec::new(),
-        }
+        Self::empty(StatusCode::NO_CONTENT)
     }
 }
 
@@ -293,6 +300,8 @@ pub async fn problem_responses(
     res.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     res.headers_mut().remove(header::CONTENT_LENGTH);
+    res.headers_mut()
+        .insert(header::VARY, HeaderValue::from_static("Accept"));
     Ok(ServiceResponse::new(req, res))
 }
 

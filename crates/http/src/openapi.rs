@@ -7,7 +7,7 @@ use utoipa::openapi::security::{
 use utoipa::openapi::RefOr;
 use utoipa::{Modify, OpenApi};
 
-use crate::error::{FieldProblem, Problem, PROBLEM_JSON};
+use crate::error::{ConflictProblem, FieldProblem, Problem, PROBLEM_JSON};
 use crate::negotiate::MSGPACK;
 use crate::{dto, routes};
 
@@ -30,14 +30,36 @@ wrong JSON types) answer 400 `malformed_body`; well-formed but invalid values an
         routes::auth::logout,
         routes::auth::me,
         routes::users::find,
+        routes::events::create,
+        routes::events::create_batch,
+        routes::events::list,
+        routes::events::get,
+        routes::events::update,
+        routes::events::patch,
+        routes::events::delete,
+        routes::sharing::share,
+        routes::sharing::list,
+        routes::sharing::change_role,
+        routes::sharing::revoke,
+        routes::history::changelog,
+        routes::history::version,
+        routes::history::diff,
+        routes::history::rollback,
+        routes::notifications::list,
+        routes::notifications::read,
+        routes::notifications::read_all,
         routes::health::healthz,
         routes::health::readyz,
     ),
-    components(schemas(Problem, FieldProblem, dto::UserRead, dto::Token, dto::UserSummary)),
+    components(schemas(Problem, FieldProblem, ConflictProblem, dto::UserRead, dto::Token, dto::UserSummary)),
     modifiers(&SecuritySchemes, &WireFormats),
     tags(
         (name = "auth", description = "Accounts and sessions"),
         (name = "users", description = "Finding people to share with"),
+        (name = "events", description = "Events and conflict-free scheduling"),
+        (name = "sharing", description = "Participants and their roles"),
+        (name = "history", description = "Versions, diffs and rollback"),
+        (name = "notifications", description = "The caller's notifications"),
         (name = "health", description = "Liveness and readiness"),
     )
 )]

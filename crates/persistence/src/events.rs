@@ -4,8 +4,8 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::schema::{event_permissions, events};
 use crate::db::per_backend;
+use crate::schema::{event_permissions, events};
 use crate::DbConnection;
 
 /// A stored event.

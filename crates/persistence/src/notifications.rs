@@ -3,8 +3,8 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::schema::notifications;
 use crate::db::per_backend;
+use crate::schema::notifications;
 use crate::DbConnection;
 
 /// A stored notification.

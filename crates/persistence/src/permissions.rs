@@ -50,7 +50,10 @@ pub fn list(conn: &mut DbConnection, event_id: i64) -> QueryResult<Vec<Permissio
     event_permissions::table
         .inner_join(users::table.on(users::id.eq(event_permissions::user_id)))
         .filter(event_permissions::event_id.eq(event_id))
-        .order((event_permissions::created_at.asc(), event_permissions::user_id.asc()))
+        .order((
+            event_permissions::created_at.asc(),
+            event_permissions::user_id.asc(),
+        ))
         .select(COLUMNS)
         .load(conn)
 }

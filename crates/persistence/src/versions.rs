@@ -3,8 +3,8 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::schema::event_versions;
 use crate::db::per_backend;
+use crate::schema::event_versions;
 use crate::DbConnection;
 
 /// A stored version.

@@ -5,6 +5,10 @@
 
 pub mod auth;
 pub mod error;
+pub mod events;
+pub mod history;
+pub mod notifications;
+pub mod sharing;
 mod time;
 pub mod tokens;
 

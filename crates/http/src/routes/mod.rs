@@ -1,5 +1,9 @@
 //! Route handlers, one module per resource.
 
 pub mod auth;
+pub mod events;
 pub mod health;
+pub mod history;
+pub mod notifications;
+pub mod sharing;
 pub mod users;

@@ -1,0 +1,326 @@
+//! `/api/events`: create (one or a batch), list, get, update, delete.
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest};
+use convene_domain::ids::EventId;
+use convene_domain::permission::Role;
+use convene_domain::validation::FieldError;
+use convene_service::events::{self, Event, EventQuery};
+use convene_service::Services;
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use crate::auth::Authenticated;
+use crate::dto::{BatchCreate, EventCreate, EventList, EventRead, EventUpdate};
+use crate::error::{blocking, ApiError, Problem};
+use crate::etag::{etag, if_match, none_match_hits};
+use crate::negotiate::{Body, Reply};
+use crate::paging;
+
+/// A single event with its `ETag`.
+pub(crate) fn event_reply(event: Event, status: StatusCode) -> Reply<EventRead> {
+    let tag = etag(event.version);
+    let reply = Reply::with_status(status, EventRead::from(event));
+    match HeaderValue::from_str(&tag) {
+        Ok(v) => reply.header(header::ETAG, v),
+        Err(_) => reply,
+    }
+}
+
+/// Create an event owned by the caller (version 1).
+///
+/// Rejected with 409 `event_conflict` when it overlaps one of the caller's events
+/// (intervals are half-open: touching is fine); `conflicts` lists them.
+#[utoipa::path(
+    post, path = "/api/events", tag = "events",
+    request_body = EventCreate,
+    security(("bearer" = []), ("oauth2" = [])),
+    responses(
+        (status = 201, description = "Created; `Location` and `ETag` set", body = EventRead),
+        (status = 400, description = "Malformed body", body = Problem),
+        (status = 401, description = "Not authenticated", body = Problem),
+        (status = 409, description = "`event_conflict`", body = Problem),
+        (status = 413, description = "Body too large", body = Problem),
+        (status = 415, description = "Unsupported media type", body = Problem),
+        (status = 422, description = "Invalid fields", body = Problem),
+    )
+)]
+pub async fn create(
+    services: web::Data<Services>,
+    Authenticated(principal): Authenticated,
+    Body(body): Body<EventCreate>,
+) -> Result<Reply<EventRead>, ApiError> {
+    let input = body.into_input().map_err(ApiError::validation)?;
+    let event = blocking(move || events::create(&services, &principal.user, input)).await?;
+    let location = format!("/api/events/{}", event.id.0);
+    let reply = event_reply(event, StatusCode::CREATED);
+    Ok(match HeaderValue::from_str(&location) {
+        Ok(v) => reply.header(header::LOCATION, v),
+        Err(_) => reply,
+    })
+}
+
+/// Create 1–500 events atomically.
+///
+/// Every item is validated and checked against the caller's stored events and against
+/// the other items; if any fails nothing is stored. `errors` and `conflicts` entries
+/// carry the failing item's `index` (an in-batch overlap names the other item as
+/// `batch_index`). More than 500 items answers 413.
+#[utoipa::path(
+    post, path = "/api/events/batch", tag = "events",
+    request_body = BatchCreate,
+    security(("bearer" = []), ("oauth2" = [])),
+    responses(
+        (status = 201, description = "All created, in request order", body = [EventRead]),
+        (status = 400, description = "Malformed body", body = Problem),
+        (status = 401, description = "Not authenticated", body = Problem),
+        (status = 409, description = "`event_conflict`; nothing stored", body = Problem),
+        (status = 413, description = "More than 500 items or body too large", body = Problem),
+        (status = 422, description = "Invalid items; nothing stored", body = Problem),
+    )
+)]
+pub async fn create_batch(
+    services: web::Data<Services>,
+    Authenticated(principal): Authenticated,
+    Body(body): Body<BatchCreate>,
+) -> Result<Reply<Vec<EventRead>>, ApiError> {
+    let items = body
+        .events
+        .ok_or_else(|| ApiError::validation(vec![FieldError::new("events", "is required")]))?;
+    if items.len() > convene_domain::event::BATCH_MAX {
+        return Err(ApiError::payload_too_large(format!(
+            "a batch holds at most {} events",
+            convene_domain::event::BATCH_MAX
+        )));
+    }
+    let mut inputs = Vec::with_capacity(items.len());
+    let mut errors = Vec::new();
+    for (i, item) in items.into_iter().enumerate() {
+        match item.into_input() {
+            Ok(input) => inputs.push(input),
+            Err(e) => errors.extend(e.into_iter().map(|e| e.at(i))),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    let created =
+        blocking(move || events::create_batch(&services, &principal.user, inputs)).await?;
+    Ok(Reply::with_status(
+        StatusCode::CREATED,
+        created.into_iter().map(EventRead::from).collect(),
+    ))
+}
+
+/// Query of the event list.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ListQuery {
+    /// Only events overlapping `[from, to)`: those ending after `from` (RFC 3339).
+    pub from: Option<String>,
+    /// ...and starting before `to` (RFC 3339).
+    pub to: Option<String>,
+    /// Only events where the caller has this role: `owner`, `editor` or `viewer`.
+    pub role: Option<String>,
+    /// Page size, 1–200 (default 50).
+    pub limit: Option<String>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+fn query_time(
+    name: &str,
+    raw: Option<&str>,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>, ApiError> {
+    raw.map(|r| {
+        convene_domain::time::parse_timestamp(r)
+            .map_err(|m| ApiError::invalid_query(format!("{name} {m}")))
+    })
+    .transpose()
+}
+
+/// List the events the caller owns or that are shared with them.
+///
+/// Ordered by `start_time`, then `id`; keyset-paginated (a deep page costs the same as
+/// the first). Malformed values answer 400 (`invalid_query`, `invalid_cursor`); a `limit`
+/// outside 1–200, an unknown `role` or `from` not before `to` answer 422.
+#[utoipa::path(
+    get, path = "/api/events", tag = "events",
+    params(ListQuery),
+    security(("bearer" = []), ("oauth2" = [])),
+    responses(
+        (status = 200, description = "A page of events", body = EventList),
+        (status = 400, description = "`invalid_query` or `invalid_cursor`", body = Problem),
+        (status = 401, description = "Not authenticated", body = Problem),
+        (status = 422, description = "Out-of-range values", body = Problem),
+    )
+)]
+pub async fn list(
+    services: web::Data<Services>,
+    Authenticated(principal): Authenticated,
+    query: web::Query<ListQuery>,
+) -> Result<Reply<EventList>, ApiError> {
+    let q = query.into_inner();
+    let limit = paging::limit(q.limit.as_deref())?;
+    let from = query_time("from", q.from.as_deref())?;
+    let to = query_time("to", q.to.as_deref())?;
+    let after = q
+        .cursor
+        .as_deref()
+        .map(paging::parse_event_cursor)
+        .transpose()?;
+    let mut errors = Vec::new();
+    let role = match q.role.as_deref() {
+        None => None,
+        Some(r) => {
+            let role = Role::parse(r);
+            if role.is_none() {
+                errors.push(FieldError::new("role", "must be owner, editor or viewer"));
+            }
+            role
+        }
+    };
+    if let (Some(f), Some(t)) = (from, to) {
+        if f >= t {
+            errors.push(FieldError::new("to", "must be after from"));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    let query = EventQuery {
+        from,
+        to,
+        role,
+        after,
+        limit,
+    };
+    let page = blocking(move || events::list(&services, &principal.user, query)).await?;
+    Ok(Reply::ok(EventList {
+        items: page.items.into_iter().map(EventRead::from).collect(),
+        next_cursor: page.next.map(paging::event_cursor),
+    }))
+}
+
+/// Get one event (any participant). `If-None-Match` with the current ETag answers 304.
+#[utoipa::path(
+    get, path = "/api/events/{id}", tag = "events",
+    params(("id" = i64, Path, description = "Event id")),
+    security(("bearer" = []), ("oauth2" = [])),
+    responses(
+        (status = 200, description = "The event; `ETag` set", body = EventRead),
+        (status = 304, description = "Not modified"),
+        (status = 401, description = "Not authenticated", body = Problem),
+        (status = 404, description = "No such event, or no access to it", body = Problem),
+    )
+)]
+pub async fn get(
+    req: HttpRequest,
+    services: web::Data<Services>,
+    Authenticated(principal): Authenticated,
+    id: web::Path<i64>,
+) -> Result<Reply<EventRead>, ApiError> {
+    let id = EventId(id.into_inner());
+    let event = blocking(move || events::get(&services, &principal.user, id)).await?;
+    if none_match_hits(&req, event.version) {
+        let tag = etag(event.version);
+        let reply = Reply::empty(StatusCode::NOT_MODIFIED);
+        return Ok(match HeaderValue::from_str(&tag) {
+            Ok(v) => reply.header(header::ETAG, v),
+            Err(_) => reply,
+        });
+    }
+    Ok(event_reply(event, StatusCode::OK))
+}
+
+/// Update any subset of the fields (owner or editor); `PUT` and `PATCH` are the same.
+///
+/// Absent fields are unchanged; `location: null` clears it. A change makes a new
+/// version; a change that alters nothing makes none. Conflict-checked against the
+/// owner's events. `If-Match` (`"<version>"` or `*`) is honoured: mismatch → 412.
+#[utoipa::path(
+    put, path = "/api/events/{id}", tag = "events",
+    params(("id" = i64, Path, description = "Event id"),
+           ("If-Match" = Option<String>, Header, description = "`\"<version>\"` or `*`")),
+    request_body = EventUpdate,
+    security(("bearer" = []), ("oauth2" = [])),
+    responses(
+        (status = 200, description = "The updated event; `ETag` set", body = EventRead),
+        (status = 400, description = "Malformed body", body = Problem),
+        (status = 401, description = "Not authenticated", body = Problem),
+        (status = 403, description = "Viewers cannot update", body = Problem),
+        (status = 404, description = "No such event, or no access to it", body = Problem),
+        (status = 409, description = "`event_conflict` with the owner's events", body = Problem),
+        (status = 412, description = "`precondition_failed`; `current_etag` given", body = Problem),
+        (status = 422, description = "Invalid fields", body = Problem),
+    )
+)]
+pub async fn update(
+    req: HttpRequest,
+    services: web::Data<Services>,
+    Authenticated(principal): Authenticated,
+    id: web::Path<i64>,
+    Body(body): Body<EventUpdate>,
+) -> Result<Reply<EventRead>, ApiError> {
+    let id = EventId(id.into_inner());
+    let patch = body.into_patch().map_err(ApiError::validation)?;
+    let precondition = if_match(&req);
+    let event =
+        blocking(move || events::update(&services, &principal.user, id, patch, precondition))
+            .await?;
+    Ok(event_reply(event, StatusCode::OK))
+}
+
+/// Same as `PUT /api/events/{id}`.
+#[utoipa::path(
+    patch, path = "/api/events/{id}", tag = "events",
+    params(("id" = i64, Path, description = "Event id"),
+           ("If-Match" = Option<String>, Header, description = "`\"<version>\"` or `*`")),
+    request_body = EventUpdate,
+    security(("bearer" = []), ("oauth2" = [])),
+    responses(
+        (status = 200, description = "The updated event; `ETag` set", body = EventRead),
+        (status = 400, description = "Malformed body", body = Problem),
+        (status = 401, description = "Not authenticated", body = Problem),
+        (status = 403, description = "Viewers cannot update", body = Problem),
+        (status = 404, description = "No such event, or no access to it", body = Problem),
+        (status = 409, description = "`event_conflict` with the owner's events", body = Problem),
+        (status = 412, description = "`precondition_failed`; `current_etag` given", body = Problem),
+        (status = 422, description = "Invalid fields", body = Problem),
+    )
+)]
+pub async fn patch(
+    req: HttpRequest,
+    services: web::Data<Services>,
+    principal: Authenticated,
+    id: web::Path<i64>,
+    body: Body<EventUpdate>,
+) -> Result<Reply<EventRead>, ApiError> {
+    update(req, services, principal, id, body).await
+}
+
+/// Delete an event (owner only); its permissions and versions go with it.
+#[utoipa::path(
+    delete, path = "/api/events/{id}", tag = "events",
+    params(("id" = i64, Path, description = "Event id"),
+           ("If-Match" = Option<String>, Header, description = "`\"<version>\"` or `*`")),
+    security(("bearer" = []), ("oauth2" = [])),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "Not authenticated", body = Problem),
+        (status = 403, description = "Only the owner deletes", body = Problem),
+        (status = 404, description = "No such event, or no access to it", body = Problem),
+        (status = 412, description = "`precondition_failed`", body = Problem),
+    )
+)]
+pub async fn delete(
+    req: HttpRequest,
+    services: web::Data<Services>,
+    Authenticated(principal): Authenticated,
+    id: web::Path<i64>,
+) -> Result<Reply<()>, ApiError> {
+    let id = EventId(id.into_inner());
+    let precondition = if_match(&req);
+    blocking(move || events::delete(&services, &principal.user, id, precondition)).await?;
+    Ok(Reply::no_content())
+}

@@ -1,0 +1,131 @@
+//! `/api/events/{id}/share` and `/api/events/{id}/permissions`.
+
+use actix_web::web;
+use convene_domain::ids::{EventId, UserId};
+use convene_service::sharing::{self, Grant};
+use convene_service::Services;
+
+use crate::auth::Authenticated;
+use crate::dto::{PermissionRead, RoleUpdate, ShareEntry};
+use crate::error::{blocking, ApiError, Problem};
+use crate::negotiate::{Body, Reply};
+
+/// Share the event with users as `editor` or `viewer` (owner only).
+///
+/// Upsert: an existing participant's role is changed. Atomic: an unknown user, the owner
+/// themself, a user listed twice or a role other than editor/viewer fails the whole
+/// request with 422 (`errors` carry the entry's `index`).
+#[utoipa::path(
+    post, path = "/api/events/{id}/share", tag = "sharing",
+    params(("id" = i64, Path, description = "Event id")),
+    request_body = [ShareEntry],
+    security(("bearer" = []), ("oauth2" = [])),
+    responses(
+        (status = 200, description = "The permissions of the entries given", body = [PermissionRead]),
+        (status = 400, description = "Malformed body", body = Problem),
+        (status = 401, description = "Not authenticated", body = Problem),
+        (status = 403, description = "Only the owner shares", body = Problem),
+        (status = 404, description = "No such event, or no access to it", body = Problem),
+        (status = 422, description = "Invalid entries; nothing stored", body = Problem),
+    )
+)]
+pub async fn share(
+    services: web::Data<Services>,
+    Authenticated(principal): Authenticated,
+    id: web::Path<i64>,
+    Body(entries): Body<Vec<ShareEntry>>,
+) -> Result<Reply<Vec<PermissionRead>>, ApiError> {
+    let id = EventId(id.into_inner());
+    let grants = entries
+        .into_iter()
+        .map(|e| Grant {
+            user_id: e.user_id,
+            role: e.role,
+        })
+        .collect();
+    let granted = blocking(move || sharing::share(&services, &principal.user, id, grants)).await?;
+    Ok(Reply::ok(
+        granted.into_iter().map(PermissionRead::from).collect(),
+    ))
+}
+
+/// Everyone with access to the event, the owner first (any participant).
+#[utoipa::path(
+    get, path = "/api/events/{id}/permissions", tag = "sharing",
+    params(("id" = i64, Path, description = "Event id")),
+    security(("bearer" = []), ("oauth2" = [])),
+    responses(
+        (status = 200, description = "Owner first, then grants oldest first", body = [PermissionRead]),
+        (status = 401, description = "Not authenticated", body = Problem),
+        (status = 404, description = "No such event, or no access to it", body = Problem),
+    )
+)]
+pub async fn list(
+    services: web::Data<Services>,
+    Authenticated(principal): Authenticated,
+    id: web::Path<i64>,
+) -> Result<Reply<Vec<PermissionRead>>, ApiError> {
+    let id = EventId(id.into_inner());
+    let all = blocking(move || sharing::list(&services, &principal.user, id)).await?;
+    Ok(Reply::ok(
+        all.into_iter().map(PermissionRead::from).collect(),
+    ))
+}
+
+/// Change a participant's role (owner only); 404 if that user has no permission.
+#[utoipa::path(
+    put, path = "/api/events/{id}/permissions/{user_id}", tag = "sharing",
+    params(("id" = i64, Path, description = "Event id"), ("user_id" = i64, Path, description = "Participant")),
+    request_body = RoleUpdate,
+    security(("bearer" = []), ("oauth2" = [])),
+    responses(
+        (status = 200, description = "The changed permission", body = PermissionRead),
+        (status = 401, description = "Not authenticated", body = Problem),
+        (status = 403, description = "Only the owner changes roles", body = Problem),
+        (status = 404, description = "No such event or permission", body = Problem),
+        (status = 422, description = "Invalid role", body = Problem),
+    )
+)]
+pub async fn change_role(
+    services: web::Data<Services>,
+    Authenticated(principal): Authenticated,
+    path: web::Path<(i64, i64)>,
+    Body(body): Body<RoleUpdate>,
+) -> Result<Reply<PermissionRead>, ApiError> {
+    let (id, user) = path.into_inner();
+    let permission = blocking(move || {
+        sharing::change_role(
+            &services,
+            &principal.user,
+            EventId(id),
+            UserId(user),
+            body.role,
+        )
+    })
+    .await?;
+    Ok(Reply::ok(permission.into()))
+}
+
+/// Revoke a participant (the owner), or leave the event (the participant themself).
+#[utoipa::path(
+    delete, path = "/api/events/{id}/permissions/{user_id}", tag = "sharing",
+    params(("id" = i64, Path, description = "Event id"), ("user_id" = i64, Path, description = "Participant")),
+    security(("bearer" = []), ("oauth2" = [])),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 401, description = "Not authenticated", body = Problem),
+        (status = 403, description = "Only the owner removes others", body = Problem),
+        (status = 404, description = "No such event or permission", body = Problem),
+        (status = 422, description = "The owner's access cannot be revoked", body = Problem),
+    )
+)]
+pub async fn revoke(
+    services: web::Data<Services>,
+    Authenticated(principal): Authenticated,
+    path: web::Path<(i64, i64)>,
+) -> Result<Reply<()>, ApiError> {
+    let (id, user) = path.into_inner();
+    blocking(move || sharing::revoke(&services, &principal.user, EventId(id), UserId(user)))
+        .await?;
+    Ok(Reply::no_content())
+}
