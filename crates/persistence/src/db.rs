@@ -140,12 +140,18 @@ pub type PooledConnection = r2d2::PooledConnection<Manager>;
 pub struct Database {
     pool: Pool,
     manager: Manager,
+    migrations_applied: usize,
 }
 
 impl Database {
     /// A pooled connection (waits up to the pool's time-out).
     pub fn get(&self) -> Result<PooledConnection, r2d2::PoolError> {
         self.pool.get()
+    }
+
+    /// How many migrations [`connect`] applied.
+    pub fn migrations_applied(&self) -> usize {
+        self.migrations_applied
     }
 
     /// Which backend this is.
@@ -188,14 +194,18 @@ pub fn connect(backend: &Backend, size: u32) -> Result<Database, DbError> {
     // Open one connection up front so a bad URL fails start-up with the driver's own
     // message instead of r2d2's generic time-out.
     let mut first = manager.connect()?;
-    migrate(&mut first)?;
+    let migrations_applied = migrate(&mut first)?;
     drop(first);
     let pool = r2d2::Pool::builder()
         .max_size(size)
         .min_idle(Some(1))
         .connection_timeout(Duration::from_secs(10))
         .build(manager.clone())?;
-    Ok(Database { pool, manager })
+    Ok(Database {
+        pool,
+        manager,
+        migrations_applied,
+    })
 }
 
 /// Applies every pending migration of the connection's backend; returns how many ran.

@@ -73,7 +73,9 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(line) => {
+        Err(message) => {
+            // One line, even when a driver's message spans several.
+            let line = message.split_whitespace().collect::<Vec<_>>().join(" ");
             eprintln!("convene: {line}");
             ExitCode::FAILURE
         }

@@ -64,6 +64,7 @@ fn migrate_applies_the_schema_once() {
     );
     assert!(dir.path().join("db/convene.db").exists());
     let (second, _d) = convene(&["migrate"], &[("DATABASE_URL", &url)]);
+    assert!(String::from_utf8_lossy(&first.stderr).contains("1 migration(s) applied"));
     assert!(second.status.success());
     assert!(String::from_utf8_lossy(&second.stderr).contains("0 migration(s) applied"));
 }
@@ -120,5 +121,6 @@ fn unreachable_database_is_one_line_naming_database_url() {
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
-    assert!(lines.iter().any(|l| l.contains("DATABASE_URL")), "{stderr}");
+    assert_eq!(lines.len(), 1, "{stderr}");
+    assert!(lines[0].contains("DATABASE_URL"), "{stderr}");
 }

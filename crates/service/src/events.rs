@@ -290,6 +290,17 @@ fn new_row(id: i64, owner: i64, content: &EventContent, at: DateTime<Utc>) -> Ev
     }
 }
 
+/// The stored events of `owner` that `range` would overlap, in start order (the
+/// conflict check on its own, read-only; writes repeat it inside their transaction).
+pub fn conflicts(
+    services: &Services,
+    owner: UserId,
+    range: &TimeRange,
+) -> Result<Vec<Conflict>, ServiceError> {
+    let mut conn = services.conn()?;
+    find_conflicts(&mut conn, owner.0, range, None)
+}
+
 /// Creates an event owned by the actor (version 1), unless it overlaps their events.
 pub fn create(services: &Services, actor: &User, input: EventInput) -> Result<Event, ServiceError> {
     let mut created = create_batch_of(services, actor, vec![input], false)?;
