@@ -6,6 +6,7 @@
 
 pub mod db;
 pub mod events;
+pub mod live;
 pub mod notifications;
 pub mod permissions;
 pub mod schema;

@@ -162,3 +162,12 @@ pub fn mark_all_read(conn: &mut DbConnection, user_id: i64) -> QueryResult<usize
     .set(notifications::is_read.eq(true))
     .execute(conn)
 }
+
+/// Notifications by id, in id order.
+pub fn by_ids(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<Vec<NotificationRow>> {
+    notifications::table
+        .filter(notifications::id.eq_any(ids))
+        .order(notifications::id.asc())
+        .select(NotificationRow::as_select())
+        .load(conn)
+}

@@ -9,9 +9,12 @@ use std::sync::Arc;
 
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
+use convene_http::live::Hub;
 use convene_http::negotiate::problem_responses;
 use convene_http::AuthRateLimit;
 use convene_persistence::db::{self, DbError};
+use convene_persistence::Backend;
+use convene_service::fanout::Fanout;
 use convene_service::{AuthSettings, ServiceError, Services};
 use tracing_actix_web::TracingLogger;
 
@@ -43,7 +46,11 @@ pub enum StartupError {
 pub struct Application {
     port: u16,
     server: actix_web::dev::Server,
+    /// The PostgreSQL live listener, started with the server.
+    listener: Option<ListenerTask>,
 }
+
+type ListenerTask = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
 
 impl Application {
     /// Connects (and migrates) the database and binds the listen address from `settings`.
@@ -61,7 +68,13 @@ impl Application {
         listener: TcpListener,
     ) -> Result<Self, StartupError> {
         let secret = settings.resolve_secret()?;
-        let database = db::connect(&settings.database.database_url, settings.database_pool_size)?;
+        let backend = settings.database.database_url.clone();
+        let database = db::connect(&backend, settings.database_pool_size)?;
+        let hub = Arc::new(Hub::default());
+        let fanout = match &backend {
+            Backend::Postgres(_) => Fanout::Postgres,
+            Backend::Sqlite(_) => Fanout::Local(hub.clone()),
+        };
         let services = Services::new(
             database,
             AuthSettings {
@@ -70,8 +83,19 @@ impl Application {
                 refresh_ttl: chrono::Duration::days(settings.refresh_token_expire_days.into()),
                 bcrypt_cost: settings.bcrypt_cost,
             },
+            fanout,
         )?;
-        let services = web::Data::from(Arc::new(services));
+        let services = Arc::new(services);
+        let listener_task = match backend {
+            Backend::Postgres(url) => Some(convene_http::live::listener::run(
+                url,
+                services.clone(),
+                hub.clone(),
+            )),
+            Backend::Sqlite(_) => None,
+        };
+        let services = web::Data::from(services);
+        let hub = web::Data::from(hub);
         let rate_limit = web::Data::new(AuthRateLimit::new(settings.auth_rate_limit_per_minute));
         let addr = listener.local_addr().map_err(|source| StartupError::Bind {
             addr: settings.bind.to_string(),
@@ -80,6 +104,7 @@ impl Application {
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(services.clone())
+                .app_data(hub.clone())
                 .app_data(rate_limit.clone())
                 .wrap(from_fn(problem_responses))
                 .wrap(TracingLogger::default())
@@ -96,6 +121,7 @@ impl Application {
         Ok(Self {
             port: addr.port(),
             server,
+            listener: listener_task.map(|task| Box::pin(task) as ListenerTask),
         })
     }
 
@@ -106,7 +132,12 @@ impl Application {
 
     /// Serves until stopped (SIGTERM or Ctrl-C stop it gracefully).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let listener = self.listener.map(tokio::spawn);
+        let result = self.server.await;
+        if let Some(listener) = listener {
+            listener.abort();
+        }
+        result
     }
 }
 

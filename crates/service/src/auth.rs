@@ -151,7 +151,7 @@ fn issue(
 /// What a refresh attempt found, decided inside its transaction.
 enum Refresh {
     Rotated { user_id: i64, session_id: i64 },
-    Reused,
+    Reused(SessionId),
     Invalid(&'static str),
 }
 
@@ -173,8 +173,7 @@ pub fn refresh(services: &Services, refresh_token: &str) -> Result<TokenPair, Se
         if row.spent_at.is_some()
             || !sessions::spend_refresh_token(conn, &presented, now.naive_utc())?
         {
-            sessions::revoke(conn, row.session_id, now.naive_utc())?;
-            return Ok(Refresh::Reused);
+            return Ok(Refresh::Reused(SessionId(row.session_id)));
         }
         if utc(row.expires_at) <= now {
             return Ok(Refresh::Invalid("refresh token expired"));
@@ -195,18 +194,31 @@ pub fn refresh(services: &Services, refresh_token: &str) -> Result<TokenPair, Se
             user_id,
             session_id,
         } => issue(services, user_id, session_id, now, next),
-        Refresh::Reused => {
-            tracing::warn!("spent refresh token presented again; session revoked");
+        Refresh::Reused(session) => {
+            revoke_session(services, session)?;
+            tracing::warn!(
+                session = session.0,
+                "spent refresh token presented again; session revoked"
+            );
             Err(ServiceError::Unauthorized("refresh token reused"))
         }
         Refresh::Invalid(why) => Err(ServiceError::Unauthorized(why)),
     }
 }
 
-/// Revokes the caller's session: its refresh token and access tokens stop working.
+/// Revokes the caller's session: its refresh token and access tokens stop working, and
+/// its live connections are closed (on every instance).
 pub fn logout(services: &Services, principal: &Principal) -> Result<(), ServiceError> {
+    revoke_session(services, principal.session_id)
+}
+
+fn revoke_session(services: &Services, session: SessionId) -> Result<(), ServiceError> {
     let mut conn = services.conn()?;
-    sessions::revoke(&mut conn, principal.session_id.0, now().naive_utc())?;
+    write_transaction(&mut conn, |conn| {
+        sessions::revoke(conn, session.0, now().naive_utc())?;
+        services.fanout.revoke_in_transaction(conn, session)
+    })?;
+    services.fanout.revoked(session);
     Ok(())
 }
 

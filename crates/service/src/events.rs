@@ -15,10 +15,9 @@ use convene_domain::schedule::{
 };
 use convene_domain::validation::FieldError;
 use convene_domain::version::ChangeKind;
-use convene_persistence::db::write_transaction;
 use convene_persistence::events::{self, EventFields, EventRow, ListFilter};
 use convene_persistence::notifications::NewNotification;
-use convene_persistence::{notifications, permissions, versions, DbConnection};
+use convene_persistence::{permissions, versions, DbConnection};
 
 use crate::error::Conflict;
 use crate::time::{now, utc};
@@ -365,10 +364,9 @@ fn create_batch_of(
         return Err(ServiceError::Conflict(in_batch));
     }
     let fields: Vec<EventFields> = contents.iter().map(fields_of).collect();
-    let mut conn = services.conn()?;
-    retrying(|| {
+    services.write(|conn, notes| {
         let at = now();
-        write_transaction(&mut conn, |conn| {
+        {
             let mut conflicts = Vec::new();
             for (i, range) in ranges.iter().enumerate() {
                 for mut c in find_conflicts(conn, actor.id.0, range, None)? {
@@ -391,7 +389,6 @@ fn create_batch_of(
                 .map(|r| snapshot(r, ChangeKind::Created, None, actor.id))
                 .collect();
             versions::insert_many(conn, &snapshots)?;
-            let mut notes = Vec::new();
             for row in &rows {
                 notes.extend(event_notifications(
                     conn,
@@ -402,9 +399,8 @@ fn create_batch_of(
                     at,
                 )?);
             }
-            notifications::insert_many(conn, notes)?;
             rows.iter().map(|r| event_of(r, Role::Owner)).collect()
-        })
+        }
     })
 }
 
@@ -461,10 +457,9 @@ pub(crate) fn change(
         &EventContent,
     ) -> Result<(EventContent, Option<i32>), ServiceError>,
 ) -> Result<Event, ServiceError> {
-    let mut conn = services.conn()?;
-    retrying(|| {
+    services.write(|conn, notes| {
         let at = now();
-        write_transaction(&mut conn, |conn| {
+        {
             let (row, role) = authorized(conn, id, actor.id, action)?;
             Precondition::check(precondition, Version(row.version))?;
             let current = content_of(&row)?;
@@ -501,10 +496,16 @@ pub(crate) fn change(
             if let Some(v) = restored_from {
                 data["restored_from"] = v.into();
             }
-            let notes = event_notifications(conn, &updated, actor, notification, data, at)?;
-            notifications::insert_many(conn, notes)?;
+            notes.extend(event_notifications(
+                conn,
+                &updated,
+                actor,
+                notification,
+                data,
+                at,
+            )?);
             event_of(&updated, role)
-        })
+        }
     })
 }
 
@@ -539,25 +540,23 @@ pub fn delete(
     id: EventId,
     precondition: Option<Precondition>,
 ) -> Result<(), ServiceError> {
-    let mut conn = services.conn()?;
-    retrying(|| {
+    services.write(|conn, notes| {
         let at = now();
-        write_transaction(&mut conn, |conn| {
+        {
             let (row, _) = authorized(conn, id, actor.id, Action::Delete)?;
             Precondition::check(precondition.as_ref(), Version(row.version))?;
-            let notes = event_notifications(
+            notes.extend(event_notifications(
                 conn,
                 &row,
                 actor,
                 NotificationKind::EventDeleted,
                 serde_json::json!({"title": row.title}),
                 at,
-            )?;
+            )?);
             if !events::delete_if_version(conn, row.id, row.version)? {
                 return Err(ServiceError::Contended);
             }
-            notifications::insert_many(conn, notes)?;
             Ok(())
-        })
+        }
     })
 }

@@ -6,6 +6,7 @@
 pub mod auth;
 pub mod error;
 pub mod events;
+pub mod fanout;
 pub mod history;
 pub mod notifications;
 pub mod sharing;
@@ -14,7 +15,12 @@ pub mod tokens;
 
 pub use error::ServiceError;
 
-use convene_persistence::{Database, PooledConnection};
+use convene_persistence::db::write_transaction;
+use convene_persistence::notifications::NewNotification;
+use convene_persistence::{notifications as stored, Database, DbConnection, PooledConnection};
+
+use crate::fanout::Fanout;
+use crate::notifications::{notification_of, Notification};
 
 /// Settings of accounts and tokens.
 #[derive(Clone)]
@@ -33,6 +39,7 @@ pub struct AuthSettings {
 pub struct Services {
     db: Database,
     auth: AuthSettings,
+    fanout: Fanout,
     /// A hash verified against when the login name is unknown, so that an unknown
     /// username costs the same bcrypt work as a wrong password.
     dummy_hash: String,
@@ -40,12 +47,13 @@ pub struct Services {
 
 impl Services {
     /// Builds the services; hashes the timing-equaliser once, at the configured cost.
-    pub fn new(db: Database, auth: AuthSettings) -> Result<Self, ServiceError> {
+    pub fn new(db: Database, auth: AuthSettings, fanout: Fanout) -> Result<Self, ServiceError> {
         let dummy_hash = bcrypt::hash("convene timing equaliser", auth.bcrypt_cost)
             .map_err(|e| ServiceError::Internal(format!("bcrypt: {e}")))?;
         Ok(Self {
             db,
             auth,
+            fanout,
             dummy_hash,
         })
     }
@@ -53,6 +61,32 @@ impl Services {
     /// Checks that the database answers, waiting at most `timeout` for a connection.
     pub fn ping(&self, timeout: std::time::Duration) -> Result<(), ServiceError> {
         Ok(self.db.ping(timeout)?)
+    }
+
+    /// Runs a write transaction that records notifications: `f` pushes the rows to
+    /// store; they are written in the same transaction, announced to other instances
+    /// inside it, and pushed to local live connections only after it commits. A write
+    /// that lost a race to a concurrent writer is retried (see [`events::retrying`]).
+    pub(crate) fn write<T>(
+        &self,
+        mut f: impl FnMut(&mut DbConnection, &mut Vec<NewNotification>) -> Result<T, ServiceError>,
+    ) -> Result<T, ServiceError> {
+        let mut conn = self.conn()?;
+        events::retrying(|| {
+            let (value, committed) = write_transaction(&mut conn, |conn| {
+                let mut notes = Vec::new();
+                let value = f(conn, &mut notes)?;
+                let rows = stored::insert_many(conn, notes)?;
+                let committed = rows
+                    .into_iter()
+                    .map(notification_of)
+                    .collect::<Result<Vec<Notification>, _>>()?;
+                self.fanout.in_transaction(conn, &committed)?;
+                Ok::<_, ServiceError>((value, committed))
+            })?;
+            self.fanout.after_commit(&committed);
+            Ok(value)
+        })
     }
 
     fn conn(&self) -> Result<PooledConnection, ServiceError> {

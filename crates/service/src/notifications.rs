@@ -110,3 +110,31 @@ pub fn mark_all_read(services: &Services, actor: &User) -> Result<usize, Service
     let mut conn = services.conn()?;
     Ok(notifications::mark_all_read(&mut conn, actor.id.0)?)
 }
+
+/// Notifications by id, in id order (what a live listener announces).
+pub fn by_ids(
+    services: &Services,
+    ids: &[NotificationId],
+) -> Result<Vec<Notification>, ServiceError> {
+    let mut conn = services.conn()?;
+    let ids: Vec<i64> = ids.iter().map(|n| n.0).collect();
+    notifications::by_ids(&mut conn, &ids)?
+        .into_iter()
+        .map(notification_of)
+        .collect()
+}
+
+/// The caller's notifications with an id above `after`, oldest first, at most `limit`
+/// (replaying a live feed from `since`).
+pub fn replay(
+    services: &Services,
+    user: UserId,
+    after: NotificationId,
+    limit: u32,
+) -> Result<Vec<Notification>, ServiceError> {
+    let mut conn = services.conn()?;
+    notifications::after(&mut conn, user.0, after.0, i64::from(limit))?
+        .into_iter()
+        .map(notification_of)
+        .collect()
+}

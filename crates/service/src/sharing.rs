@@ -9,11 +9,10 @@ use convene_domain::ids::{EventId, UserId};
 use convene_domain::notification::{message, permission_change_recipient, NotificationKind};
 use convene_domain::permission::{can_revoke, grantable, Action, Role};
 use convene_domain::validation::FieldError;
-use convene_persistence::db::write_transaction;
 use convene_persistence::events::EventRow;
 use convene_persistence::notifications::NewNotification;
 use convene_persistence::permissions::{self, PermissionRow};
-use convene_persistence::{notifications, users, DbConnection};
+use convene_persistence::{users, DbConnection};
 
 use crate::events::authorized;
 use crate::time::{now, utc};
@@ -113,9 +112,8 @@ pub fn share(
     id: EventId,
     grants: Vec<Grant>,
 ) -> Result<Vec<Permission>, ServiceError> {
-    let mut conn = services.conn()?;
     let at = now();
-    write_transaction(&mut conn, |conn| {
+    services.write(|conn, notes| {
         let (event, _) = authorized(conn, id, actor.id, Action::Share)?;
         let mut errors = Vec::new();
         let mut seen = HashSet::new();
@@ -163,9 +161,8 @@ pub fn share(
         if !errors.is_empty() {
             return Err(ServiceError::Validation(errors));
         }
-        let mut notes = Vec::new();
         let mut result = Vec::new();
-        for (user, role) in wanted {
+        for &(user, role) in &wanted {
             let previous = permissions::find(conn, event.id, user)?;
             let kind = match previous.as_ref().map(|p| p.role.as_str()) {
                 None => Some(NotificationKind::EventShared),
@@ -194,7 +191,6 @@ pub fn share(
                 .ok_or_else(|| ServiceError::Internal("permission vanished".into()))?;
             result.push(permission_of(row)?);
         }
-        notifications::insert_many(conn, notes)?;
         Ok(result)
     })
 }
@@ -236,9 +232,8 @@ pub fn change_role(
     user: UserId,
     role: Option<String>,
 ) -> Result<Permission, ServiceError> {
-    let mut conn = services.conn()?;
     let at = now();
-    write_transaction(&mut conn, |conn| {
+    services.write(|conn, notes| {
         let (event, _) = authorized(conn, id, actor.id, Action::ChangeRole)?;
         let mut errors = Vec::new();
         let role = parse_role(role.as_deref(), &mut errors, None);
@@ -255,15 +250,14 @@ pub fn change_role(
                 actor.id.0,
                 at.naive_utc(),
             )?;
-            let note = permission_notification(
+            notes.push(permission_notification(
                 &event,
                 actor,
                 user,
                 NotificationKind::PermissionChanged,
                 Some(role),
                 at,
-            );
-            notifications::insert_many(conn, vec![note])?;
+            ));
         }
         let row = permissions::find(conn, event.id, user.0)?.ok_or(ServiceError::NotFound)?;
         permission_of(row)
@@ -277,9 +271,8 @@ pub fn revoke(
     id: EventId,
     user: UserId,
 ) -> Result<(), ServiceError> {
-    let mut conn = services.conn()?;
     let at = now();
-    write_transaction(&mut conn, |conn| {
+    services.write(|conn, notes| {
         let (event, role) = authorized(conn, id, actor.id, Action::Read)?;
         if !can_revoke(role, actor.id, user) {
             return Err(ServiceError::Forbidden(
@@ -295,15 +288,14 @@ pub fn revoke(
         if !permissions::delete(conn, event.id, user.0)? {
             return Err(ServiceError::NotFound);
         }
-        let note = permission_notification(
+        notes.push(permission_notification(
             &event,
             actor,
             user,
             NotificationKind::PermissionRevoked,
             None,
             at,
-        );
-        notifications::insert_many(conn, vec![note])?;
+        ));
         Ok(())
     })
 }

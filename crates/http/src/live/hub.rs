@@ -1,0 +1,194 @@
+//! The hub: user id → that user's open connections, each with a bounded queue.
+//!
+//! Delivery never waits: a connection whose queue is full is dropped from the hub (its
+//! socket is then closed and the client can resume with `since`), so a slow or stuck
+//! client never delays anyone else.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use convene_domain::ids::{SessionId, UserId};
+use convene_service::fanout::LiveSink;
+use convene_service::notifications::Notification;
+use tokio::sync::{mpsc, watch};
+
+/// Notifications queued per connection before it counts as too far behind.
+pub const QUEUE: usize = 256;
+
+/// Why the hub ends a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    /// The session was revoked (logout or refresh-token reuse).
+    SessionRevoked,
+}
+
+struct Connection {
+    id: u64,
+    session: SessionId,
+    queue: mpsc::Sender<Arc<Notification>>,
+    control: watch::Sender<Option<Ended>>,
+}
+
+/// One connection's end of the hub.
+pub struct Subscription {
+    /// The connection's id in the hub.
+    pub id: u64,
+    /// Its user.
+    pub user: UserId,
+    /// Notifications for it; closed when it fell too far behind.
+    pub queue: mpsc::Receiver<Arc<Notification>>,
+    /// Set when the hub ends the connection.
+    pub control: watch::Receiver<Option<Ended>>,
+}
+
+/// The open connections of this process.
+#[derive(Default)]
+pub struct Hub {
+    connections: Mutex<HashMap<UserId, Vec<Connection>>>,
+    next_id: AtomicU64,
+}
+
+impl Hub {
+    fn lock(&self) -> MutexGuard<'_, HashMap<UserId, Vec<Connection>>> {
+        // A panic while holding the lock cannot leave the map inconsistent (every
+        // operation is a single insert or retain), so a poisoned lock is still usable.
+        self.connections.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Registers a connection of `user` in `session`.
+    pub fn subscribe(&self, user: UserId, session: SessionId) -> Subscription {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let (queue_tx, queue_rx) = mpsc::channel(QUEUE);
+        let (control_tx, control_rx) = watch::channel(None);
+        self.lock().entry(user).or_default().push(Connection {
+            id,
+            session,
+            queue: queue_tx,
+            control: control_tx,
+        });
+        Subscription {
+            id,
+            user,
+            queue: queue_rx,
+            control: control_rx,
+        }
+    }
+
+    /// Removes a connection (when its socket closes).
+    pub fn unsubscribe(&self, user: UserId, id: u64) {
+        let mut map = self.lock();
+        if let Some(list) = map.get_mut(&user) {
+            list.retain(|c| c.id != id);
+            if list.is_empty() {
+                map.remove(&user);
+            }
+        }
+    }
+
+    /// How many connections are open.
+    pub fn connection_count(&self) -> usize {
+        self.lock().values().map(Vec::len).sum()
+    }
+}
+
+impl LiveSink for Hub {
+    fn deliver(&self, notifications: &[Notification]) {
+        let mut map = self.lock();
+        for n in notifications {
+            let Some(list) = map.get_mut(&n.user_id) else {
+                continue;
+            };
+            let shared = Arc::new(n.clone());
+            // Dropping a connection's sender closes its queue: a full queue means the
+            // client fell behind, a closed one that it is gone.
+            list.retain(|c| c.queue.try_send(shared.clone()).is_ok());
+            if list.is_empty() {
+                map.remove(&n.user_id);
+            }
+        }
+    }
+
+    fn session_revoked(&self, session: SessionId) {
+        let mut map = self.lock();
+        for list in map.values_mut() {
+            list.retain(|c| {
+                if c.session == session {
+                    c.control.send_replace(Some(Ended::SessionRevoked));
+                    false
+                } else {
+                    true
+                }
+            });
+        }
+        map.retain(|_, list| !list.is_empty());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Utc;
+    use convene_domain::ids::NotificationId;
+    use convene_domain::notification::NotificationKind;
+
+    fn note(id: i64, user: i64) -> Notification {
+        Notification {
+            id: NotificationId(id),
+            user_id: UserId(user),
+            kind: NotificationKind::EventUpdated,
+            event_id: None,
+            actor_id: UserId(9),
+            message: "m".into(),
+            data: "{}".into(),
+            is_read: false,
+            created_at: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn delivers_to_every_connection_of_the_recipient_only() {
+        let hub = Hub::default();
+        let mut a1 = hub.subscribe(UserId(1), SessionId(1));
+        let mut a2 = hub.subscribe(UserId(1), SessionId(2));
+        let mut b = hub.subscribe(UserId(2), SessionId(3));
+        hub.deliver(&[note(10, 1)]);
+        assert_eq!(a1.queue.try_recv().unwrap().id, NotificationId(10));
+        assert_eq!(a2.queue.try_recv().unwrap().id, NotificationId(10));
+        assert!(b.queue.try_recv().is_err());
+    }
+
+    #[test]
+    fn a_full_queue_drops_only_that_connection() {
+        let hub = Hub::default();
+        let mut slow = hub.subscribe(UserId(1), SessionId(1));
+        let mut fast = hub.subscribe(UserId(1), SessionId(2));
+        for i in 0..QUEUE as i64 {
+            hub.deliver(&[note(i, 1)]);
+            fast.queue.try_recv().unwrap();
+        }
+        hub.deliver(&[note(-1, 1)]);
+        assert_eq!(fast.queue.try_recv().unwrap().id, NotificationId(-1));
+        assert_eq!(hub.connection_count(), 1);
+        for _ in 0..QUEUE {
+            slow.queue.try_recv().unwrap();
+        }
+        assert!(matches!(
+            slow.queue.try_recv(),
+            Err(mpsc::error::TryRecvError::Disconnected)
+        ));
+    }
+
+    #[test]
+    fn revoking_a_session_ends_its_connections() {
+        let hub = Hub::default();
+        let a = hub.subscribe(UserId(1), SessionId(1));
+        let b = hub.subscribe(UserId(1), SessionId(2));
+        hub.session_revoked(SessionId(1));
+        assert_eq!(*a.control.borrow(), Some(Ended::SessionRevoked));
+        assert_eq!(*b.control.borrow(), None);
+        assert_eq!(hub.connection_count(), 1);
+        hub.unsubscribe(UserId(1), b.id);
+        assert_eq!(hub.connection_count(), 0);
+    }
+}

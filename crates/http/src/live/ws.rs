@@ -1,0 +1,294 @@
+//! `GET /ws/notifications`: the caller's notifications, live.
+//!
+//! Protocol: authenticate with `?token=` or `Authorization: Bearer` (else 401, no
+//! upgrade). Each notification is one text frame of JSON, or with `?format=msgpack` one
+//! binary MessagePack frame. `?since=<id>` first replays stored notifications with a
+//! greater id in id order, then continues live with no gap and no duplicate: the
+//! connection subscribes to the hub before reading the store, and live items already
+//! replayed are skipped. The server pings every 30 s and drops a peer silent for 90 s;
+//! it closes with 1008 when the session is revoked or the token expires, and with 1013
+//! when the client fell more than a queue behind (reconnect with `since`).
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use actix_ws::{CloseCode, CloseReason, Message, Session};
+use chrono::{DateTime, Utc};
+use convene_domain::ids::NotificationId;
+use convene_service::auth::authenticate;
+use convene_service::notifications::{self, Notification};
+use convene_service::Services;
+use futures_util::StreamExt;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::hub::{Ended, Hub, Subscription};
+use crate::auth::bearer_token;
+use crate::dto::rfc3339;
+use crate::error::{blocking, ApiError, Problem};
+
+/// How often the server pings.
+pub const PING_EVERY: Duration = Duration::from_secs(30);
+/// How long a silent peer is kept.
+pub const SILENCE_LIMIT: Duration = Duration::from_secs(90);
+/// Stored notifications read per replay step.
+const REPLAY_STEP: u32 = 500;
+
+/// Query of the WebSocket route.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct WsQuery {
+    /// The access token (alternatively the `Authorization: Bearer` header).
+    pub token: Option<String>,
+    /// `json` (text frames, the default) or `msgpack` (binary frames).
+    pub format: Option<String>,
+    /// Replay stored notifications with a greater id first.
+    pub since: Option<i64>,
+}
+
+/// One notification as pushed over the WebSocket.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WsNotification {
+    /// The notification's id (use it as `since` when reconnecting).
+    pub id: i64,
+    /// What happened, e.g. `event_updated`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// The event concerned.
+    pub event_id: Option<i64>,
+    /// Who did it.
+    pub actor_id: i64,
+    /// A human sentence.
+    pub message: String,
+    /// Details, e.g. `{"role": "editor"}`.
+    #[schema(value_type = Object)]
+    pub data: serde_json::Value,
+    /// When it happened (UTC).
+    #[serde(serialize_with = "rfc3339")]
+    pub timestamp: DateTime<Utc>,
+}
+
+impl From<&Notification> for WsNotification {
+    fn from(n: &Notification) -> Self {
+        Self {
+            id: n.id.0,
+            kind: n.kind.as_str(),
+            event_id: n.event_id.map(|e| e.0),
+            actor_id: n.actor_id.0,
+            message: n.message.clone(),
+            data: serde_json::from_str(&n.data).unwrap_or_else(|_| serde_json::json!({})),
+            timestamp: n.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Frames {
+    Json,
+    MsgPack,
+}
+
+/// Live notifications over WebSocket.
+///
+/// Each notification arrives as one text frame holding a `WsNotification` document
+/// (`{id, type, event_id, actor_id, message, data, timestamp}`), or with
+/// `format=msgpack` as one binary MessagePack frame of the same document. `since`
+/// replays stored notifications with a greater id, in id order, then continues live
+/// with no gap and no duplicate. Every connection of the user receives every
+/// notification (all tabs, devices and server instances). The server pings every 30 s
+/// and drops peers silent for 90 s; close code 1008 means the session was revoked or
+/// the token expired, 1013 that the client fell too far behind (reconnect with `since`).
+#[utoipa::path(
+    get, path = "/ws/notifications", tag = "notifications",
+    params(WsQuery),
+    security(("bearer" = []), ("oauth2" = [])),
+    responses(
+        (status = 101, description = "Switching to WebSocket; frames carry WsNotification documents"),
+        (status = 400, description = "`invalid_query` or not a WebSocket request", body = Problem),
+        (status = 401, description = "Missing or invalid token; no upgrade", body = Problem),
+    )
+)]
+pub async fn notifications_ws(
+    req: HttpRequest,
+    body: web::Payload,
+    services: web::Data<Services>,
+    hub: web::Data<Hub>,
+    query: web::Query<WsQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let query = query.into_inner();
+    let frames = match query.format.as_deref() {
+        None | Some("json") => Frames::Json,
+        Some("msgpack") => Frames::MsgPack,
+        Some(other) => {
+            return Err(ApiError::invalid_query(format!(
+                "format must be json or msgpack, not {other:?}"
+            )))
+        }
+    };
+    let token = query
+        .token
+        .or_else(|| bearer_token(&req).map(str::to_owned))
+        .ok_or_else(ApiError::unauthorized)?;
+    let auth_services = services.clone();
+    let principal = blocking(move || authenticate(&auth_services, &token)).await?;
+    let (response, session, stream) = actix_ws::handle(&req, body).map_err(|e| {
+        ApiError::new(
+            actix_web::http::StatusCode::BAD_REQUEST,
+            "malformed_body",
+            e.to_string(),
+        )
+    })?;
+    // Subscribe before anything is read from the store: whatever commits from now on
+    // reaches the queue, whatever committed before is in the store.
+    let subscription = hub.subscribe(principal.user.id, principal.session_id);
+    let connection = Connection {
+        services: services.into_inner(),
+        hub: hub.into_inner(),
+        session,
+        frames,
+    };
+    let since = query.since.map(NotificationId);
+    actix_web::rt::spawn(connection.run(subscription, stream, since, principal.expires_at));
+    Ok(response)
+}
+
+struct Connection {
+    services: Arc<Services>,
+    hub: Arc<Hub>,
+    session: Session,
+    frames: Frames,
+}
+
+/// How a connection ended, from the server's side.
+enum Close {
+    Reason(CloseCode, &'static str),
+    Gone,
+}
+
+impl Connection {
+    async fn send(&mut self, n: &Notification) -> Result<(), Close> {
+        let doc = WsNotification::from(n);
+        let sent = match self.frames {
+            Frames::Json => match serde_json::to_string(&doc) {
+                Ok(text) => self.session.text(text).await,
+                Err(_) => return Err(Close::Reason(CloseCode::Error, "encoding failed")),
+            },
+            Frames::MsgPack => match rmp_serde::to_vec_named(&doc) {
+                Ok(bytes) => self.session.binary(bytes).await,
+                Err(_) => return Err(Close::Reason(CloseCode::Error, "encoding failed")),
+            },
+        };
+        sent.map_err(|_| Close::Gone)
+    }
+
+    async fn replay(
+        &mut self,
+        user: convene_domain::ids::UserId,
+        since: NotificationId,
+    ) -> Result<HashSet<NotificationId>, Close> {
+        let mut sent = HashSet::new();
+        let mut after = since;
+        loop {
+            let services = self.services.clone();
+            let step = blocking(move || notifications::replay(&services, user, after, REPLAY_STEP))
+                .await
+                .map_err(|_| Close::Reason(CloseCode::Error, "replay failed"))?;
+            for n in &step {
+                self.send(n).await?;
+                sent.insert(n.id);
+                after = n.id;
+            }
+            if step.len() < REPLAY_STEP as usize {
+                return Ok(sent);
+            }
+        }
+    }
+
+    async fn run(
+        mut self,
+        mut sub: Subscription,
+        mut stream: actix_ws::MessageStream,
+        since: Option<NotificationId>,
+        expires_at: DateTime<Utc>,
+    ) {
+        let outcome = self.serve(&mut sub, &mut stream, since, expires_at).await;
+        self.hub.unsubscribe(sub.user, sub.id);
+        if let Close::Reason(code, why) = outcome {
+            let _ = self
+                .session
+                .close(Some(CloseReason {
+                    code,
+                    description: Some(why.to_owned()),
+                }))
+                .await;
+        }
+    }
+
+    async fn serve(
+        &mut self,
+        sub: &mut Subscription,
+        stream: &mut actix_ws::MessageStream,
+        since: Option<NotificationId>,
+        expires_at: DateTime<Utc>,
+    ) -> Close {
+        let mut replayed = match since {
+            Some(since) => match self.replay(sub.user, since).await {
+                Ok(sent) => sent,
+                Err(close) => return close,
+            },
+            None => HashSet::new(),
+        };
+        let until_expiry = (expires_at - Utc::now()).to_std().unwrap_or(Duration::ZERO);
+        let expiry = tokio::time::sleep(until_expiry);
+        tokio::pin!(expiry);
+        let mut ping =
+            tokio::time::interval_at(tokio::time::Instant::now() + PING_EVERY, PING_EVERY);
+        let mut last_heard = tokio::time::Instant::now();
+        loop {
+            tokio::select! {
+                item = sub.queue.recv() => match item {
+                    Some(n) => {
+                        // Replayed already: the seam between replay and live.
+                        if !replayed.is_empty() && replayed.remove(&n.id) {
+                            continue;
+                        }
+                        if let Err(close) = self.send(&n).await {
+                            return close;
+                        }
+                    }
+                    // The hub let go of this connection: revoked, or too far behind.
+                    None if *sub.control.borrow() == Some(Ended::SessionRevoked) => {
+                        return Close::Reason(CloseCode::Policy, "session revoked");
+                    }
+                    None => return Close::Reason(CloseCode::Again, "fell too far behind; reconnect with since"),
+                },
+                changed = sub.control.changed() => {
+                    if changed.is_err() || *sub.control.borrow() == Some(Ended::SessionRevoked) {
+                        return Close::Reason(CloseCode::Policy, "session revoked");
+                    }
+                },
+                () = &mut expiry => return Close::Reason(CloseCode::Policy, "access token expired"),
+                _ = ping.tick() => {
+                    if last_heard.elapsed() >= SILENCE_LIMIT {
+                        return Close::Reason(CloseCode::Away, "no answer to pings");
+                    }
+                    if self.session.ping(b"").await.is_err() {
+                        return Close::Gone;
+                    }
+                }
+                msg = stream.next() => match msg {
+                    Some(Ok(Message::Ping(bytes))) => {
+                        last_heard = tokio::time::Instant::now();
+                        if self.session.pong(&bytes).await.is_err() {
+                            return Close::Gone;
+                        }
+                    }
+                    Some(Ok(Message::Close(_))) => return Close::Reason(CloseCode::Normal, "bye"),
+                    Some(Ok(_)) => last_heard = tokio::time::Instant::now(),
+                    Some(Err(_)) | None => return Close::Gone,
+                },
+            }
+        }
+    }
+}

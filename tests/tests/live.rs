@@ -1,0 +1,487 @@
+//! Live notifications over WebSocket: shape, fan-out to every connection, privacy,
+//! gap-free resume, MessagePack frames, authentication, session revocation, token
+//! expiry, and (PostgreSQL) delivery across instances and after the listener's
+//! connection is killed.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use base64::Engine;
+use convene_tests::{app, backend_tests, Backend, StatusCode, TestApp, TestDb, TEST_SECRET};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::Message;
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+backend_tests!(
+    change_by_another_user_is_pushed,
+    every_connection_of_the_user_receives_it,
+    strangers_receive_nothing,
+    since_replays_then_continues_without_gap_or_duplicate,
+    msgpack_frames_carry_the_same_document,
+    invalid_tokens_are_refused_before_upgrade,
+    logout_closes_the_socket_with_1008,
+    expired_token_closes_the_socket_with_1008,
+    change_through_one_instance_reaches_another,
+    listener_recovers_after_its_connection_is_killed,
+);
+
+fn ws_url(app: &TestApp, query: &str) -> String {
+    format!(
+        "{}/ws/notifications?{query}",
+        app.address.replacen("http://", "ws://", 1)
+    )
+}
+
+async fn connect(app: &TestApp, token: &str, extra: &str) -> Socket {
+    let (socket, response) =
+        tokio_tungstenite::connect_async(ws_url(app, &format!("token={token}{extra}")))
+            .await
+            .expect("websocket upgrade");
+    assert_eq!(response.status(), 101);
+    socket
+}
+
+/// The next notification document, or `None` if nothing arrives within `wait`.
+async fn next_doc(socket: &mut Socket, wait: Duration) -> Option<Value> {
+    loop {
+        let msg = tokio::time::timeout(wait, socket.next())
+            .await
+            .ok()??
+            .ok()?;
+        match msg {
+            Message::Text(text) => return Some(serde_json::from_str(&text).unwrap()),
+            Message::Binary(bytes) => return Some(rmp_serde::from_slice(&bytes).unwrap()),
+            Message::Ping(_) | Message::Pong(_) => continue,
+            Message::Close(_) | Message::Frame(_) => return None,
+        }
+    }
+}
+
+async fn expect_doc(socket: &mut Socket) -> Value {
+    next_doc(socket, Duration::from_secs(10))
+        .await
+        .expect("a notification")
+}
+
+/// Waits for the server to close the socket; returns the close code.
+async fn close_code(socket: &mut Socket) -> Option<CloseCode> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let msg = tokio::time::timeout_at(deadline, socket.next())
+            .await
+            .ok()??;
+        if let Ok(Message::Close(frame)) = msg {
+            return frame.map(|f| f.code);
+        }
+        msg.ok()?;
+    }
+}
+
+async fn create_event(app: &TestApp, token: &str, title: &str, hour: u32) -> Value {
+    let res = app
+        .post(
+            "/api/events",
+            &json!({"title": title, "start_time": format!("2030-01-01T{hour:02}:00:00Z"), "end_time": format!("2030-01-01T{hour:02}:30:00Z")}),
+            Some(token),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    res.json().await.unwrap()
+}
+
+async fn share(app: &TestApp, token: &str, event: i64, user: i64, role: &str) {
+    let res = app
+        .post(
+            &format!("/api/events/{event}/share"),
+            &json!([{"user_id": user, "role": role}]),
+            Some(token),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+}
+
+async fn rename(app: &TestApp, token: &str, event: i64, title: &str) {
+    let res = app
+        .request(reqwest::Method::PATCH, &format!("/api/events/{event}"))
+        .bearer_auth(token)
+        .json(&json!({"title": title}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+}
+
+async fn change_by_another_user_is_pushed(backend: Backend) {
+    let app = app!(backend);
+    let (alice, alice_token) = app.user("alice").await;
+    let (bob, bob_token) = app.user("bob").await;
+    let mut socket = connect(&app, &bob_token, "").await;
+    let event = create_event(&app, &alice_token, "Standup", 9).await;
+    let id = event["id"].as_i64().unwrap();
+    share(&app, &alice_token, id, bob, "editor").await;
+    let shared = expect_doc(&mut socket).await;
+    assert_eq!(shared["type"], "event_shared");
+    assert_eq!(shared["event_id"], id);
+    assert_eq!(shared["actor_id"], alice);
+    assert_eq!(shared["data"], json!({"role": "editor"}));
+    assert!(shared["message"].as_str().unwrap().contains("Standup"));
+    assert!(shared["id"].as_i64().unwrap() > 0);
+    assert!(shared["timestamp"].as_str().unwrap().ends_with('Z'));
+    let keys: HashSet<&str> = shared
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        HashSet::from([
+            "id",
+            "type",
+            "event_id",
+            "actor_id",
+            "message",
+            "data",
+            "timestamp"
+        ])
+    );
+
+    rename(&app, &alice_token, id, "Standup (moved)").await;
+    let updated = expect_doc(&mut socket).await;
+    assert_eq!(updated["type"], "event_updated");
+    assert!(updated["id"].as_i64().unwrap() > shared["id"].as_i64().unwrap());
+    // The pushed document is the stored notification.
+    let inbox: Value = app
+        .get("/api/notifications", Some(&bob_token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(inbox["items"][0]["id"], updated["id"]);
+    assert_eq!(inbox["items"][0]["message"], updated["message"]);
+}
+
+async fn every_connection_of_the_user_receives_it(backend: Backend) {
+    let app = app!(backend);
+    let (_, alice_token) = app.user("alice").await;
+    let (bob, _) = app.user("bob").await;
+    let bob_phone = app.login("bob").await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let bob_laptop = app.login("bob").await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut tab1 = connect(&app, &bob_laptop, "").await;
+    let mut tab2 = connect(&app, &bob_laptop, "").await;
+    let mut phone = connect(&app, &bob_phone, "").await;
+    let event = create_event(&app, &alice_token, "Review", 10).await;
+    share(
+        &app,
+        &alice_token,
+        event["id"].as_i64().unwrap(),
+        bob,
+        "viewer",
+    )
+    .await;
+    let a = expect_doc(&mut tab1).await;
+    let b = expect_doc(&mut tab2).await;
+    let c = expect_doc(&mut phone).await;
+    assert_eq!(a, b);
+    assert_eq!(a, c);
+}
+
+async fn strangers_receive_nothing(backend: Backend) {
+    let app = app!(backend);
+    let (_, alice_token) = app.user("alice").await;
+    let (carol, carol_token) = app.user("carol").await;
+    let mut socket = connect(&app, &carol_token, "").await;
+    let event = create_event(&app, &alice_token, "Secret", 11).await;
+    let id = event["id"].as_i64().unwrap();
+    rename(&app, &alice_token, id, "Still secret").await;
+    assert!(next_doc(&mut socket, Duration::from_millis(700))
+        .await
+        .is_none());
+    // The socket works: something addressed to carol does arrive.
+    share(&app, &alice_token, id, carol, "viewer").await;
+    assert_eq!(expect_doc(&mut socket).await["type"], "event_shared");
+}
+
+async fn since_replays_then_continues_without_gap_or_duplicate(backend: Backend) {
+    let app = app!(backend);
+    let (_, alice_token) = app.user("alice").await;
+    let (bob, bob_token) = app.user("bob").await;
+    let event = create_event(&app, &alice_token, "Planning", 12).await;
+    let id = event["id"].as_i64().unwrap();
+    share(&app, &alice_token, id, bob, "viewer").await;
+    for i in 0..5 {
+        rename(&app, &alice_token, id, &format!("Planning {i}")).await;
+    }
+    let inbox: Value = app
+        .get("/api/notifications", Some(&bob_token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let ids: Vec<i64> = inbox["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["id"].as_i64().unwrap())
+        .collect();
+    let since = ids[ids.len() - 2]; // the second oldest: everything after it is replayed
+
+    // Keep writing while the socket connects and replays.
+    let writer = {
+        let client = app.client.clone();
+        let url = app.url(&format!("/api/events/{id}"));
+        let token = alice_token.clone();
+        tokio::spawn(async move {
+            for i in 0..15 {
+                let res = client
+                    .patch(&url)
+                    .bearer_auth(&token)
+                    .json(&json!({"title": format!("Live {i}")}))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(res.status(), 200);
+            }
+        })
+    };
+    let mut socket = connect(&app, &bob_token, &format!("&since={since}")).await;
+    writer.await.unwrap();
+    let all: Value = app
+        .get("/api/notifications?limit=200", Some(&bob_token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let mut expected: Vec<i64> = all["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["id"].as_i64().unwrap())
+        .filter(|&n| n > since)
+        .collect();
+    expected.sort_unstable();
+    let mut received = Vec::new();
+    while received.len() < expected.len() {
+        let doc = next_doc(&mut socket, Duration::from_secs(10))
+            .await
+            .expect("no gap");
+        received.push(doc["id"].as_i64().unwrap());
+    }
+    assert!(
+        next_doc(&mut socket, Duration::from_millis(500))
+            .await
+            .is_none(),
+        "no duplicate"
+    );
+    let unique: HashSet<i64> = received.iter().copied().collect();
+    assert_eq!(unique.len(), received.len(), "duplicates in {received:?}");
+    let mut sorted = received.clone();
+    sorted.sort_unstable();
+    assert_eq!(sorted, expected);
+    // The replayed part comes first, in id order.
+    let replayed: Vec<i64> = received
+        .iter()
+        .copied()
+        .take_while(|&n| n <= ids[0])
+        .collect();
+    assert!(replayed.windows(2).all(|w| w[0] < w[1]));
+    assert_eq!(received[0], expected[0]);
+}
+
+async fn msgpack_frames_carry_the_same_document(backend: Backend) {
+    let app = app!(backend);
+    let (_, alice_token) = app.user("alice").await;
+    let (bob, bob_token) = app.user("bob").await;
+    let mut json_socket = connect(&app, &bob_token, "").await;
+    let mut packed = connect(&app, &bob_token, "&format=msgpack").await;
+    let event = create_event(&app, &alice_token, "Packed", 13).await;
+    share(
+        &app,
+        &alice_token,
+        event["id"].as_i64().unwrap(),
+        bob,
+        "editor",
+    )
+    .await;
+    let frame = tokio::time::timeout(Duration::from_secs(10), packed.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let Message::Binary(bytes) = frame else {
+        panic!("expected a binary frame, got {frame:?}");
+    };
+    let doc: Value = rmp_serde::from_slice(&bytes).unwrap();
+    assert_eq!(doc, expect_doc(&mut json_socket).await);
+    assert_eq!(doc["data"]["role"], "editor");
+}
+
+async fn invalid_tokens_are_refused_before_upgrade(backend: Backend) {
+    let app = app!(backend);
+    let (_, token) = app.user("alice").await;
+    for query in ["", "token=not-a-jwt", &format!("token={token}x")] {
+        let err = tokio_tungstenite::connect_async(ws_url(&app, query))
+            .await
+            .unwrap_err();
+        match err {
+            tokio_tungstenite::tungstenite::Error::Http(response) => {
+                assert_eq!(response.status(), 401, "{query}")
+            }
+            other => panic!("{query}: {other:?}"),
+        }
+    }
+    // The Authorization header works as well as the query.
+    let mut request = ws_url(&app, "").into_client_request().unwrap();
+    request
+        .headers_mut()
+        .insert("authorization", format!("Bearer {token}").parse().unwrap());
+    let (_, response) = tokio_tungstenite::connect_async(request).await.unwrap();
+    assert_eq!(response.status(), 101);
+    let res = app.get("/ws/notifications?token=abc", None).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+}
+
+async fn logout_closes_the_socket_with_1008(backend: Backend) {
+    let app = app!(backend);
+    let (_, token) = app.user("alice").await;
+    let other = app.login("alice").await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut socket = connect(&app, &token, "").await;
+    let mut other_socket = connect(&app, &other, "").await;
+    let res = app.post("/api/auth/logout", &json!({}), Some(&token)).await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert_eq!(close_code(&mut socket).await, Some(CloseCode::Policy));
+    // The other session's socket stays open and answers pings.
+    other_socket
+        .send(Message::Ping(b"hi".to_vec().into()))
+        .await
+        .unwrap();
+    let reply = tokio::time::timeout(Duration::from_secs(5), other_socket.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert!(matches!(reply, Message::Pong(_)), "{reply:?}");
+}
+
+async fn expired_token_closes_the_socket_with_1008(backend: Backend) {
+    let app = app!(backend);
+    let (_, token) = app.user("alice").await;
+    let payload = token.split('.').nth(1).unwrap();
+    let mut claims: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap();
+    claims["exp"] = json!(claims["iat"].as_i64().unwrap() + 3);
+    let short = jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(TEST_SECRET.as_bytes()),
+    )
+    .unwrap();
+    let mut socket = connect(&app, &short, "").await;
+    assert_eq!(close_code(&mut socket).await, Some(CloseCode::Policy));
+}
+
+/// PostgreSQL: two instances on one database; a change through A reaches a socket on B.
+async fn change_through_one_instance_reaches_another(backend: Backend) {
+    let a = app!(backend);
+    let TestDb::Postgres { url, .. } = &a.db else {
+        return; // SQLite is single-instance by design: the in-memory hub is the fan-out.
+    };
+    let b_address = convene_tests::start(convene_tests::test_settings(url)).await;
+    let b = TestApp {
+        address: b_address,
+        client: reqwest::Client::new(),
+        backend,
+        db: TestDb::Sqlite(tempfile::tempdir().unwrap()),
+    };
+    let (_, alice_token) = a.user("alice").await;
+    let (bob, _) = a.user("bob").await;
+    let bob_token = b.login("bob").await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut on_a = connect(&a, &bob_token, "").await;
+    let mut on_b = connect(&b, &bob_token, "").await;
+    let event = create_event(&a, &alice_token, "Cross", 14).await;
+    share(
+        &a,
+        &alice_token,
+        event["id"].as_i64().unwrap(),
+        bob,
+        "viewer",
+    )
+    .await;
+    let from_b = expect_doc(&mut on_b).await;
+    assert_eq!(from_b["type"], "event_shared");
+    assert_eq!(expect_doc(&mut on_a).await, from_b);
+    // Logout through A closes the socket on B.
+    let res = a
+        .post("/api/auth/logout", &json!({}), Some(&bob_token))
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert_eq!(close_code(&mut on_b).await, Some(CloseCode::Policy));
+}
+
+/// PostgreSQL: `pg_terminate_backend` on the listener's connection; delivery resumes.
+async fn listener_recovers_after_its_connection_is_killed(backend: Backend) {
+    let app = app!(backend);
+    let TestDb::Postgres {
+        admin_url, name, ..
+    } = &app.db
+    else {
+        return; // SQLite has no listener connection.
+    };
+    let (_, alice_token) = app.user("alice").await;
+    let (bob, bob_token) = app.user("bob").await;
+    let mut socket = connect(&app, &bob_token, "").await;
+    let event = create_event(&app, &alice_token, "Resilient", 15).await;
+    let id = event["id"].as_i64().unwrap();
+    share(&app, &alice_token, id, bob, "viewer").await;
+    assert_eq!(expect_doc(&mut socket).await["type"], "event_shared");
+
+    let killed = {
+        use diesel::{Connection, RunQueryDsl};
+        let mut admin = diesel::PgConnection::establish(admin_url).unwrap();
+        diesel::sql_query(format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = '{name}' AND application_name = 'convene-listener'"
+        ))
+        .execute(&mut admin)
+        .unwrap()
+    };
+    assert_eq!(killed, 1, "one listener connection");
+    // Keep changing until a change is delivered again (the listener reconnects with
+    // backoff); every later change must arrive.
+    let mut delivered = false;
+    for i in 0..40 {
+        rename(&app, &alice_token, id, &format!("Resilient {i}")).await;
+        if next_doc(&mut socket, Duration::from_millis(250))
+            .await
+            .is_some()
+        {
+            delivered = true;
+            break;
+        }
+    }
+    assert!(delivered, "delivery resumed");
+    rename(&app, &alice_token, id, "After recovery").await;
+    assert_eq!(expect_doc(&mut socket).await["type"], "event_updated");
+}
