@@ -420,7 +420,11 @@ impl TestApp {
             .await;
         let status = res.status();
         let body: Value = res.json().await.expect("share body");
-        assert_eq!(status, StatusCode::OK, "share {event_id} with {user_id}: {body}");
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "share {event_id} with {user_id}: {body}"
+        );
     }
 
     /// `GET path` as the bearer of `token`; asserts 200 and returns the JSON body.
@@ -443,4 +447,14 @@ pub fn query_escape(s: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+/// A sort key for an RFC 3339 UTC timestamp as the server writes it (`…Z` with 0–9
+/// fractional digits): plain string comparison would put `…00Z` after `…00.5Z`.
+pub fn ts_key(ts: &str) -> String {
+    let body = ts
+        .strip_suffix('Z')
+        .unwrap_or_else(|| panic!("UTC timestamp: {ts}"));
+    let (secs, frac) = body.split_once('.').unwrap_or((body, ""));
+    format!("{secs}.{frac:0<9}")
 }

@@ -5,7 +5,8 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use convene_tests::{
-    app, assert_problem, backend_tests, etag, query_escape, slot, Backend, StatusCode, TestApp,
+    app, assert_problem, backend_tests, etag, query_escape, slot, ts_key, Backend, StatusCode,
+    TestApp,
 };
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -37,6 +38,14 @@ backend_tests!(
     batch_conflicts_are_atomic,
     batch_validation_is_atomic,
     batch_size_limits,
+    concurrent_moves_and_creates_onto_one_slot_one_wins,
+    two_instances_share_the_conflict_guard,
+    msgpack_event_round_trip,
+    pagination_keeps_its_filters,
+    deleted_events_leave_every_list,
+    malformed_ids_are_client_errors,
+    a_long_event_conflicts_with_many,
+    extreme_dates_round_trip_and_paginate,
 );
 
 const EVENT_KEYS: [&str; 11] = [
@@ -55,12 +64,16 @@ const EVENT_KEYS: [&str; 11] = [
 
 /// Asserts `event` has exactly the `EventRead` members with UTC timestamps.
 fn assert_event_read(event: &Value) {
-    let obj = event.as_object().unwrap_or_else(|| panic!("object: {event}"));
+    let obj = event
+        .as_object()
+        .unwrap_or_else(|| panic!("object: {event}"));
     let keys: BTreeSet<&str> = obj.keys().map(String::as_str).collect();
     let expected: BTreeSet<&str> = EVENT_KEYS.into_iter().collect();
     assert_eq!(keys, expected, "EventRead members of {event}");
     for ts in ["start_time", "end_time", "created_at", "updated_at"] {
-        let s = event[ts].as_str().unwrap_or_else(|| panic!("{ts} in {event}"));
+        let s = event[ts]
+            .as_str()
+            .unwrap_or_else(|| panic!("{ts} in {event}"));
         assert!(s.ends_with('Z') && &s[10..11] == "T", "{ts} = {s}");
     }
     assert!(event["id"].as_i64().unwrap() > 0);
@@ -154,7 +167,13 @@ async fn create_returns_event_read(backend: Backend) {
     )
     .await;
     assert_eq!(res.status(), StatusCode::CREATED);
-    let location = res.headers().get("location").unwrap().to_str().unwrap().to_owned();
+    let location = res
+        .headers()
+        .get("location")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert_eq!(etag(&res).as_deref(), Some("\"1\""));
     let event: Value = res.json().await.unwrap();
     assert_event_read(&event);
@@ -168,7 +187,10 @@ async fn create_returns_event_read(backend: Backend) {
     assert_eq!(event["owner_id"], alice);
     assert_eq!(event["version"], 1);
     assert_eq!(event["role"], "owner");
-    assert!(event["created_at"].as_str() <= event["updated_at"].as_str());
+    assert!(
+        ts_key(event["created_at"].as_str().unwrap())
+            <= ts_key(event["updated_at"].as_str().unwrap())
+    );
 
     // With every field given.
     let res = create_raw(
@@ -283,9 +305,18 @@ async fn validation_reports_every_field(backend: Backend) {
         (json!({"title": "x", "start_time": s}), vec!["end_time"]),
         (json!({"title": "x", "end_time": e}), vec!["start_time"]),
         (json!({"start_time": s, "end_time": e}), vec!["title"]),
-        (json!({"title": "", "start_time": s, "end_time": e}), vec!["title"]),
-        (json!({"title": "   \t", "start_time": s, "end_time": e}), vec!["title"]),
-        (json!({"title": "x".repeat(201), "start_time": s, "end_time": e}), vec!["title"]),
+        (
+            json!({"title": "", "start_time": s, "end_time": e}),
+            vec!["title"],
+        ),
+        (
+            json!({"title": "   \t", "start_time": s, "end_time": e}),
+            vec!["title"],
+        ),
+        (
+            json!({"title": "x".repeat(201), "start_time": s, "end_time": e}),
+            vec!["title"],
+        ),
         (
             json!({"title": "x", "description": "d".repeat(10_001), "start_time": s, "end_time": e}),
             vec!["description"],
@@ -294,8 +325,14 @@ async fn validation_reports_every_field(backend: Backend) {
             json!({"title": "x", "location": "l".repeat(501), "start_time": s, "end_time": e}),
             vec!["location"],
         ),
-        (json!({"title": "x", "start_time": s, "end_time": s}), vec!["end_time"]),
-        (json!({"title": "x", "start_time": e, "end_time": s}), vec!["end_time"]),
+        (
+            json!({"title": "x", "start_time": s, "end_time": s}),
+            vec!["end_time"],
+        ),
+        (
+            json!({"title": "x", "start_time": e, "end_time": s}),
+            vec!["end_time"],
+        ),
         (
             json!({"title": "x", "start_time": "not a time", "end_time": e}),
             vec!["start_time"],
@@ -334,7 +371,10 @@ async fn validation_bounds_are_inclusive(backend: Backend) {
     assert_eq!(res.status(), StatusCode::CREATED);
     let event: Value = res.json().await.unwrap();
     assert_eq!(event["title"].as_str().unwrap().chars().count(), 200);
-    assert_eq!(event["description"].as_str().unwrap().chars().count(), 10_000);
+    assert_eq!(
+        event["description"].as_str().unwrap().chars().count(),
+        10_000
+    );
     assert_eq!(event["location"].as_str().unwrap().chars().count(), 500);
     // A one-character title and a one-microsecond event are fine.
     let res = create_raw(
@@ -355,27 +395,53 @@ async fn get_honours_if_none_match(backend: Backend) {
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(etag(&res).as_deref(), Some("\"1\""));
     let res = app
-        .send(Method::GET, &path, None, Some(&token), &[("if-none-match", "\"1\"")])
+        .send(
+            Method::GET,
+            &path,
+            None,
+            Some(&token),
+            &[("if-none-match", "\"1\"")],
+        )
         .await;
     assert_eq!(res.status(), StatusCode::NOT_MODIFIED);
     assert_eq!(etag(&res).as_deref(), Some("\"1\""));
     assert!(res.bytes().await.unwrap().is_empty());
     let res = app
-        .send(Method::GET, &path, None, Some(&token), &[("if-none-match", "\"7\"")])
+        .send(
+            Method::GET,
+            &path,
+            None,
+            Some(&token),
+            &[("if-none-match", "\"7\"")],
+        )
         .await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.json::<Value>().await.unwrap()["version"], 1);
 
     // After an update the old ETag no longer matches.
-    let res = app.patch(&path, &json!({"title": "e2"}), Some(&token)).await;
+    let res = app
+        .patch(&path, &json!({"title": "e2"}), Some(&token))
+        .await;
     assert_eq!(res.status(), StatusCode::OK);
     let res = app
-        .send(Method::GET, &path, None, Some(&token), &[("if-none-match", "\"1\"")])
+        .send(
+            Method::GET,
+            &path,
+            None,
+            Some(&token),
+            &[("if-none-match", "\"1\"")],
+        )
         .await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(etag(&res).as_deref(), Some("\"2\""));
     let res = app
-        .send(Method::GET, &path, None, Some(&token), &[("if-none-match", "\"2\"")])
+        .send(
+            Method::GET,
+            &path,
+            None,
+            Some(&token),
+            &[("if-none-match", "\"2\"")],
+        )
         .await;
     assert_eq!(res.status(), StatusCode::NOT_MODIFIED);
 
@@ -398,7 +464,9 @@ async fn put_and_patch_update_partially(backend: Backend) {
     let path = format!("/api/events/{}", id_of(&created));
 
     // PATCH one field: the others are unchanged.
-    let res = app.patch(&path, &json!({"title": "Plan B"}), Some(&token)).await;
+    let res = app
+        .patch(&path, &json!({"title": "Plan B"}), Some(&token))
+        .await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(etag(&res).as_deref(), Some("\"2\""));
     let v2: Value = res.json().await.unwrap();
@@ -434,16 +502,22 @@ async fn put_and_patch_update_partially(backend: Backend) {
     assert_eq!(v3["version"], 3);
 
     // `location: null` clears it; an absent location is left alone.
-    let res = app.patch(&path, &json!({"location": null}), Some(&token)).await;
+    let res = app
+        .patch(&path, &json!({"location": null}), Some(&token))
+        .await;
     assert_eq!(res.status(), StatusCode::OK);
     let v4: Value = res.json().await.unwrap();
     assert_eq!(v4["location"], Value::Null);
     assert_eq!(v4["version"], 4);
-    let res = app.put(&path, &json!({"title": "Plan C"}), Some(&token)).await;
+    let res = app
+        .put(&path, &json!({"title": "Plan C"}), Some(&token))
+        .await;
     let v5: Value = res.json().await.unwrap();
     assert_eq!(v5["location"], Value::Null);
     assert_eq!(v5["version"], 5);
-    let res = app.patch(&path, &json!({"location": "Roof"}), Some(&token)).await;
+    let res = app
+        .patch(&path, &json!({"location": "Roof"}), Some(&token))
+        .await;
     let v6: Value = res.json().await.unwrap();
     assert_eq!(v6["location"], "Roof");
     assert_eq!(v6["version"], 6);
@@ -472,7 +546,10 @@ async fn update_validation(backend: Backend) {
     let cases: Vec<(Value, Vec<&str>)> = vec![
         (json!({"title": " "}), vec!["title"]),
         (json!({"title": "t".repeat(201)}), vec!["title"]),
-        (json!({"description": "d".repeat(10_001)}), vec!["description"]),
+        (
+            json!({"description": "d".repeat(10_001)}),
+            vec!["description"],
+        ),
         (json!({"location": "l".repeat(501)}), vec!["location"]),
         // Moving only the end before the stored start.
         (json!({"end_time": slot(9)}), vec!["end_time"]),
@@ -481,6 +558,22 @@ async fn update_validation(backend: Backend) {
         (
             json!({"title": "", "location": "l".repeat(501), "end_time": slot(10)}),
             vec!["title", "end_time", "location"],
+        ),
+        // Fields that cannot be empty refuse null.
+        (json!({"title": null}), vec!["title"]),
+        (json!({"start_time": null}), vec!["start_time"]),
+        // Every problem at once, also when a timestamp does not parse or a field is null.
+        (
+            json!({"title": "", "start_time": "yesterday"}),
+            vec!["title", "start_time"],
+        ),
+        (
+            json!({"end_time": "never", "location": "l".repeat(501)}),
+            vec!["end_time", "location"],
+        ),
+        (
+            json!({"title": null, "description": "d".repeat(10_001)}),
+            vec!["title", "description"],
         ),
     ];
     for method in [Method::PUT, Method::PATCH] {
@@ -539,12 +632,15 @@ async fn noop_update_keeps_the_version(backend: Backend) {
         assert_eq!(etag(&res).as_deref(), Some("\"1\""), "{method} {body}");
         let read: Value = res.json().await.unwrap();
         assert_eq!(read["version"], 1, "{method} {body}");
-        assert_eq!(read["title"], "Same");
+        // Nothing changed at all, not even updated_at.
+        assert_eq!(read, event, "{method} {body}");
     }
     let res = app.get(&path, Some(&token)).await;
     assert_eq!(res.json::<Value>().await.unwrap()["version"], 1);
     // A real change after the no-ops is version 2.
-    let res = app.patch(&path, &json!({"title": "Other"}), Some(&token)).await;
+    let res = app
+        .patch(&path, &json!({"title": "Other"}), Some(&token))
+        .await;
     assert_eq!(res.json::<Value>().await.unwrap()["version"], 2);
 }
 
@@ -583,13 +679,68 @@ async fn if_match_preconditions(backend: Backend) {
         assert_eq!(problem["current_etag"], "\"2\"", "{method}");
     }
     let res = app
-        .send(Method::DELETE, &path, None, Some(&token), &[("if-match", "\"1\"")])
+        .send(
+            Method::DELETE,
+            &path,
+            None,
+            Some(&token),
+            &[("if-match", "\"1\"")],
+        )
         .await;
     let problem = assert_problem(res, StatusCode::PRECONDITION_FAILED, "precondition_failed").await;
     assert_eq!(problem["current_etag"], "\"2\"");
+    // A no-op update is still refused when the precondition fails.
+    let res = app
+        .send(
+            Method::PATCH,
+            &path,
+            Some(&json!({"title": "v2"})),
+            Some(&token),
+            &[("if-match", "\"1\"")],
+        )
+        .await;
+    assert_problem(res, StatusCode::PRECONDITION_FAILED, "precondition_failed").await;
+    // If-Match uses strong comparison: a weak tag never matches; unquoted is no ETag.
+    for header in ["W/\"2\"", "2"] {
+        let res = app
+            .send(
+                Method::PATCH,
+                &path,
+                Some(&json!({"title": "weak"})),
+                Some(&token),
+                &[("if-match", header)],
+            )
+            .await;
+        let problem =
+            assert_problem(res, StatusCode::PRECONDITION_FAILED, "precondition_failed").await;
+        assert_eq!(problem["current_etag"], "\"2\"", "{header}");
+    }
     let read = app.get_ok(&path, &token).await;
     assert_eq!(read["title"], "v2");
     assert_eq!(read["version"], 2);
+    // A list of ETags matches when one of them does.
+    let res = app
+        .send(
+            Method::PATCH,
+            &path,
+            Some(&json!({"title": "listed"})),
+            Some(&token),
+            &[("if-match", "\"1\", \"2\"")],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(etag(&res).as_deref(), Some("\"3\""));
+    let res = app
+        .send(
+            Method::PATCH,
+            &path,
+            Some(&json!({"title": "v2"})),
+            Some(&token),
+            &[("if-match", "\"3\"")],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(etag(&res).as_deref(), Some("\"4\""));
 
     // `*` matches any version.
     let res = app
@@ -602,11 +753,17 @@ async fn if_match_preconditions(backend: Backend) {
         )
         .await;
     assert_eq!(res.status(), StatusCode::OK);
-    assert_eq!(res.json::<Value>().await.unwrap()["version"], 3);
+    assert_eq!(res.json::<Value>().await.unwrap()["version"], 5);
 
     // DELETE with the right version.
     let res = app
-        .send(Method::DELETE, &path, None, Some(&token), &[("if-match", "\"3\"")])
+        .send(
+            Method::DELETE,
+            &path,
+            None,
+            Some(&token),
+            &[("if-match", "\"5\"")],
+        )
         .await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     let res = app.get(&path, Some(&token)).await;
@@ -642,8 +799,9 @@ async fn delete_then_404(backend: Backend) {
     let res = app.patch(&path, &json!({"title": "x"}), Some(&token)).await;
     assert_problem(res, StatusCode::NOT_FOUND, "not_found").await;
     assert_eq!(list_ids(&app, &token, "").await, vec![id_of(&keep)]);
-    // Its time range is free again.
-    app.create_event(&token, "again", &slot(3), &slot(4)).await;
+    // Its time range is free again; its id is not reused (it was the newest).
+    let again = app.create_event(&token, "again", &slot(3), &slot(4)).await;
+    assert!(id_of(&again) > id_of(&gone));
     // Anonymous deletes are refused.
     let res = app
         .delete(&format!("/api/events/{}", id_of(&keep)), None)
@@ -732,17 +890,25 @@ async fn list_filters_by_time_with_half_open_overlap(backend: Backend) {
         ),
         // Any offset in the query.
         (
-            q(Some("2030-01-01T12:30:00+02:00"), Some("2030-01-01T11:00:00-01:00")),
+            q(
+                Some("2030-01-01T12:30:00+02:00"),
+                Some("2030-01-01T11:30:00-01:00"),
+            ),
             vec![e10, e12],
+        ),
+        (
+            q(
+                Some("2030-01-01T12:30:00+02:00"),
+                Some("2030-01-01T11:00:00-01:00"),
+            ),
+            vec![e10],
         ),
         (q(Some(&slot(15)), None), vec![]),
     ];
     for (query, expected) in cases {
         assert_eq!(list_ids(&app, &token, &query).await, expected, "{query}");
     }
-    let res = app
-        .get("/api/events?from=garbage", Some(&token))
-        .await;
+    let res = app.get("/api/events?from=garbage", Some(&token)).await;
     assert_problem(res, StatusCode::BAD_REQUEST, "invalid_query").await;
 }
 
@@ -761,9 +927,7 @@ async fn list_filters_by_role(backend: Backend) {
         ("editor", id_of(&edit)),
         ("viewer", id_of(&view)),
     ] {
-        let page = app
-            .get_ok(&format!("/api/events?role={role}"), &a)
-            .await;
+        let page = app.get_ok(&format!("/api/events?role={role}"), &a).await;
         let items = page["items"].as_array().unwrap();
         assert_eq!(ids(items), vec![expected], "role={role}");
         assert_eq!(items[0]["role"], role);
@@ -774,7 +938,12 @@ async fn list_filters_by_role(backend: Backend) {
     );
     // Role and time filters combine.
     assert_eq!(
-        list_ids(&app, &a, &format!("role=editor&from={}", query_escape(&slot(4)))).await,
+        list_ids(
+            &app,
+            &a,
+            &format!("role=editor&from={}", query_escape(&slot(4)))
+        )
+        .await,
         Vec::<i64>::new()
     );
     // B sees only B's event, as owner.
@@ -787,7 +956,8 @@ async fn list_query_validation(backend: Backend) {
     let app = app!(backend);
     let (_, token) = app.user("query").await;
     for i in 0..3 {
-        app.create_event(&token, "e", &slot(i * 2), &slot(i * 2 + 1)).await;
+        app.create_event(&token, "e", &slot(i * 2), &slot(i * 2 + 1))
+            .await;
     }
     for limit in ["0", "201"] {
         let res = app
@@ -833,7 +1003,12 @@ async fn keyset_pagination_is_stable_under_inserts(backend: Backend) {
     let mut original = Vec::new();
     for i in 0..25 {
         let e = app
-            .create_event(&token, &format!("e{i}"), &slot(100 + 2 * i), &slot(101 + 2 * i))
+            .create_event(
+                &token,
+                &format!("e{i}"),
+                &slot(100 + 2 * i),
+                &slot(101 + 2 * i),
+            )
             .await;
         original.push(id_of(&e));
     }
@@ -855,7 +1030,8 @@ async fn keyset_pagination_is_stable_under_inserts(backend: Backend) {
         assert!(items.len() <= 7);
         seen.extend(items.iter().cloned());
         if let Some((s, e)) = inserts.next() {
-            app.create_event(&token, "inserted", &slot(s), &slot(e)).await;
+            app.create_event(&token, "inserted", &slot(s), &slot(e))
+                .await;
             inserted += 1;
         }
         match &page["next_cursor"] {
@@ -917,6 +1093,13 @@ fn assert_conflicts(problem: &Value, expected: &[&Value]) {
     let mut got: Vec<(i64, Value, Value, Value)> = conflicts
         .iter()
         .map(|c| {
+            // Outside a batch, exactly the documented members.
+            let keys: BTreeSet<&str> = c.as_object().unwrap().keys().map(String::as_str).collect();
+            assert_eq!(
+                keys,
+                BTreeSet::from(["id", "title", "start_time", "end_time"]),
+                "conflict members of {c}"
+            );
             (
                 c["id"].as_i64().unwrap_or_else(|| panic!("id in {c}")),
                 c["title"].clone(),
@@ -944,19 +1127,51 @@ fn assert_conflicts(problem: &Value, expected: &[&Value]) {
 async fn overlapping_creates_conflict(backend: Backend) {
     let app = app!(backend);
     let (_, token) = app.user("overlap").await;
-    let standup = app.create_event(&token, "Standup", &slot(10), &slot(11)).await;
-    let lunch = app.create_event(&token, "Lunch", &slot(12), &slot(13)).await;
+    let standup = app
+        .create_event(&token, "Standup", &slot(10), &slot(11))
+        .await;
+    let lunch = app
+        .create_event(&token, "Lunch", &slot(12), &slot(13))
+        .await;
     let cases: Vec<(&str, &str, Vec<&Value>)> = vec![
-        ("2030-01-01T10:30:00Z", "2030-01-01T11:30:00Z", vec![&standup]),
-        ("2030-01-01T09:30:00Z", "2030-01-01T10:00:00.000001Z", vec![&standup]),
+        (
+            "2030-01-01T10:30:00Z",
+            "2030-01-01T11:30:00Z",
+            vec![&standup],
+        ),
+        (
+            "2030-01-01T09:30:00Z",
+            "2030-01-01T10:00:00.000001Z",
+            vec![&standup],
+        ),
         // Identical range.
-        ("2030-01-01T10:00:00Z", "2030-01-01T11:00:00Z", vec![&standup]),
+        (
+            "2030-01-01T10:00:00Z",
+            "2030-01-01T11:00:00Z",
+            vec![&standup],
+        ),
         // Containment, both ways.
-        ("2030-01-01T09:00:00Z", "2030-01-01T12:00:00Z", vec![&standup]),
-        ("2030-01-01T10:15:00Z", "2030-01-01T10:45:00Z", vec![&standup]),
+        (
+            "2030-01-01T09:00:00Z",
+            "2030-01-01T12:00:00Z",
+            vec![&standup],
+        ),
+        (
+            "2030-01-01T10:15:00Z",
+            "2030-01-01T10:45:00Z",
+            vec![&standup],
+        ),
         // Spanning two events.
-        ("2030-01-01T10:59:59Z", "2030-01-01T12:00:01Z", vec![&standup, &lunch]),
-        ("2030-01-01T08:00:00Z", "2030-01-01T20:00:00Z", vec![&standup, &lunch]),
+        (
+            "2030-01-01T10:59:59Z",
+            "2030-01-01T12:00:01Z",
+            vec![&standup, &lunch],
+        ),
+        (
+            "2030-01-01T08:00:00Z",
+            "2030-01-01T20:00:00Z",
+            vec![&standup, &lunch],
+        ),
     ];
     for (start, end, expected) in cases {
         let res = create_raw(
@@ -985,7 +1200,8 @@ async fn conflicts_are_per_owner(backend: Backend) {
     assert_ne!(id_of(&ea), id_of(&eb));
     // Even when B's event is shared with A, A's own calendar is what counts.
     app.share(&b, id_of(&eb), a_id, "editor").await;
-    app.create_event(&a, "A's second", &slot(11), &slot(12)).await;
+    app.create_event(&a, "A's second", &slot(11), &slot(12))
+        .await;
     let res = create_raw(
         &app,
         &a,
@@ -1000,10 +1216,16 @@ async fn editor_moves_are_checked_against_the_owners_calendar(backend: Backend) 
     let app = app!(backend);
     let (_, owner) = app.user("cal_owner").await;
     let (editor_id, editor) = app.user("cal_editor").await;
-    let moved = app.create_event(&owner, "Moved", &slot(10), &slot(11)).await;
-    let blocker = app.create_event(&owner, "Blocker", &slot(16), &slot(17)).await;
+    let moved = app
+        .create_event(&owner, "Moved", &slot(10), &slot(11))
+        .await;
+    let blocker = app
+        .create_event(&owner, "Blocker", &slot(16), &slot(17))
+        .await;
     app.share(&owner, id_of(&moved), editor_id, "editor").await;
-    let own = app.create_event(&editor, "Editor's own", &slot(14), &slot(15)).await;
+    let own = app
+        .create_event(&editor, "Editor's own", &slot(14), &slot(15))
+        .await;
     let path = format!("/api/events/{}", id_of(&moved));
 
     // Onto the editor's own event: fine, the owner has nothing there.
@@ -1076,7 +1298,9 @@ async fn updates_are_conflict_checked(backend: Backend) {
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.json::<Value>().await.unwrap()["version"], 3);
     // Changing only the title of an event keeps its range and is no conflict.
-    let res = app.patch(&path, &json!({"title": "B2"}), Some(&token)).await;
+    let res = app
+        .patch(&path, &json!({"title": "B2"}), Some(&token))
+        .await;
     assert_eq!(res.status(), StatusCode::OK);
 }
 
@@ -1198,7 +1422,10 @@ async fn batch_creates_in_request_order(backend: Backend) {
     assert_eq!(res.status(), StatusCode::CREATED);
     let created: Vec<Value> = res.json().await.unwrap();
     assert_eq!(created.len(), 4);
-    let titles: Vec<&str> = created.iter().map(|e| e["title"].as_str().unwrap()).collect();
+    let titles: Vec<&str> = created
+        .iter()
+        .map(|e| e["title"].as_str().unwrap())
+        .collect();
     assert_eq!(titles, ["third", "first", "second", "touching"]);
     for e in &created {
         assert_event_read(e);
@@ -1248,7 +1475,9 @@ fn conflict_indices(problem: &Value) -> BTreeSet<i64> {
 async fn batch_conflicts_are_atomic(backend: Backend) {
     let app = app!(backend);
     let (_, token) = app.user("batchclash").await;
-    let stored = app.create_event(&token, "Stored", &slot(20), &slot(21)).await;
+    let stored = app
+        .create_event(&token, "Stored", &slot(20), &slot(21))
+        .await;
     let before = list_ids(&app, &token, "").await;
 
     // Two items overlap each other.
@@ -1322,6 +1551,26 @@ async fn batch_validation_is_atomic(backend: Backend) {
     assert_eq!(got, want, "{problem}");
     assert!(list_ids(&app, &token, "").await.is_empty());
 
+    // Unparsable timestamps in one item and rule violations in another: all reported.
+    let res = post_batch(
+        &app,
+        &token,
+        vec![
+            item("ok", "half past ten", &slot(2)),
+            item(" ", &slot(3), &slot(4)),
+            json!({"title": "x", "location": "l".repeat(501), "start_time": slot(5), "end_time": slot(6)}),
+        ],
+    )
+    .await;
+    let problem = assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    let want: Vec<(Option<i64>, String)> = vec![
+        (Some(0), "start_time".into()),
+        (Some(1), "title".into()),
+        (Some(2), "location".into()),
+    ];
+    assert_eq!(field_errors(&problem), want, "{problem}");
+    assert!(list_ids(&app, &token, "").await.is_empty());
+
     // Empty batch.
     let res = post_batch(&app, &token, vec![]).await;
     assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
@@ -1353,4 +1602,363 @@ async fn batch_size_limits(backend: Backend) {
     assert_eq!(all.len(), 500);
     assert_eq!(pages, 3);
     assert_eq!(ids(&all), ids(&created));
+}
+
+/// Sends `count` requests at once; returns each `(status, body)` in request order.
+async fn race(requests: Vec<reqwest::RequestBuilder>) -> Vec<(StatusCode, Value)> {
+    let handles: Vec<_> = requests
+        .into_iter()
+        .map(|req| {
+            tokio::spawn(async move {
+                let res = req.send().await.unwrap();
+                let status = res.status();
+                let body: Value = res.json().await.unwrap_or(Value::Null);
+                (status, body)
+            })
+        })
+        .collect();
+    let mut out = Vec::new();
+    for h in handles {
+        out.push(h.await.unwrap());
+    }
+    out
+}
+
+async fn concurrent_moves_and_creates_onto_one_slot_one_wins(backend: Backend) {
+    let app = app!(backend);
+    let (_, token) = app.user("mover_race").await;
+    let mut requests = Vec::new();
+    for i in 0..10 {
+        let e = app
+            .create_event(&token, &format!("m{i}"), &slot(2 * i), &slot(2 * i + 1))
+            .await;
+        // Move every event onto [100, 101) (overlapping one another by minutes).
+        requests.push(
+            app.request(Method::PATCH, &format!("/api/events/{}", id_of(&e)))
+                .bearer_auth(&token)
+                .json(&json!({"start_time": format!("2030-01-05T04:{i:02}:00Z"),
+                              "end_time": format!("2030-01-05T05:{i:02}:00Z")})),
+        );
+        // And create new events there too.
+        requests.push(
+            app.request(Method::POST, "/api/events")
+                .bearer_auth(&token)
+                .json(&json!({"title": format!("c{i}"),
+                              "start_time": format!("2030-01-05T04:{:02}:00Z", 30 + i),
+                              "end_time": format!("2030-01-05T05:{:02}:00Z", 30 + i)})),
+        );
+    }
+    let results = race(requests).await;
+    let mut wins = 0;
+    for (status, body) in &results {
+        match *status {
+            StatusCode::OK | StatusCode::CREATED => wins += 1,
+            StatusCode::CONFLICT => assert_eq!(body["code"], "event_conflict"),
+            other => panic!("unexpected {other}: {body}"),
+        }
+    }
+    assert_eq!(wins, 1, "exactly one write lands in the contested hour");
+    let in_slot = list_ids(
+        &app,
+        &token,
+        &format!(
+            "from={}&to={}",
+            query_escape(&slot(100)),
+            query_escape(&slot(102))
+        ),
+    )
+    .await;
+    assert_eq!(in_slot.len(), 1);
+    assert_eq!(
+        list_ids(&app, &token, "").await.len(),
+        10 + usize::from(results.iter().any(|(s, _)| *s == StatusCode::CREATED),)
+    );
+}
+
+/// Two servers on one database: the conflict check still lets exactly one write through.
+async fn two_instances_share_the_conflict_guard(backend: Backend) {
+    let app = app!(backend);
+    let second = convene_tests::start(convene_tests::test_settings(&app.db.url())).await;
+    let (_, token) = app.user("two_servers").await;
+    let mut requests = Vec::new();
+    for i in 0..20 {
+        let base = if i % 2 == 0 { &app.address } else { &second };
+        requests.push(
+            app.client
+                .post(format!("{base}/api/events"))
+                .bearer_auth(&token)
+                .json(&json!({"title": format!("r{i}"),
+                              "start_time": format!("2030-01-01T10:{i:02}:00Z"),
+                              "end_time": format!("2030-01-01T11:{i:02}:00Z")})),
+        );
+    }
+    let results = race(requests).await;
+    let created = results
+        .iter()
+        .filter(|(s, _)| *s == StatusCode::CREATED)
+        .count();
+    for (status, body) in &results {
+        assert!(
+            *status == StatusCode::CREATED
+                || (*status == StatusCode::CONFLICT && body["code"] == "event_conflict"),
+            "unexpected {status}: {body}"
+        );
+    }
+    assert_eq!(created, 1);
+    assert_eq!(list_ids(&app, &token, "").await.len(), 1);
+}
+
+async fn msgpack_event_round_trip(backend: Backend) {
+    let app = app!(backend);
+    let (_, token) = app.user("packed").await;
+    let body = json!({"title": "Packed", "start_time": "2030-01-01T10:00:00+01:00",
+                      "end_time": slot(10), "location": null});
+    let res = app
+        .request(Method::POST, "/api/events")
+        .bearer_auth(&token)
+        .header("content-type", "application/msgpack")
+        .header("accept", "application/msgpack")
+        .body(rmp_serde::to_vec_named(&body).unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    assert_eq!(
+        res.headers().get("content-type").unwrap(),
+        "application/msgpack"
+    );
+    assert_eq!(etag(&res).as_deref(), Some("\"1\""));
+    let created: Value = rmp_serde::from_slice(&res.bytes().await.unwrap()).unwrap();
+    assert_event_read(&created);
+    assert_eq!(created["start_time"], slot(9));
+    let as_json = app
+        .get_ok(&format!("/api/events/{}", id_of(&created)), &token)
+        .await;
+    assert_eq!(as_json, created);
+    // A conflict answered in MessagePack still carries its conflicts.
+    let res = app
+        .request(Method::POST, "/api/events")
+        .bearer_auth(&token)
+        .header("accept", "application/msgpack")
+        .json(&json!({"title": "clash", "start_time": slot(9), "end_time": slot(10)}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    let problem: Value = rmp_serde::from_slice(&res.bytes().await.unwrap()).unwrap();
+    assert_eq!(problem["code"], "event_conflict");
+    assert_eq!(problem["conflicts"][0]["id"], created["id"]);
+}
+
+async fn pagination_keeps_its_filters(backend: Backend) {
+    let app = app!(backend);
+    let (me, token) = app.user("filtered").await;
+    let (_, other) = app.user("filtered_other").await;
+    let mut mine = Vec::new();
+    for i in 0..9 {
+        mine.push(id_of(
+            &app.create_event(&token, "mine", &slot(4 * i), &slot(4 * i + 1))
+                .await,
+        ));
+        let shared = app
+            .create_event(&other, "theirs", &slot(4 * i), &slot(4 * i + 1))
+            .await;
+        app.share(&other, id_of(&shared), me, "viewer").await;
+    }
+    // Owner only, 2 per page: the cursor keeps the role filter.
+    let (items, pages) = list_all(&app, &token, "role=owner", 2).await;
+    assert_eq!(ids(&items), mine);
+    assert_eq!(pages, 5);
+    // Time window [slot 8, slot 25): events at 8, 12, 16, 20, 24 of both users.
+    let query = format!(
+        "from={}&to={}",
+        query_escape(&slot(8)),
+        query_escape(&slot(25))
+    );
+    let (items, _) = list_all(&app, &token, &query, 3).await;
+    assert_eq!(items.len(), 10);
+    for item in &items {
+        let start = item["start_time"].as_str().unwrap();
+        assert!(
+            start >= slot(8).as_str() && start < slot(25).as_str(),
+            "{start}"
+        );
+    }
+    let (items, _) = list_all(&app, &token, &format!("{query}&role=viewer"), 2).await;
+    assert_eq!(items.len(), 5);
+    assert!(items.iter().all(|e| e["role"] == "viewer"));
+}
+
+async fn deleted_events_leave_every_list(backend: Backend) {
+    let app = app!(backend);
+    let (_, owner) = app.user("dl_owner").await;
+    let (editor, editor_token) = app.user("dl_editor").await;
+    let (viewer, viewer_token) = app.user("dl_viewer").await;
+    let event = app.create_event(&owner, "Doomed", &slot(1), &slot(2)).await;
+    let keep = app.create_event(&owner, "Kept", &slot(3), &slot(4)).await;
+    for e in [&event, &keep] {
+        app.share(&owner, id_of(e), editor, "editor").await;
+        app.share(&owner, id_of(e), viewer, "viewer").await;
+    }
+    // Only the owner deletes.
+    for tok in [&editor_token, &viewer_token] {
+        let res = app
+            .delete(&format!("/api/events/{}", id_of(&event)), Some(tok))
+            .await;
+        assert_problem(res, StatusCode::FORBIDDEN, "forbidden").await;
+    }
+    let res = app
+        .delete(&format!("/api/events/{}", id_of(&event)), Some(&owner))
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    for tok in [&owner, &editor_token, &viewer_token] {
+        assert_eq!(list_ids(&app, tok, "").await, vec![id_of(&keep)]);
+        let res = app
+            .get(&format!("/api/events/{}", id_of(&event)), Some(tok))
+            .await;
+        assert_problem(res, StatusCode::NOT_FOUND, "not_found").await;
+        let res = app
+            .get(
+                &format!("/api/events/{}/permissions", id_of(&event)),
+                Some(tok),
+            )
+            .await;
+        assert_problem(res, StatusCode::NOT_FOUND, "not_found").await;
+    }
+}
+
+async fn malformed_ids_are_client_errors(backend: Backend) {
+    let app = app!(backend);
+    let (_, token) = app.user("badids").await;
+    for path in [
+        "/api/events/abc",
+        "/api/events/-1",
+        "/api/events/0",
+        "/api/events/99999999999999999999999",
+        "/api/events/1.5/changelog",
+        "/api/events/1/versions/x",
+    ] {
+        let res = app.get(path, Some(&token)).await;
+        let status = res.status();
+        assert!(
+            status == StatusCode::NOT_FOUND || status == StatusCode::BAD_REQUEST,
+            "{path}: {status}"
+        );
+        assert_eq!(
+            res.headers().get("content-type").unwrap(),
+            "application/problem+json",
+            "{path}"
+        );
+    }
+}
+
+async fn a_long_event_conflicts_with_many(backend: Backend) {
+    let app = app!(backend);
+    let (_, token) = app.user("crowded").await;
+    // 70 back-to-back half-hour events from slot 10 on.
+    let events: Vec<Value> = (0..70)
+        .map(|i| {
+            let (h, m) = (10 + i / 2, (i % 2) * 30);
+            let start = format!("{}:{:02}:00Z", &slot(h)[..13], m);
+            let end = if m == 0 {
+                format!("{}:30:00Z", &slot(h)[..13])
+            } else {
+                slot(h + 1)
+            };
+            item(&format!("s{i}"), &start, &end)
+        })
+        .collect();
+    let res = post_batch(&app, &token, events).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let created: Vec<Value> = res.json().await.unwrap();
+    // Before and after them: free.
+    app.create_event(&token, "before", &slot(9), &slot(10))
+        .await;
+    app.create_event(&token, "after", &slot(45), &slot(46))
+        .await;
+    // One long event over all 70: every one of them is listed, in start order.
+    let res = create_raw(
+        &app,
+        &token,
+        json!({"title": "long", "start_time": "2030-01-01T10:15:00Z", "end_time": "2030-01-02T20:45:00Z"}),
+    )
+    .await;
+    let problem = assert_problem(res, StatusCode::CONFLICT, "event_conflict").await;
+    let listed: Vec<i64> = problem["conflicts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(id_of)
+        .collect();
+    let mut sorted = listed.clone();
+    sorted.sort_unstable();
+    assert_eq!(sorted, ids(&created), "every overlapped event is listed");
+    // Moving the "after" event over the last 40 lists exactly those.
+    let after = list_ids(&app, &token, &format!("from={}", query_escape(&slot(45)))).await;
+    let res = app
+        .patch(
+            &format!("/api/events/{}", after[0]),
+            &json!({"start_time": slot(25)}),
+            Some(&token),
+        )
+        .await;
+    let problem = assert_problem(res, StatusCode::CONFLICT, "event_conflict").await;
+    let listed: BTreeSet<i64> = problem["conflicts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(id_of)
+        .collect();
+    assert_eq!(listed, ids(&created[30..]).into_iter().collect());
+}
+
+async fn extreme_dates_round_trip_and_paginate(backend: Backend) {
+    let app = app!(backend);
+    let (_, token) = app.user("timelord").await;
+    let ranges = [
+        ("0001-01-01T00:00:00Z", "0001-01-01T01:00:00Z"),
+        ("1969-12-31T23:00:00Z", "1969-12-31T23:59:59.999999Z"),
+        ("1969-12-31T23:59:59.999999Z", "1970-01-01T00:00:00.000001Z"),
+        ("2030-06-30T12:00:00Z", "2030-06-30T13:00:00Z"),
+        ("9999-12-31T22:00:00Z", "9999-12-31T23:59:59.999999Z"),
+    ];
+    let mut expected = Vec::new();
+    for (start, end) in ranges.iter().rev() {
+        let e = app.create_event(&token, "t", start, end).await;
+        assert_eq!(e["start_time"], *start);
+        assert_eq!(e["end_time"], *end);
+        expected.insert(0, id_of(&e));
+    }
+    let (items, pages) = list_all(&app, &token, "", 1).await;
+    assert_eq!(ids(&items), expected);
+    assert_eq!(pages, 5);
+    let window = format!(
+        "from={}&to={}",
+        query_escape("1969-12-31T23:59:59.999999Z"),
+        query_escape("1970-01-01T00:00:00Z")
+    );
+    assert_eq!(list_ids(&app, &token, &window).await, vec![expected[2]]);
+    let res = create_raw(
+        &app,
+        &token,
+        json!({"title": "clash", "start_time": "1969-12-31T23:59:59.999998Z", "end_time": "1969-12-31T23:59:59.999999001Z"}),
+    )
+    .await;
+    // Nanoseconds are beyond the contract's precision: refused, not rounded.
+    let problem = assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    assert_eq!(field_errors(&problem), fields(&["end_time"]));
+    let res = create_raw(
+        &app,
+        &token,
+        json!({"title": "clash", "start_time": "1969-12-31T23:59:59.999998Z", "end_time": "1970-01-01T00:00:00Z"}),
+    )
+    .await;
+    let problem = assert_problem(res, StatusCode::CONFLICT, "event_conflict").await;
+    let conflicting: BTreeSet<i64> = problem["conflicts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(id_of)
+        .collect();
+    assert_eq!(conflicting, BTreeSet::from([expected[1], expected[2]]));
 }

@@ -4,7 +4,8 @@
 use std::collections::BTreeSet;
 
 use convene_tests::{
-    app, assert_problem, backend_tests, etag, query_escape, slot, Backend, StatusCode, TestApp,
+    app, assert_problem, backend_tests, etag, query_escape, slot, ts_key, Backend, StatusCode,
+    TestApp,
 };
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -19,6 +20,8 @@ backend_tests!(
     rollback_is_conflict_checked,
     rollback_honours_if_match,
     history_is_gone_with_the_event,
+    editor_rollback_is_checked_against_the_owners_calendar,
+    viewers_cannot_roll_back,
 );
 
 const VERSION_KEYS: [&str; 11] = [
@@ -81,7 +84,10 @@ async fn changelog(app: &TestApp, token: &str, id: i64) -> Vec<Value> {
 }
 
 fn versions(items: &[Value]) -> Vec<i64> {
-    items.iter().map(|v| v["version"].as_i64().unwrap()).collect()
+    items
+        .iter()
+        .map(|v| v["version"].as_i64().unwrap())
+        .collect()
 }
 
 /// An event by `owner_token` with three versions: created, title changed by the editor,
@@ -128,7 +134,11 @@ async fn changelog_lists_every_version(backend: Backend) {
 
     // No-op updates add nothing.
     let res = app
-        .patch(&format!("/api/events/{id}"), &json!({"title": "Final"}), Some(&token))
+        .patch(
+            &format!("/api/events/{id}"),
+            &json!({"title": "Final"}),
+            Some(&token),
+        )
         .await;
     assert_eq!(res.status(), StatusCode::OK);
 
@@ -136,7 +146,11 @@ async fn changelog_lists_every_version(backend: Backend) {
         let page = app
             .get_ok(&format!("/api/events/{id}/changelog"), tok)
             .await;
-        assert_eq!(page.as_object().unwrap().len(), 2, "items and next_cursor: {page}");
+        assert_eq!(
+            page.as_object().unwrap().len(),
+            2,
+            "items and next_cursor: {page}"
+        );
         assert_eq!(page["next_cursor"], Value::Null);
         let items = page["items"].as_array().unwrap();
         assert_eq!(versions(items), vec![1, 2, 3]);
@@ -169,7 +183,14 @@ async fn changelog_lists_every_version(backend: Backend) {
         // Each version holds the full state; the last one equals the event.
         let event = app.get_ok(&format!("/api/events/{id}"), tok).await;
         assert_eq!(content(&items[2]), content(&event));
-        assert!(items[0]["changed_at"].as_str() <= items[2]["changed_at"].as_str());
+        let changed: Vec<String> = items
+            .iter()
+            .map(|v| ts_key(v["changed_at"].as_str().unwrap()))
+            .collect();
+        assert!(changed.windows(2).all(|w| w[0] <= w[1]), "{changed:?}");
+        // The last version was made when the event was last updated.
+        assert_eq!(items[2]["changed_at"], event["updated_at"]);
+        assert_eq!(items[0]["changed_at"], event["created_at"]);
     }
 }
 
@@ -194,7 +215,10 @@ async fn changelog_paginates(backend: Backend) {
     loop {
         let path = match &cursor {
             None => format!("/api/events/{id}/changelog?limit=3"),
-            Some(c) => format!("/api/events/{id}/changelog?limit=3&cursor={}", query_escape(c)),
+            Some(c) => format!(
+                "/api/events/{id}/changelog?limit=3&cursor={}",
+                query_escape(c)
+            ),
         };
         let page = app.get_ok(&path, &token).await;
         let items = page["items"].as_array().unwrap();
@@ -223,7 +247,10 @@ async fn changelog_paginates(backend: Backend) {
         .await;
     assert_problem(res, StatusCode::BAD_REQUEST, "invalid_query").await;
     let res = app
-        .get(&format!("/api/events/{id}/changelog?cursor=garbage"), Some(&token))
+        .get(
+            &format!("/api/events/{id}/changelog?cursor=garbage"),
+            Some(&token),
+        )
         .await;
     assert_problem(res, StatusCode::BAD_REQUEST, "invalid_cursor").await;
 }
@@ -249,7 +276,10 @@ async fn versions_by_number(backend: Backend) {
         assert_problem(res, StatusCode::NOT_FOUND, "not_found").await;
     }
     let res = app
-        .get(&format!("/api/events/{id}/versions/1"), Some(&stranger_token))
+        .get(
+            &format!("/api/events/{id}/versions/1"),
+            Some(&stranger_token),
+        )
         .await;
     assert_problem(res, StatusCode::NOT_FOUND, "not_found").await;
 }
@@ -291,12 +321,14 @@ async fn diff_lists_only_changed_fields(backend: Backend) {
         );
     }
     assert_eq!(
-        app.get_ok(&format!("/api/events/{id}/diff/1/2"), &token).await,
+        app.get_ok(&format!("/api/events/{id}/diff/1/2"), &token)
+            .await,
         json!({"event_id": id, "from_version": 1, "to_version": 2,
                "changes": {"title": {"from": "Draft", "to": "Final"}}})
     );
     assert_eq!(
-        app.get_ok(&format!("/api/events/{id}/diff/2/2"), &token).await,
+        app.get_ok(&format!("/api/events/{id}/diff/2/2"), &token)
+            .await,
         json!({"event_id": id, "from_version": 2, "to_version": 2, "changes": {}})
     );
     for path in ["diff/1/4", "diff/9/1", "diff/0/1"] {
@@ -339,7 +371,10 @@ async fn rollback_creates_a_new_version(backend: Backend) {
     assert_eq!(v4["restored_from"], 1);
     assert_eq!(v4["changed_by"], owner);
     assert_eq!(content(v4), content(&before[0]));
-    assert_eq!(content(&app.get_ok(&format!("/api/events/{id}"), &token).await), content(v4));
+    assert_eq!(
+        content(&app.get_ok(&format!("/api/events/{id}"), &token).await),
+        content(v4)
+    );
 
     // The editor rolls forward to version 3.
     let res = rollback(&app, &editor_token, id, 3).await;
@@ -355,7 +390,8 @@ async fn rollback_creates_a_new_version(backend: Backend) {
 
     // Diff of a rollback against what it restored: nothing.
     assert_eq!(
-        app.get_ok(&format!("/api/events/{id}/diff/3/5"), &token).await["changes"],
+        app.get_ok(&format!("/api/events/{id}/diff/3/5"), &token)
+            .await["changes"],
         json!({})
     );
     // Unknown version.
@@ -386,7 +422,10 @@ async fn rollback_to_current_content_creates_no_version(backend: Backend) {
 async fn rollback_is_conflict_checked(backend: Backend) {
     let app = app!(backend);
     let (_, token) = app.user("rb_clash").await;
-    let id = id_of(&app.create_event(&token, "Mover", &slot(10), &slot(11)).await);
+    let id = id_of(
+        &app.create_event(&token, "Mover", &slot(10), &slot(11))
+            .await,
+    );
     let res = app
         .patch(
             &format!("/api/events/{id}"),
@@ -397,7 +436,12 @@ async fn rollback_is_conflict_checked(backend: Backend) {
     assert_eq!(res.status(), StatusCode::OK);
     // The old slot is taken now.
     let blocker = app
-        .create_event(&token, "Blocker", "2030-01-01T10:30:00Z", "2030-01-01T11:30:00Z")
+        .create_event(
+            &token,
+            "Blocker",
+            "2030-01-01T10:30:00Z",
+            "2030-01-01T11:30:00Z",
+        )
         .await;
     let res = rollback(&app, &token, id, 1).await;
     let problem = assert_problem(res, StatusCode::CONFLICT, "event_conflict").await;
@@ -426,17 +470,33 @@ async fn rollback_honours_if_match(backend: Backend) {
     let app = app!(backend);
     let (_, token) = app.user("rb_match").await;
     let id = id_of(&app.create_event(&token, "one", &slot(1), &slot(2)).await);
-    app.patch(&format!("/api/events/{id}"), &json!({"title": "two"}), Some(&token))
-        .await;
+    app.patch(
+        &format!("/api/events/{id}"),
+        &json!({"title": "two"}),
+        Some(&token),
+    )
+    .await;
     let path = format!("/api/events/{id}/rollback/1");
     let res = app
-        .send(Method::POST, &path, None, Some(&token), &[("if-match", "\"1\"")])
+        .send(
+            Method::POST,
+            &path,
+            None,
+            Some(&token),
+            &[("if-match", "\"1\"")],
+        )
         .await;
     let problem = assert_problem(res, StatusCode::PRECONDITION_FAILED, "precondition_failed").await;
     assert_eq!(problem["current_etag"], "\"2\"");
     assert_eq!(versions(&changelog(&app, &token, id).await), vec![1, 2]);
     let res = app
-        .send(Method::POST, &path, None, Some(&token), &[("if-match", "\"2\"")])
+        .send(
+            Method::POST,
+            &path,
+            None,
+            Some(&token),
+            &[("if-match", "\"2\"")],
+        )
         .await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(etag(&res).as_deref(), Some("\"3\""));
@@ -459,8 +519,12 @@ async fn history_is_gone_with_the_event(backend: Backend) {
     let app = app!(backend);
     let (_, token) = app.user("hg_owner").await;
     let id = id_of(&app.create_event(&token, "gone", &slot(1), &slot(2)).await);
-    app.patch(&format!("/api/events/{id}"), &json!({"title": "gone2"}), Some(&token))
-        .await;
+    app.patch(
+        &format!("/api/events/{id}"),
+        &json!({"title": "gone2"}),
+        Some(&token),
+    )
+    .await;
     let res = app.delete(&format!("/api/events/{id}"), Some(&token)).await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     for path in ["changelog", "versions/1", "diff/1/2"] {
@@ -471,4 +535,63 @@ async fn history_is_gone_with_the_event(backend: Backend) {
     }
     let res = rollback(&app, &token, id, 1).await;
     assert_problem(res, StatusCode::NOT_FOUND, "not_found").await;
+}
+
+async fn editor_rollback_is_checked_against_the_owners_calendar(backend: Backend) {
+    let app = app!(backend);
+    let (_, owner) = app.user("erb_owner").await;
+    let (editor, editor_token) = app.user("erb_editor").await;
+    let id = id_of(
+        &app.create_event(&owner, "Shared", &slot(10), &slot(11))
+            .await,
+    );
+    app.share(&owner, id, editor, "editor").await;
+    let res = app
+        .patch(
+            &format!("/api/events/{id}"),
+            &json!({"start_time": slot(12), "end_time": slot(13)}),
+            Some(&editor_token),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    // The editor's own event at 10–11 does not block restoring version 1.
+    app.create_event(&editor_token, "Editor's", &slot(10), &slot(11))
+        .await;
+    let res = rollback(&app, &editor_token, id, 1).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let event: Value = res.json().await.unwrap();
+    assert_eq!(event["version"], 3);
+    assert_eq!(event["start_time"], slot(10));
+    // An owner's event at 12–13 blocks restoring version 2.
+    let blocker = app
+        .create_event(&owner, "Owner's", &slot(12), &slot(13))
+        .await;
+    let res = rollback(&app, &editor_token, id, 2).await;
+    let problem = assert_problem(res, StatusCode::CONFLICT, "event_conflict").await;
+    assert_eq!(problem["conflicts"].as_array().unwrap().len(), 1);
+    assert_eq!(problem["conflicts"][0]["id"], blocker["id"]);
+    assert_eq!(versions(&changelog(&app, &owner, id).await), vec![1, 2, 3]);
+}
+
+async fn viewers_cannot_roll_back(backend: Backend) {
+    let app = app!(backend);
+    let (_, owner) = app.user("vrb_owner").await;
+    let (viewer, viewer_token) = app.user("vrb_viewer").await;
+    let id = id_of(&app.create_event(&owner, "one", &slot(1), &slot(2)).await);
+    app.patch(
+        &format!("/api/events/{id}"),
+        &json!({"title": "two"}),
+        Some(&owner),
+    )
+    .await;
+    app.share(&owner, id, viewer, "viewer").await;
+    let res = rollback(&app, &viewer_token, id, 1).await;
+    assert_problem(res, StatusCode::FORBIDDEN, "forbidden").await;
+    let event = app.get_ok(&format!("/api/events/{id}"), &owner).await;
+    assert_eq!(event["version"], 2);
+    assert_eq!(event["title"], "two");
+    assert_eq!(
+        versions(&changelog(&app, &viewer_token, id).await),
+        vec![1, 2]
+    );
 }

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use convene_tests::{
-    app, assert_problem, backend_tests, query_escape, slot, Backend, StatusCode, TestApp,
+    app, assert_problem, backend_tests, query_escape, slot, ts_key, Backend, StatusCode, TestApp,
 };
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -17,6 +17,7 @@ backend_tests!(
     unread_only_and_mark_read,
     read_all_marks_everything,
     notifications_paginate_newest_first,
+    batch_creation_notifies_the_owner,
 );
 
 const NOTIFICATION_KEYS: [&str; 8] = [
@@ -61,7 +62,12 @@ async fn page(app: &TestApp, token: &str, query: &str) -> Value {
     let page = app
         .get_ok(&format!("/api/notifications?limit=200&{query}"), token)
         .await;
-    let keys: BTreeSet<&str> = page.as_object().unwrap().keys().map(String::as_str).collect();
+    let keys: BTreeSet<&str> = page
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
     assert_eq!(
         keys,
         BTreeSet::from(["items", "next_cursor", "unread_count"]),
@@ -75,13 +81,22 @@ async fn page(app: &TestApp, token: &str, query: &str) -> Value {
     // Newest first.
     let ids: Vec<i64> = items.iter().map(id_of).collect();
     assert!(ids.windows(2).all(|w| w[0] > w[1]), "newest first: {ids:?}");
-    let times: Vec<&str> = items.iter().map(|n| n["created_at"].as_str().unwrap()).collect();
-    assert!(times.windows(2).all(|w| w[0] >= w[1]), "newest first: {times:?}");
+    let times: Vec<String> = items
+        .iter()
+        .map(|n| ts_key(n["created_at"].as_str().unwrap()))
+        .collect();
+    assert!(
+        times.windows(2).all(|w| w[0] >= w[1]),
+        "newest first: {times:?}"
+    );
     page
 }
 
 async fn notes(app: &TestApp, token: &str) -> Vec<Value> {
-    page(app, token, "").await["items"].as_array().unwrap().clone()
+    page(app, token, "").await["items"]
+        .as_array()
+        .unwrap()
+        .clone()
 }
 
 async fn unread_count(app: &TestApp, token: &str) -> i64 {
@@ -109,7 +124,9 @@ async fn creator_gets_a_read_copy(backend: Backend) {
     let app = app!(backend);
     let (owner, token) = app.user("nc_owner").await;
     let (_, other) = app.user("nc_other").await;
-    let event = app.create_event(&token, "Kickoff", &slot(1), &slot(2)).await;
+    let event = app
+        .create_event(&token, "Kickoff", &slot(1), &slot(2))
+        .await;
     let page = page(&app, &token, "").await;
     let items = page["items"].as_array().unwrap();
     assert_eq!(items.len(), 1);
@@ -151,10 +168,15 @@ async fn recipients_follow_the_rules(backend: Backend) {
         assert_eq!(items[0]["actor_id"], owner);
         assert_eq!(items[0]["event_id"], id);
     }
-    assert_eq!(kinds(&notes(&app, &o).await), vec![k("event_created", true)]);
+    assert_eq!(
+        kinds(&notes(&app, &o).await),
+        vec![k("event_created", true)]
+    );
 
     // The editor updates: every participant, the editor's own copy read.
-    let res = app.patch(&path, &json!({"title": "Launch!"}), Some(&e)).await;
+    let res = app
+        .patch(&path, &json!({"title": "Launch!"}), Some(&e))
+        .await;
     assert_eq!(res.status(), StatusCode::OK);
     for (tok, read) in [(&o, false), (&e, true), (&v, false)] {
         let items = notes(&app, tok).await;
@@ -289,7 +311,11 @@ async fn failed_and_noop_changes_notify_nobody(backend: Backend) {
     assert_eq!(res.status(), StatusCode::OK);
     // Conflict.
     let res = app
-        .patch(&path, &json!({"end_time": "2030-01-01T12:30:00Z"}), Some(&o))
+        .patch(
+            &path,
+            &json!({"end_time": "2030-01-01T12:30:00Z"}),
+            Some(&o),
+        )
         .await;
     assert_eq!(res.status(), StatusCode::CONFLICT);
     // Stale If-Match.
@@ -310,7 +336,9 @@ async fn failed_and_noop_changes_notify_nobody(backend: Backend) {
     let res = app.patch(&path, &json!({"title": "x"}), Some(&v)).await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
     // Rollback to the current content.
-    let res = app.post_empty(&format!("{path}/rollback/1"), Some(&o)).await;
+    let res = app
+        .post_empty(&format!("{path}/rollback/1"), Some(&o))
+        .await;
     assert_eq!(res.status(), StatusCode::OK);
     // A failed share.
     let res = app
@@ -363,7 +391,12 @@ async fn unread_only_and_mark_read(backend: Backend) {
     }
     let unread = page(&app, &u, "unread_only=true").await;
     assert_eq!(unread["unread_count"], 2);
-    let unread_ids: Vec<i64> = unread["items"].as_array().unwrap().iter().map(id_of).collect();
+    let unread_ids: Vec<i64> = unread["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(id_of)
+        .collect();
     assert_eq!(unread_ids, vec![id_of(&items[1]), id_of(&items[2])]);
     // Without the filter (or with it off), read ones are listed too.
     for query in ["", "unread_only=false"] {
@@ -397,12 +430,18 @@ async fn read_all_marks_everything(backend: Backend) {
     app.share(&u, mine, owner, "editor").await;
     let id = id_of(&app.create_event(&o, "t0", &slot(1), &slot(2)).await);
     app.share(&o, id, user, "editor").await;
-    app.patch(&format!("/api/events/{id}"), &json!({"title": "t1"}), Some(&o))
-        .await;
+    app.patch(
+        &format!("/api/events/{id}"),
+        &json!({"title": "t1"}),
+        Some(&o),
+    )
+    .await;
     assert_eq!(unread_count(&app, &u).await, 2);
     assert_eq!(unread_count(&app, &o).await, 1);
 
-    let res = app.post_empty("/api/notifications/read-all", Some(&u)).await;
+    let res = app
+        .post_empty("/api/notifications/read-all", Some(&u))
+        .await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.json::<Value>().await.unwrap(), json!({"updated": 2}));
     let after = page(&app, &u, "").await;
@@ -412,11 +451,10 @@ async fn read_all_marks_everything(backend: Backend) {
         .unwrap()
         .iter()
         .all(|n| n["is_read"] == true));
-    assert_eq!(
-        page(&app, &u, "unread_only=true").await["items"],
-        json!([])
-    );
-    let res = app.post_empty("/api/notifications/read-all", Some(&u)).await;
+    assert_eq!(page(&app, &u, "unread_only=true").await["items"], json!([]));
+    let res = app
+        .post_empty("/api/notifications/read-all", Some(&u))
+        .await;
     assert_eq!(res.json::<Value>().await.unwrap(), json!({"updated": 0}));
     // Only the caller's notifications.
     assert_eq!(unread_count(&app, &o).await, 1);
@@ -432,12 +470,20 @@ async fn notifications_paginate_newest_first(backend: Backend) {
     app.share(&o, id, user, "editor").await;
     // 1 share + 6 updates by the owner = 7 for the user; their own 2 updates are read.
     for i in 1..=6 {
-        app.patch(&format!("/api/events/{id}"), &json!({"title": format!("o{i}")}), Some(&o))
-            .await;
+        app.patch(
+            &format!("/api/events/{id}"),
+            &json!({"title": format!("o{i}")}),
+            Some(&o),
+        )
+        .await;
     }
     for i in 1..=2 {
-        app.patch(&format!("/api/events/{id}"), &json!({"title": format!("u{i}")}), Some(&u))
-            .await;
+        app.patch(
+            &format!("/api/events/{id}"),
+            &json!({"title": format!("u{i}")}),
+            Some(&u),
+        )
+        .await;
     }
     let all = notes(&app, &u).await;
     assert_eq!(all.len(), 9);
@@ -474,13 +520,21 @@ async fn notifications_paginate_newest_first(backend: Backend) {
 
     let (seen, sizes) = walk("unread_only=true").await;
     assert_eq!(sizes, vec![4, 3]);
-    let expected: Vec<Value> = all.iter().filter(|n| n["is_read"] == false).cloned().collect();
+    let expected: Vec<Value> = all
+        .iter()
+        .filter(|n| n["is_read"] == false)
+        .cloned()
+        .collect();
     assert_eq!(seen, expected);
 
     // New notifications arriving while paging do not disturb older pages.
     let first = app.get_ok("/api/notifications?limit=4", &u).await;
-    app.patch(&format!("/api/events/{id}"), &json!({"title": "late"}), Some(&o))
-        .await;
+    app.patch(
+        &format!("/api/events/{id}"),
+        &json!({"title": "late"}),
+        Some(&o),
+    )
+    .await;
     let cursor = first["next_cursor"].as_str().unwrap();
     let second = app
         .get_ok(
@@ -488,7 +542,12 @@ async fn notifications_paginate_newest_first(backend: Backend) {
             &u,
         )
         .await;
-    let second_ids: Vec<i64> = second["items"].as_array().unwrap().iter().map(id_of).collect();
+    let second_ids: Vec<i64> = second["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(id_of)
+        .collect();
     let expected_ids: Vec<i64> = all[4..8].iter().map(id_of).collect();
     assert_eq!(second_ids, expected_ids);
 
@@ -502,4 +561,50 @@ async fn notifications_paginate_newest_first(backend: Backend) {
     assert_problem(res, StatusCode::BAD_REQUEST, "invalid_query").await;
     let res = app.get("/api/notifications?cursor=garbage", Some(&u)).await;
     assert_problem(res, StatusCode::BAD_REQUEST, "invalid_cursor").await;
+}
+
+async fn batch_creation_notifies_the_owner(backend: Backend) {
+    let app = app!(backend);
+    let (owner, o) = app.user("nb_owner").await;
+    let (_, other) = app.user("nb_other").await;
+    let res = app
+        .post(
+            "/api/events/batch",
+            &json!({"events": [
+                {"title": "a", "start_time": slot(1), "end_time": slot(2)},
+                {"title": "b", "start_time": slot(3), "end_time": slot(4)},
+                {"title": "c", "start_time": slot(5), "end_time": slot(6)},
+            ]}),
+            Some(&o),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let created: Vec<Value> = res.json().await.unwrap();
+    let items = notes(&app, &o).await;
+    assert_eq!(kinds(&items), vec![k("event_created", true); 3]);
+    let mut notified: Vec<i64> = items
+        .iter()
+        .map(|n| {
+            assert_eq!(n["actor_id"], owner);
+            n["event_id"].as_i64().unwrap()
+        })
+        .collect();
+    notified.sort_unstable();
+    let mut ids: Vec<i64> = created.iter().map(id_of).collect();
+    ids.sort_unstable();
+    assert_eq!(notified, ids);
+    assert!(notes(&app, &other).await.is_empty());
+    // A failed batch notifies nobody.
+    let res = app
+        .post(
+            "/api/events/batch",
+            &json!({"events": [
+                {"title": "d", "start_time": slot(7), "end_time": slot(8)},
+                {"title": "clash", "start_time": slot(1), "end_time": slot(2)},
+            ]}),
+            Some(&o),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    assert_eq!(notes(&app, &o).await, items);
 }

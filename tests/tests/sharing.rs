@@ -116,10 +116,22 @@ async fn share_upserts_the_role(backend: Backend) {
     let (owner, token) = app.user("up_owner").await;
     let (user, user_token) = app.user("up_user").await;
     let id = id_of(&app.create_event(&token, "e", &slot(1), &slot(2)).await);
-    let res = share_raw(&app, &token, id, json!([{"user_id": user, "role": "viewer"}])).await;
+    let res = share_raw(
+        &app,
+        &token,
+        id,
+        json!([{"user_id": user, "role": "viewer"}]),
+    )
+    .await;
     assert_eq!(res.status(), StatusCode::OK);
     let first: Vec<Value> = res.json().await.unwrap();
-    let res = share_raw(&app, &token, id, json!([{"user_id": user, "role": "editor"}])).await;
+    let res = share_raw(
+        &app,
+        &token,
+        id,
+        json!([{"user_id": user, "role": "editor"}]),
+    )
+    .await;
     assert_eq!(res.status(), StatusCode::OK);
     let second: Vec<Value> = res.json().await.unwrap();
     assert_eq!(second.len(), 1);
@@ -133,7 +145,13 @@ async fn share_upserts_the_role(backend: Backend) {
     let read = app.get_ok(&format!("/api/events/{id}"), &user_token).await;
     assert_eq!(read["role"], "editor");
     // Sharing the same role again is fine and changes nothing.
-    let res = share_raw(&app, &token, id, json!([{"user_id": user, "role": "editor"}])).await;
+    let res = share_raw(
+        &app,
+        &token,
+        id,
+        json!([{"user_id": user, "role": "editor"}]),
+    )
+    .await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(
         permissions(&app, &token, id).await,
@@ -224,7 +242,9 @@ async fn permission_put_changes_the_role(backend: Backend) {
     app.share(&token, id, user, "editor").await;
     let path = format!("/api/events/{id}/permissions/{user}");
 
-    let res = app.put(&path, &json!({"role": "viewer"}), Some(&token)).await;
+    let res = app
+        .put(&path, &json!({"role": "viewer"}), Some(&token))
+        .await;
     assert_eq!(res.status(), StatusCode::OK);
     let p: Value = res.json().await.unwrap();
     assert_permission_read(&p);
@@ -247,7 +267,9 @@ async fn permission_put_changes_the_role(backend: Backend) {
         )
         .await;
     assert_problem(res, StatusCode::FORBIDDEN, "forbidden").await;
-    let res = app.put(&path, &json!({"role": "editor"}), Some(&token)).await;
+    let res = app
+        .put(&path, &json!({"role": "editor"}), Some(&token))
+        .await;
     assert_eq!(res.status(), StatusCode::OK);
     let res = app
         .patch(
@@ -380,7 +402,10 @@ impl Cast {
 /// An event with two versions, shared with the editor, the viewer and the target.
 async fn matrix_event(app: &TestApp, cast: &Cast, hour: u32) -> i64 {
     let token = &cast.owner.1;
-    let id = id_of(&app.create_event(token, "Matrix", &slot(hour), &slot(hour + 1)).await);
+    let id = id_of(
+        &app.create_event(token, "Matrix", &slot(hour), &slot(hour + 1))
+            .await,
+    );
     let res = app
         .patch(
             &format!("/api/events/{id}"),
@@ -462,17 +487,37 @@ async fn role_route_matrix(backend: Backend) {
                     _ => None,
                 };
                 if role != expected {
-                    failures.push(format!("{actor:?} list role: {role:?}, expected {expected:?}"));
+                    failures.push(format!(
+                        "{actor:?} list role: {role:?}, expected {expected:?}"
+                    ));
                 }
             }
         }
 
         let routes: Vec<(&str, Method, String, Option<Value>, u16)> = vec![
             ("get", Method::GET, base.clone(), None, read),
-            ("changelog", Method::GET, format!("{base}/changelog"), None, read),
-            ("version", Method::GET, format!("{base}/versions/1"), None, read),
+            (
+                "changelog",
+                Method::GET,
+                format!("{base}/changelog"),
+                None,
+                read,
+            ),
+            (
+                "version",
+                Method::GET,
+                format!("{base}/versions/1"),
+                None,
+                read,
+            ),
             ("diff", Method::GET, format!("{base}/diff/1/2"), None, read),
-            ("permissions list", Method::GET, format!("{base}/permissions"), None, read),
+            (
+                "permissions list",
+                Method::GET,
+                format!("{base}/permissions"),
+                None,
+                read,
+            ),
             (
                 "put",
                 Method::PUT,
@@ -487,7 +532,13 @@ async fn role_route_matrix(backend: Backend) {
                 Some(json!({"description": format!("patched by {actor:?}")})),
                 edit,
             ),
-            ("rollback", Method::POST, format!("{base}/rollback/1"), None, edit),
+            (
+                "rollback",
+                Method::POST,
+                format!("{base}/rollback/1"),
+                None,
+                edit,
+            ),
             (
                 "share",
                 Method::POST,
@@ -546,7 +597,9 @@ async fn role_route_matrix(backend: Backend) {
             ]);
             let got: BTreeSet<_> = perms.iter().cloned().collect();
             if got != expected {
-                failures.push(format!("{actor:?}: permissions after the matrix: {perms:?}"));
+                failures.push(format!(
+                    "{actor:?}: permissions after the matrix: {perms:?}"
+                ));
             }
         } else {
             let res = app.get(&base, Some(&cast.owner.1)).await;
@@ -590,8 +643,14 @@ async fn missing_events_are_404_everywhere(backend: Backend) {
             .await;
         assert_eq!(res.status(), StatusCode::NOT_FOUND, "{method} {path}");
         assert_problem(res, StatusCode::NOT_FOUND, "not_found").await;
-        let res = app.send(method.clone(), &path, body.as_ref(), None, &[]).await;
-        assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "anonymous {method} {path}");
+        let res = app
+            .send(method.clone(), &path, body.as_ref(), None, &[])
+            .await;
+        assert_eq!(
+            res.status(),
+            StatusCode::UNAUTHORIZED,
+            "anonymous {method} {path}"
+        );
         assert_problem(res, StatusCode::UNAUTHORIZED, "unauthorized").await;
     }
 }

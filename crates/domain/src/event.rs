@@ -89,6 +89,29 @@ impl EventContent {
     }
 }
 
+impl EventPatch {
+    /// The problems of the fields this patch sets that can be judged without the
+    /// event's current state (title, description and location rules). The time range
+    /// is judged by [`EventContent::apply`].
+    pub fn field_errors(&self) -> Vec<FieldError> {
+        let mut errors = Vec::new();
+        if let Some(title) = &self.title {
+            if title.trim().is_empty() {
+                errors.push(FieldError::new("title", "must not be blank"));
+            } else {
+                check_char_len(&mut errors, "title", title, 1, TITLE_MAX);
+            }
+        }
+        if let Some(description) = &self.description {
+            check_char_len(&mut errors, "description", description, 0, DESCRIPTION_MAX);
+        }
+        if let Some(Some(location)) = &self.location {
+            check_char_len(&mut errors, "location", location, 0, LOCATION_MAX);
+        }
+        errors
+    }
+}
+
 /// Checks every field (`None` = missing a required one), in wire order, and builds the
 /// content if there is no problem.
 fn validate(
@@ -180,6 +203,29 @@ pub fn check_batch_size(n: usize) -> Result<(), BatchSizeError> {
         0 => Err(BatchSizeError::Empty),
         n if n > BATCH_MAX => Err(BatchSizeError::TooLarge),
         _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod patch_field_tests {
+    use super::*;
+
+    #[test]
+    fn patch_fields_are_judged_alone() {
+        let patch = EventPatch {
+            title: Some("  ".into()),
+            description: Some("d".repeat(DESCRIPTION_MAX + 1)),
+            location: Some(Some("l".repeat(LOCATION_MAX + 1))),
+            ..EventPatch::default()
+        };
+        let fields: Vec<String> = patch.field_errors().into_iter().map(|e| e.field).collect();
+        assert_eq!(fields, ["title", "description", "location"]);
+        assert!(EventPatch::default().field_errors().is_empty());
+        let clear = EventPatch {
+            location: Some(None),
+            ..EventPatch::default()
+        };
+        assert!(clear.field_errors().is_empty());
     }
 }
 

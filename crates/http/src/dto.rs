@@ -202,6 +202,7 @@ impl EventCreate {
         if let Err(more) = EventContent::parse(input) {
             errors.extend(more.into_iter().filter(|e| !unparsable.contains(&e.field)));
         }
+        errors.sort_by_key(|e| FIELD_ORDER.iter().position(|f| *f == e.field));
         Err(errors)
     }
 }
@@ -257,12 +258,19 @@ impl EventUpdate {
             location: self.location,
         };
         if errors.is_empty() {
-            Ok(patch)
-        } else {
-            Err(errors)
+            return Ok(patch);
         }
+        // Report the other fields' problems too.
+        let mut more = patch.field_errors();
+        more.retain(|e| !errors.iter().any(|f| f.field == e.field));
+        errors.extend(more);
+        errors.sort_by_key(|e| FIELD_ORDER.iter().position(|f| *f == e.field));
+        Err(errors)
     }
 }
+
+/// The wire order of event fields, in which problems are listed.
+const FIELD_ORDER: [&str; 5] = ["title", "description", "start_time", "end_time", "location"];
 
 /// `POST /api/events/batch` body.
 #[derive(Debug, Deserialize, ToSchema)]

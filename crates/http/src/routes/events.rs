@@ -3,6 +3,7 @@
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest};
+use convene_domain::event::EventContent;
 use convene_domain::ids::EventId;
 use convene_domain::permission::Role;
 use convene_domain::validation::FieldError;
@@ -94,17 +95,21 @@ pub async fn create_batch(
             convene_domain::event::BATCH_MAX
         )));
     }
-    let mut inputs = Vec::with_capacity(items.len());
-    let mut errors = Vec::new();
-    for (i, item) in items.into_iter().enumerate() {
-        match item.into_input() {
-            Ok(input) => inputs.push(input),
-            Err(e) => errors.extend(e.into_iter().map(|e| e.at(i))),
+    let parsed: Vec<_> = items.into_iter().map(EventCreate::into_input).collect();
+    if parsed.iter().any(Result::is_err) {
+        // Report every item's problems: unparsable fields, and the domain's rules for
+        // the items that did parse.
+        let mut errors = Vec::new();
+        for (i, item) in parsed.into_iter().enumerate() {
+            let problems = match item {
+                Ok(input) => EventContent::parse(input).err().unwrap_or_default(),
+                Err(problems) => problems,
+            };
+            errors.extend(problems.into_iter().map(|e| e.at(i)));
         }
-    }
-    if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
+    let inputs: Vec<_> = parsed.into_iter().flatten().collect();
     let created =
         blocking(move || events::create_batch(&services, &principal.user, inputs)).await?;
     Ok(Reply::with_status(
