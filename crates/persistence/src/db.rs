@@ -25,6 +25,9 @@ macro_rules! per_backend {
 }
 pub(crate) use per_backend;
 
+/// The PostgreSQL advisory lock held while migrating.
+const MIGRATION_LOCK: i64 = 0x636f_6e76_656e_6500;
+
 /// How long SQLite waits for another writer before giving up with "database is locked".
 const SQLITE_BUSY_TIMEOUT_MS: u32 = 10_000;
 
@@ -211,11 +214,18 @@ pub fn connect(backend: &Backend, size: u32) -> Result<Database, DbError> {
 /// Applies every pending migration of the connection's backend; returns how many ran.
 pub fn migrate(conn: &mut DbConnection) -> Result<usize, DbError> {
     let applied = match conn {
-        DbConnection::Postgresql(c) => c.run_pending_migrations(PG_MIGRATIONS),
-        DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS),
+        DbConnection::Postgresql(c) => {
+            // Instances starting together take turns: one migrates, the others then
+            // find nothing pending.
+            c.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))?;
+            let applied = c.run_pending_migrations(PG_MIGRATIONS).map(|v| v.len());
+            c.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"))?;
+            applied
+        }
+        DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
     }
     .map_err(|e| DbError::Migration(e.to_string()))?;
-    Ok(applied.len())
+    Ok(applied)
 }
 
 /// Runs `f` in a write transaction, committing on `Ok` and rolling back on `Err`.

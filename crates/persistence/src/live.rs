@@ -17,6 +17,26 @@ diesel::define_sql_function! {
     fn pg_notify(channel: diesel::sql_types::Text, payload: diesel::sql_types::Text) -> diesel::sql_types::Text;
 }
 
+diesel::define_sql_function! {
+    /// PostgreSQL `pg_advisory_xact_lock(key)`: held until the transaction ends.
+    fn pg_advisory_xact_lock(key: diesel::sql_types::BigInt) -> diesel::sql_types::Text;
+}
+
+/// The advisory lock that orders notification writers (see [`order_notifications`]).
+const NOTIFICATION_ORDER_LOCK: i64 = 0x636f_6e76_656e_6501;
+
+/// PostgreSQL: makes notification ids commit in id order. Taken right before the
+/// notifications are inserted (the last step of a write) and held until commit, so a
+/// smaller id can never become visible after a larger one: a client resuming with
+/// `since` cannot skip a late-committing notification. SQLite writers are serialised
+/// already.
+pub fn order_notifications(conn: &mut DbConnection) -> QueryResult<()> {
+    if let DbConnection::Postgresql(_) = conn {
+        diesel::select(pg_advisory_xact_lock(NOTIFICATION_ORDER_LOCK)).execute(conn)?;
+    }
+    Ok(())
+}
+
 /// A message on the channel.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LiveMessage {

@@ -171,3 +171,25 @@ pub fn by_ids(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<Vec<Notificat
         .select(NotificationRow::as_select())
         .load(conn)
 }
+
+/// Everyone's notifications with id above `after`, oldest first (a live listener
+/// catching up after reconnecting).
+pub fn all_after(
+    conn: &mut DbConnection,
+    after: i64,
+    limit: i64,
+) -> QueryResult<Vec<NotificationRow>> {
+    notifications::table
+        .filter(notifications::id.gt(after))
+        .order(notifications::id.asc())
+        .limit(limit)
+        .select(NotificationRow::as_select())
+        .load(conn)
+}
+
+/// The highest notification id, if any.
+pub fn latest_id(conn: &mut DbConnection) -> QueryResult<Option<i64>> {
+    notifications::table
+        .select(diesel::dsl::max(notifications::id))
+        .first(conn)
+}

@@ -68,6 +68,10 @@ impl Application {
         listener: TcpListener,
     ) -> Result<Self, StartupError> {
         let secret = settings.resolve_secret()?;
+        if let Backend::Postgres(url) = &settings.database.database_url {
+            convene_http::live::listener::check_url(url)
+                .map_err(|e| ConfigError(format!("DATABASE_URL: {e}")))?;
+        }
         let backend = settings.database.database_url.clone();
         let database = db::connect(&backend, settings.database_pool_size)?;
         let hub = Arc::new(Hub::default());

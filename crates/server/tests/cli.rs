@@ -94,6 +94,16 @@ fn invalid_configuration_names_the_key() {
         (&[("RUST_LOG", "[[[")], "RUST_LOG"),
         (&[("SECRET_KEY", "too-short")], "SECRET_KEY"),
         (
+            &[
+                (
+                    "DATABASE_URL",
+                    "postgres://127.0.0.1:1/x?sslmode=verify-full",
+                ),
+                ("SECRET_KEY", "0123456789abcdef0123456789abcdef"),
+            ],
+            "DATABASE_URL",
+        ),
+        (
             &[("DATABASE_URL", "postgres://127.0.0.1:1/nowhere")],
             "SECRET_KEY",
         ),

@@ -76,6 +76,9 @@ impl Services {
             let (value, committed) = write_transaction(&mut conn, |conn| {
                 let mut notes = Vec::new();
                 let value = f(conn, &mut notes)?;
+                if !notes.is_empty() {
+                    convene_persistence::live::order_notifications(conn)?;
+                }
                 let rows = stored::insert_many(conn, notes)?;
                 let committed = rows
                     .into_iter()

@@ -138,3 +138,25 @@ pub fn replay(
         .map(notification_of)
         .collect()
 }
+
+/// Everyone's notifications after `after`, oldest first, at most `limit`: what a live
+/// listener missed while its connection was down.
+pub fn all_after(
+    services: &Services,
+    after: NotificationId,
+    limit: u32,
+) -> Result<Vec<Notification>, ServiceError> {
+    let mut conn = services.conn()?;
+    notifications::all_after(&mut conn, after.0, i64::from(limit))?
+        .into_iter()
+        .map(notification_of)
+        .collect()
+}
+
+/// The highest notification id so far (0 when there is none).
+pub fn latest_id(services: &Services) -> Result<NotificationId, ServiceError> {
+    let mut conn = services.conn()?;
+    Ok(NotificationId(
+        notifications::latest_id(&mut conn)?.unwrap_or(0),
+    ))
+}

@@ -6,15 +6,54 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use convene_domain::ids::{SessionId, UserId};
 use convene_service::fanout::LiveSink;
 use convene_service::notifications::Notification;
 use tokio::sync::{mpsc, watch};
 
-/// Notifications queued per connection before it counts as too far behind.
-pub const QUEUE: usize = 256;
+/// Notifications queued per connection before it counts as too far behind: room for
+/// the largest single change (a 500-event batch) twice over. Slots are allocated as
+/// used, so an idle connection does not pay for them.
+pub const QUEUE: usize = 1024;
+
+/// A notification on its way to sockets, with its frames encoded at most once however
+/// many connections receive it.
+pub struct Pushed {
+    /// The notification.
+    pub notification: Notification,
+    json: OnceLock<Option<String>>,
+    msgpack: OnceLock<Option<Vec<u8>>>,
+}
+
+impl Pushed {
+    /// Wraps a notification.
+    pub fn new(notification: Notification) -> Self {
+        Self {
+            notification,
+            json: OnceLock::new(),
+            msgpack: OnceLock::new(),
+        }
+    }
+
+    /// The JSON frame, encoded by `encode` on first use.
+    pub fn json(&self, encode: impl FnOnce(&Notification) -> Option<String>) -> Option<&String> {
+        self.json
+            .get_or_init(|| encode(&self.notification))
+            .as_ref()
+    }
+
+    /// The MessagePack frame, encoded by `encode` on first use.
+    pub fn msgpack(
+        &self,
+        encode: impl FnOnce(&Notification) -> Option<Vec<u8>>,
+    ) -> Option<&Vec<u8>> {
+        self.msgpack
+            .get_or_init(|| encode(&self.notification))
+            .as_ref()
+    }
+}
 
 /// Why the hub ends a connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,7 +65,7 @@ pub enum Ended {
 struct Connection {
     id: u64,
     session: SessionId,
-    queue: mpsc::Sender<Arc<Notification>>,
+    queue: mpsc::Sender<Arc<Pushed>>,
     control: watch::Sender<Option<Ended>>,
 }
 
@@ -37,7 +76,7 @@ pub struct Subscription {
     /// Its user.
     pub user: UserId,
     /// Notifications for it; closed when it fell too far behind.
-    pub queue: mpsc::Receiver<Arc<Notification>>,
+    pub queue: mpsc::Receiver<Arc<Pushed>>,
     /// Set when the hub ends the connection.
     pub control: watch::Receiver<Option<Ended>>,
 }
@@ -99,7 +138,7 @@ impl LiveSink for Hub {
             let Some(list) = map.get_mut(&n.user_id) else {
                 continue;
             };
-            let shared = Arc::new(n.clone());
+            let shared = Arc::new(Pushed::new(n.clone()));
             // Dropping a connection's sender closes its queue: a full queue means the
             // client fell behind, a closed one that it is gone.
             list.retain(|c| c.queue.try_send(shared.clone()).is_ok());
@@ -153,8 +192,14 @@ mod tests {
         let mut a2 = hub.subscribe(UserId(1), SessionId(2));
         let mut b = hub.subscribe(UserId(2), SessionId(3));
         hub.deliver(&[note(10, 1)]);
-        assert_eq!(a1.queue.try_recv().unwrap().id, NotificationId(10));
-        assert_eq!(a2.queue.try_recv().unwrap().id, NotificationId(10));
+        assert_eq!(
+            a1.queue.try_recv().unwrap().notification.id,
+            NotificationId(10)
+        );
+        assert_eq!(
+            a2.queue.try_recv().unwrap().notification.id,
+            NotificationId(10)
+        );
         assert!(b.queue.try_recv().is_err());
     }
 
@@ -168,7 +213,10 @@ mod tests {
             fast.queue.try_recv().unwrap();
         }
         hub.deliver(&[note(-1, 1)]);
-        assert_eq!(fast.queue.try_recv().unwrap().id, NotificationId(-1));
+        assert_eq!(
+            fast.queue.try_recv().unwrap().notification.id,
+            NotificationId(-1)
+        );
         assert_eq!(hub.connection_count(), 1);
         for _ in 0..QUEUE {
             slow.queue.try_recv().unwrap();

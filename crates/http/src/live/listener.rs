@@ -6,6 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use convene_domain::ids::NotificationId;
 use convene_service::fanout::{parse_payload, LiveMessage, LiveSink, CHANNEL};
 use convene_service::{notifications, Services};
 use futures_util::StreamExt;
@@ -19,6 +20,8 @@ use crate::error::blocking;
 /// The `application_name` of the listener's connection (visible in `pg_stat_activity`).
 pub const APPLICATION_NAME: &str = "convene-listener";
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// Missed notifications loaded per step when catching up.
+const CATCH_UP_STEP: u32 = 1_000;
 
 fn tls() -> Result<MakeTlsConnector, openssl::error::ErrorStack> {
     let mut builder = SslConnector::builder(SslMethod::tls())?;
@@ -28,11 +31,20 @@ fn tls() -> Result<MakeTlsConnector, openssl::error::ErrorStack> {
     Ok(MakeTlsConnector::new(builder.build()))
 }
 
+/// Checks at start-up that the listener can use `url` (tokio-postgres understands only
+/// part of libpq's parameters, e.g. `sslmode` disable/prefer/require).
+pub fn check_url(url: &str) -> Result<(), String> {
+    url.parse::<tokio_postgres::Config>()
+        .map(|_| ())
+        .map_err(|e| format!("the live-notification listener cannot use this URL ({e}); use sslmode=disable, prefer or require"))
+}
+
 /// Listens forever: connect, `LISTEN`, deliver; on any failure wait and reconnect.
 pub async fn run(url: String, services: Arc<Services>, hub: Arc<Hub>) {
     let mut backoff = Duration::from_millis(100);
+    let mut delivered = None;
     loop {
-        match listen_once(&url, &services, &hub, &mut backoff).await {
+        match listen_once(&url, &services, &hub, &mut backoff, &mut delivered).await {
             Ok(()) => tracing::warn!("live listener connection closed; reconnecting"),
             Err(e) => tracing::warn!(error = %e, "live listener failed; reconnecting"),
         }
@@ -46,6 +58,7 @@ async fn listen_once(
     services: &Arc<Services>,
     hub: &Arc<Hub>,
     backoff: &mut Duration,
+    delivered: &mut Option<NotificationId>,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let mut config: tokio_postgres::Config = url.parse()?;
     config.application_name(APPLICATION_NAME);
@@ -71,12 +84,24 @@ async fn listen_once(
     client.batch_execute(&format!("LISTEN {CHANNEL}")).await?;
     tracing::info!("live listener connected");
     *backoff = Duration::from_millis(100);
+    catch_up(services, hub, delivered)
+        .await
+        .map_err(|e| e.to_string())?;
     while let Some(payload) = rx.recv().await {
         match parse_payload(&payload) {
-            Some(LiveMessage::Notifications(ids)) => {
+            Some(LiveMessage::Notifications(mut ids)) => {
+                // Ids commit (and are announced) in order: anything at or below the
+                // last delivered id came through the catch-up already.
+                ids.retain(|id| Some(*id) > *delivered);
+                if ids.is_empty() {
+                    continue;
+                }
                 let services = services.clone();
                 match blocking(move || notifications::by_ids(&services, &ids)).await {
-                    Ok(found) => hub.deliver(&found),
+                    Ok(found) => {
+                        *delivered = found.iter().map(|n| n.id).max().max(*delivered);
+                        hub.deliver(&found);
+                    }
                     Err(e) => tracing::warn!(error = %e, "cannot load announced notifications"),
                 }
             }
@@ -87,4 +112,33 @@ async fn listen_once(
     driver.abort();
     drop(client);
     Ok(())
+}
+
+/// Once listening: the first time, notes where the feed stands; after a reconnect,
+/// delivers whatever was committed while the listener was away (notification ids
+/// become visible in id order, so "after the last delivered id" misses nothing).
+async fn catch_up(
+    services: &Arc<Services>,
+    hub: &Arc<Hub>,
+    delivered: &mut Option<NotificationId>,
+) -> Result<(), crate::error::ApiError> {
+    let Some(mut after) = *delivered else {
+        let services = services.clone();
+        *delivered = Some(blocking(move || notifications::latest_id(&services)).await?);
+        return Ok(());
+    };
+    loop {
+        let services = services.clone();
+        let missed =
+            blocking(move || notifications::all_after(&services, after, CATCH_UP_STEP)).await?;
+        if let Some(last) = missed.last() {
+            after = last.id;
+            *delivered = Some(after);
+            tracing::info!(count = missed.len(), "live listener caught up");
+            hub.deliver(&missed);
+        }
+        if missed.len() < CATCH_UP_STEP as usize {
+            return Ok(());
+        }
+    }
 }

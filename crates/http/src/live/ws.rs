@@ -24,7 +24,7 @@ use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::hub::{Ended, Hub, Subscription};
+use super::hub::{Ended, Hub, Pushed, Subscription};
 use crate::auth::bearer_token;
 use crate::dto::rfc3339;
 use crate::error::{blocking, ApiError, Problem};
@@ -167,17 +167,24 @@ enum Close {
 }
 
 impl Connection {
-    async fn send(&mut self, n: &Notification) -> Result<(), Close> {
-        let doc = WsNotification::from(n);
+    async fn send(&mut self, pushed: &Pushed) -> Result<(), Close> {
         let sent = match self.frames {
-            Frames::Json => match serde_json::to_string(&doc) {
-                Ok(text) => self.session.text(text).await,
-                Err(_) => return Err(Close::Reason(CloseCode::Error, "encoding failed")),
-            },
-            Frames::MsgPack => match rmp_serde::to_vec_named(&doc) {
-                Ok(bytes) => self.session.binary(bytes).await,
-                Err(_) => return Err(Close::Reason(CloseCode::Error, "encoding failed")),
-            },
+            Frames::Json => {
+                let encode =
+                    |n: &Notification| serde_json::to_string(&WsNotification::from(n)).ok();
+                match pushed.json(encode) {
+                    Some(text) => self.session.text(text.clone()).await,
+                    None => return Err(Close::Reason(CloseCode::Error, "encoding failed")),
+                }
+            }
+            Frames::MsgPack => {
+                let encode =
+                    |n: &Notification| rmp_serde::to_vec_named(&WsNotification::from(n)).ok();
+                match pushed.msgpack(encode) {
+                    Some(bytes) => self.session.binary(bytes.clone()).await,
+                    None => return Err(Close::Reason(CloseCode::Error, "encoding failed")),
+                }
+            }
         };
         sent.map_err(|_| Close::Gone)
     }
@@ -194,12 +201,14 @@ impl Connection {
             let step = blocking(move || notifications::replay(&services, user, after, REPLAY_STEP))
                 .await
                 .map_err(|_| Close::Reason(CloseCode::Error, "replay failed"))?;
-            for n in &step {
-                self.send(n).await?;
-                sent.insert(n.id);
-                after = n.id;
+            let count = step.len();
+            for n in step {
+                let (id, pushed) = (n.id, Pushed::new(n));
+                self.send(&pushed).await?;
+                sent.insert(id);
+                after = id;
             }
-            if step.len() < REPLAY_STEP as usize {
+            if count < REPLAY_STEP as usize {
                 return Ok(sent);
             }
         }
@@ -250,7 +259,7 @@ impl Connection {
                 item = sub.queue.recv() => match item {
                     Some(n) => {
                         // Replayed already: the seam between replay and live.
-                        if !replayed.is_empty() && replayed.remove(&n.id) {
+                        if !replayed.is_empty() && replayed.remove(&n.notification.id) {
                             continue;
                         }
                         if let Err(close) = self.send(&n).await {
@@ -264,8 +273,12 @@ impl Connection {
                     None => return Close::Reason(CloseCode::Again, "fell too far behind; reconnect with since"),
                 },
                 changed = sub.control.changed() => {
-                    if changed.is_err() || *sub.control.borrow() == Some(Ended::SessionRevoked) {
+                    if *sub.control.borrow() == Some(Ended::SessionRevoked) {
                         return Close::Reason(CloseCode::Policy, "session revoked");
+                    }
+                    if changed.is_err() {
+                        // The hub let go without a revocation: too far behind.
+                        return Close::Reason(CloseCode::Again, "fell too far behind; reconnect with since");
                     }
                 },
                 () = &mut expiry => return Close::Reason(CloseCode::Policy, "access token expired"),

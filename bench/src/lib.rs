@@ -1,0 +1,151 @@
+//! Helpers of Convene's benchmarks: latency statistics and scratch PostgreSQL databases.
+//!
+//! The benchmarks live in `benches/`; see the crate README for how to run them.
+
+use std::time::Duration;
+
+use diesel::{Connection, PgConnection, RunQueryDsl};
+
+/// Median and 95th percentile of a set of timings.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Summary {
+    /// The median, in microseconds.
+    pub median_us: f64,
+    /// The 95th percentile (nearest rank), in microseconds.
+    pub p95_us: f64,
+}
+
+impl Summary {
+    /// Summarises `samples`; `None` when there are none.
+    pub fn of(samples: &[Duration]) -> Option<Self> {
+        if samples.is_empty() {
+            return None;
+        }
+        let mut us: Vec<f64> = samples.iter().map(|d| d.as_secs_f64() * 1e6).collect();
+        us.sort_by(f64::total_cmp);
+        let n = us.len();
+        let median_us = if n % 2 == 1 {
+            us[n / 2]
+        } else {
+            (us[n / 2 - 1] + us[n / 2]) / 2.0
+        };
+        // Nearest rank: the smallest sample with at least 95% of samples at or below it.
+        let rank = (n * 95).div_ceil(100).max(1);
+        Some(Self {
+            median_us,
+            p95_us: us[rank - 1],
+        })
+    }
+}
+
+/// `url` with its database name replaced by `name` (query parameters kept).
+pub fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let root = match base[scheme_end..].find('/') {
+        Some(i) => &base[..scheme_end + i],
+        None => base,
+    };
+    match query {
+        Some(q) => format!("{root}/{name}?{q}"),
+        None => format!("{root}/{name}"),
+    }
+}
+
+/// A database created for one run on the server of an admin URL, dropped (`WITH
+/// (FORCE)`, closing any connection still open) when this value is dropped.
+#[derive(Debug)]
+pub struct ScratchDb {
+    admin_url: String,
+    name: String,
+    url: String,
+}
+
+impl ScratchDb {
+    /// Creates `convene_bench_<pid>_<random>` through `admin_url`.
+    pub fn create(admin_url: &str) -> Result<Self, diesel::result::Error> {
+        let name = format!(
+            "convene_bench_{}_{:016x}",
+            std::process::id(),
+            rand::random::<u64>()
+        );
+        let mut admin = PgConnection::establish(admin_url).map_err(|e| {
+            diesel::result::Error::QueryBuilderError(
+                format!("cannot connect to {admin_url}: {e}").into(),
+            )
+        })?;
+        diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut admin)?;
+        Ok(Self {
+            url: with_database(admin_url, &name),
+            admin_url: admin_url.to_owned(),
+            name,
+        })
+    }
+
+    /// The database's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The URL that connects to it.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+}
+
+impl Drop for ScratchDb {
+    fn drop(&mut self) {
+        let dropped = PgConnection::establish(&self.admin_url)
+            .map_err(|e| e.to_string())
+            .and_then(|mut admin| {
+                diesel::sql_query(format!(
+                    "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                    self.name
+                ))
+                .execute(&mut admin)
+                .map_err(|e| e.to_string())
+            });
+        if let Err(e) = dropped {
+            eprintln!("warning: could not drop database {}: {e}", self.name);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn us(values: &[u64]) -> Vec<Duration> {
+        values.iter().map(|&v| Duration::from_micros(v)).collect()
+    }
+
+    #[test]
+    fn median_and_p95() {
+        assert_eq!(Summary::of(&[]), None);
+        let one = Summary::of(&us(&[7])).unwrap();
+        assert_eq!((one.median_us, one.p95_us), (7.0, 7.0));
+        let odd = Summary::of(&us(&[5, 1, 3])).unwrap();
+        assert_eq!((odd.median_us, odd.p95_us), (3.0, 5.0));
+        let even = Summary::of(&us(&[4, 1, 3, 2])).unwrap();
+        assert_eq!(even.median_us, 2.5);
+        let hundred: Vec<u64> = (1..=100).rev().collect();
+        let s = Summary::of(&us(&hundred)).unwrap();
+        assert_eq!((s.median_us, s.p95_us), (50.5, 95.0));
+    }
+
+    #[test]
+    fn database_name_is_replaced() {
+        assert_eq!(
+            with_database("postgres://u@h:5432/test", "x"),
+            "postgres://u@h:5432/x"
+        );
+        assert_eq!(
+            with_database("postgres://u@h/test?sslmode=disable", "x"),
+            "postgres://u@h/x?sslmode=disable"
+        );
+        assert_eq!(with_database("postgres://h", "x"), "postgres://h/x");
+    }
+}
