@@ -32,8 +32,10 @@ pub struct NotificationRow {
 }
 
 /// A notification to store.
+// `treat_none_as_default_value = false`: `None` is NULL, so SQLite can take the rows in
+// one multi-row INSERT instead of one statement per row.
 #[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = notifications)]
+#[diesel(table_name = notifications, treat_none_as_default_value = false)]
 pub struct NewNotification {
     /// The recipient.
     pub user_id: i64,
@@ -53,7 +55,10 @@ pub struct NewNotification {
     pub created_at: NaiveDateTime,
 }
 
-/// Stores notifications in one statement and returns them with their ids, in order.
+/// Rows per INSERT statement (8 parameters each).
+const INSERT_CHUNK: usize = 1_000;
+
+/// Stores notifications in one statement per 1,000 and returns them with their ids, in order.
 pub fn insert_many(
     conn: &mut DbConnection,
     rows: Vec<NewNotification>,
@@ -61,10 +66,16 @@ pub fn insert_many(
     if rows.is_empty() {
         return Ok(Vec::new());
     }
-    let mut ids: Vec<i64> = per_backend!(conn, |c| diesel::insert_into(notifications::table)
-        .values(&rows)
-        .returning(notifications::id)
-        .get_results(c))?;
+    // Chunks keep each statement well under both backends' bind-parameter limits.
+    let mut ids: Vec<i64> = Vec::with_capacity(rows.len());
+    for chunk in rows.chunks(INSERT_CHUNK) {
+        let mut chunk_ids: Vec<i64> =
+            per_backend!(conn, |c| diesel::insert_into(notifications::table)
+                .values(chunk)
+                .returning(notifications::id)
+                .get_results(c))?;
+        ids.append(&mut chunk_ids);
+    }
     ids.sort_unstable();
     Ok(ids
         .into_iter()

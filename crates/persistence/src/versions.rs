@@ -8,8 +8,10 @@ use crate::schema::event_versions;
 use crate::DbConnection;
 
 /// A stored version.
+// `treat_none_as_default_value = false`: `None` is NULL, so SQLite can take a batch's
+// snapshots in one multi-row INSERT instead of one statement per row.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = event_versions)]
+#[diesel(table_name = event_versions, treat_none_as_default_value = false)]
 pub struct VersionRow {
     /// The event.
     pub event_id: i64,
