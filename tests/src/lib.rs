@@ -240,13 +240,22 @@ impl TestApp {
 /// Builds the application from `settings` on a random port, spawns it, and waits until
 /// it answers; returns its base URL.
 pub async fn start(settings: Settings) -> String {
+    start_with_heartbeat(settings, convene_http::live::ws::Heartbeat::default()).await
+}
+
+/// Like [`start`] with another WebSocket heartbeat timing.
+pub async fn start_with_heartbeat(
+    settings: Settings,
+    heartbeat: convene_http::live::ws::Heartbeat,
+) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind port 0");
     let port = listener.local_addr().expect("addr").port();
-    let app =
-        tokio::task::spawn_blocking(move || Application::build_with_listener(&settings, listener))
-            .await
-            .expect("build task")
-            .expect("application starts");
+    let app = tokio::task::spawn_blocking(move || {
+        Application::build_with_heartbeat(&settings, listener, heartbeat)
+    })
+    .await
+    .expect("build task")
+    .expect("application starts");
     tokio::spawn(app.run_until_stopped());
     let address = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();

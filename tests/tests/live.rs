@@ -29,6 +29,7 @@ backend_tests!(
     expired_token_closes_the_socket_with_1008,
     change_through_one_instance_reaches_another,
     listener_recovers_after_its_connection_is_killed,
+    server_pings_and_drops_silent_peers,
 );
 
 fn ws_url(app: &TestApp, query: &str) -> String {
@@ -476,4 +477,59 @@ async fn listener_recovers_after_its_connection_is_killed(backend: Backend) {
     assert_eq!(missed["data"]["title"], "During the outage");
     rename(&app, &alice_token, id, "After recovery").await;
     assert_eq!(expect_doc(&mut socket).await["type"], "event_updated");
+}
+
+/// The heartbeat, with the contract's 30 s / 90 s shortened to 200 ms / 1 s: an attentive
+/// client sees pings and stays connected (tungstenite answers them with pongs as it
+/// reads); a client that never answers is dropped with 1001.
+async fn server_pings_and_drops_silent_peers(backend: Backend) {
+    let Some(db) = TestDb::create(backend) else {
+        return;
+    };
+    let heartbeat = convene_http::live::ws::Heartbeat {
+        ping_every: Duration::from_millis(200),
+        silence_limit: Duration::from_secs(1),
+    };
+    let address =
+        convene_tests::start_with_heartbeat(convene_tests::test_settings(&db.url()), heartbeat)
+            .await;
+    let app = TestApp {
+        address,
+        client: reqwest::Client::new(),
+        backend,
+        db,
+    };
+    let (_, token) = app.user("alice").await;
+    let mut attentive = connect(&app, &token, "").await;
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(2_500);
+    let mut pings = 0;
+    loop {
+        match tokio::time::timeout_at(deadline, attentive.next()).await {
+            Err(_) => break,
+            Ok(Some(Ok(Message::Ping(_)))) => pings += 1,
+            Ok(Some(Ok(Message::Close(frame)))) => panic!("attentive client dropped: {frame:?}"),
+            Ok(None) | Ok(Some(Err(_))) => panic!("attentive client disconnected"),
+            Ok(Some(Ok(_))) => {}
+        }
+    }
+    assert!(pings >= 5, "{pings} pings in 2.5 s");
+
+    let mut silent = connect(&app, &token, "").await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    // The server has given up on it: reading now drains the unanswered pings and ends
+    // with the server's close (1001) or, if the close frame raced the teardown, with the
+    // connection gone; it never stays open.
+    let ended = tokio::time::timeout(Duration::from_secs(5), async {
+        while let Some(msg) = silent.next().await {
+            match msg {
+                Ok(Message::Close(frame)) => return frame.map(|f| f.code),
+                Ok(_) => {}
+                Err(_) => return None,
+            }
+        }
+        None
+    })
+    .await
+    .expect("the silent peer was dropped");
+    assert!(matches!(ended, None | Some(CloseCode::Away)), "{ended:?}");
 }

@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
+use convene_http::live::ws::Heartbeat;
 use convene_http::live::Hub;
 use convene_http::negotiate::problem_responses;
 use convene_http::AuthRateLimit;
@@ -67,6 +68,16 @@ impl Application {
         settings: &Settings,
         listener: TcpListener,
     ) -> Result<Self, StartupError> {
+        Self::build_with_heartbeat(settings, listener, Heartbeat::default())
+    }
+
+    /// Like [`Application::build_with_listener`] with another WebSocket heartbeat timing
+    /// (tests shorten it; the contract's 30 s / 90 s is the default).
+    pub fn build_with_heartbeat(
+        settings: &Settings,
+        listener: TcpListener,
+        heartbeat: Heartbeat,
+    ) -> Result<Self, StartupError> {
         let secret = settings.resolve_secret()?;
         if let Backend::Postgres(url) = &settings.database.database_url {
             convene_http::live::listener::check_url(url)
@@ -100,6 +111,7 @@ impl Application {
         };
         let services = web::Data::from(services);
         let hub = web::Data::from(hub);
+        let heartbeat = web::Data::new(heartbeat);
         let rate_limit = web::Data::new(AuthRateLimit::new(settings.auth_rate_limit_per_minute));
         let addr = listener.local_addr().map_err(|source| StartupError::Bind {
             addr: settings.bind.to_string(),
@@ -109,6 +121,7 @@ impl Application {
             App::new()
                 .app_data(services.clone())
                 .app_data(hub.clone())
+                .app_data(heartbeat.clone())
                 .app_data(rate_limit.clone())
                 .wrap(from_fn(problem_responses))
                 .wrap(TracingLogger::default())

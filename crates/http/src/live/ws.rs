@@ -29,10 +29,24 @@ use crate::auth::bearer_token;
 use crate::dto::rfc3339;
 use crate::error::{blocking, ApiError, Problem};
 
-/// How often the server pings.
-pub const PING_EVERY: Duration = Duration::from_secs(30);
-/// How long a silent peer is kept.
-pub const SILENCE_LIMIT: Duration = Duration::from_secs(90);
+/// Heartbeat timing of WebSocket connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Heartbeat {
+    /// How often the server pings.
+    pub ping_every: Duration,
+    /// How long a silent peer is kept.
+    pub silence_limit: Duration,
+}
+
+impl Default for Heartbeat {
+    /// The contract's timing: a ping every 30 s, a silent peer dropped after 90 s.
+    fn default() -> Self {
+        Self {
+            ping_every: Duration::from_secs(30),
+            silence_limit: Duration::from_secs(90),
+        }
+    }
+}
 /// Stored notifications read per replay step.
 const REPLAY_STEP: u32 = 500;
 
@@ -142,7 +156,12 @@ pub async fn notifications_ws(
     // Subscribe before anything is read from the store: whatever commits from now on
     // reaches the queue, whatever committed before is in the store.
     let subscription = hub.subscribe(principal.user.id, principal.session_id);
+    let heartbeat = req
+        .app_data::<web::Data<Heartbeat>>()
+        .map(|h| *h.get_ref())
+        .unwrap_or_default();
     let connection = Connection {
+        heartbeat,
         services: services.into_inner(),
         hub: hub.into_inner(),
         session,
@@ -154,6 +173,7 @@ pub async fn notifications_ws(
 }
 
 struct Connection {
+    heartbeat: Heartbeat,
     services: Arc<Services>,
     hub: Arc<Hub>,
     session: Session,
@@ -251,8 +271,10 @@ impl Connection {
         let until_expiry = (expires_at - Utc::now()).to_std().unwrap_or(Duration::ZERO);
         let expiry = tokio::time::sleep(until_expiry);
         tokio::pin!(expiry);
-        let mut ping =
-            tokio::time::interval_at(tokio::time::Instant::now() + PING_EVERY, PING_EVERY);
+        let mut ping = tokio::time::interval_at(
+            tokio::time::Instant::now() + self.heartbeat.ping_every,
+            self.heartbeat.ping_every,
+        );
         let mut last_heard = tokio::time::Instant::now();
         loop {
             tokio::select! {
@@ -283,7 +305,7 @@ impl Connection {
                 },
                 () = &mut expiry => return Close::Reason(CloseCode::Policy, "access token expired"),
                 _ = ping.tick() => {
-                    if last_heard.elapsed() >= SILENCE_LIMIT {
+                    if last_heard.elapsed() >= self.heartbeat.silence_limit {
                         return Close::Reason(CloseCode::Away, "no answer to pings");
                     }
                     if self.session.ping(b"").await.is_err() {
