@@ -467,3 +467,15 @@ pub fn ts_key(ts: &str) -> String {
     let (secs, frac) = body.split_once('.').unwrap_or((body, ""));
     format!("{secs}.{frac:0<9}")
 }
+
+/// Asserts `doc` is an object with exactly the members `keys` (`what` names the schema).
+pub fn assert_members(doc: &Value, keys: &[&str], what: &str) {
+    let found: std::collections::BTreeSet<&str> = doc
+        .as_object()
+        .unwrap_or_else(|| panic!("{what} is not an object: {doc}"))
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let expected: std::collections::BTreeSet<&str> = keys.iter().copied().collect();
+    assert_eq!(found, expected, "{what} members of {doc}");
+}

@@ -1,8 +1,6 @@
 //! Versioning and history: changelog, single versions, diffs and rollback.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::BTreeSet;
-
 use convene_tests::{
     app, assert_problem, backend_tests, etag, query_escape, slot, ts_key, Backend, StatusCode,
     TestApp,
@@ -39,17 +37,7 @@ const VERSION_KEYS: [&str; 11] = [
 ];
 
 fn assert_version_read(v: &Value) {
-    let keys: BTreeSet<&str> = v
-        .as_object()
-        .unwrap_or_else(|| panic!("object: {v}"))
-        .keys()
-        .map(String::as_str)
-        .collect();
-    assert_eq!(
-        keys,
-        VERSION_KEYS.into_iter().collect::<BTreeSet<_>>(),
-        "VersionRead members of {v}"
-    );
+    convene_tests::assert_members(v, &VERSION_KEYS, "VersionRead");
     for ts in ["start_time", "end_time", "changed_at"] {
         assert!(v[ts].as_str().unwrap().ends_with('Z'), "{ts} in {v}");
     }

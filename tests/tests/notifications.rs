@@ -32,17 +32,7 @@ const NOTIFICATION_KEYS: [&str; 8] = [
 ];
 
 fn assert_notification_read(n: &Value) {
-    let keys: BTreeSet<&str> = n
-        .as_object()
-        .unwrap_or_else(|| panic!("object: {n}"))
-        .keys()
-        .map(String::as_str)
-        .collect();
-    assert_eq!(
-        keys,
-        NOTIFICATION_KEYS.into_iter().collect::<BTreeSet<_>>(),
-        "NotificationRead members of {n}"
-    );
+    convene_tests::assert_members(n, &NOTIFICATION_KEYS, "NotificationRead");
     assert!(n["id"].as_i64().unwrap() > 0);
     assert!(n["data"].is_object(), "data is an object: {n}");
     assert!(
