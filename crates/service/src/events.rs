@@ -222,21 +222,15 @@ pub(crate) fn find_conflicts(
 
 /// Builds the notification rows of an event change for every participant.
 pub(crate) fn event_notifications(
-    conn: &mut DbConnection,
+    participants: &[UserId],
     row: &EventRow,
     actor: &User,
     kind: NotificationKind,
     data: serde_json::Value,
     at: DateTime<Utc>,
-) -> Result<Vec<NewNotification>, ServiceError> {
-    let mut participants = vec![UserId(row.owner_id)];
-    participants.extend(
-        permissions::grantee_ids(conn, row.id)?
-            .into_iter()
-            .map(UserId),
-    );
+) -> Vec<NewNotification> {
     let text = message(kind, &actor.username, &row.title, None);
-    Ok(event_change_recipients(&participants, actor.id)
+    event_change_recipients(participants, actor.id)
         .into_iter()
         .map(|r| NewNotification {
             user_id: r.user_id.0,
@@ -248,7 +242,21 @@ pub(crate) fn event_notifications(
             is_read: r.is_read,
             created_at: at.naive_utc(),
         })
-        .collect())
+        .collect()
+}
+
+/// Everyone with access to a stored event: the owner and every grantee.
+pub(crate) fn participants(
+    conn: &mut DbConnection,
+    row: &EventRow,
+) -> Result<Vec<UserId>, ServiceError> {
+    let mut all = vec![UserId(row.owner_id)];
+    all.extend(
+        permissions::grantee_ids(conn, row.id)?
+            .into_iter()
+            .map(UserId),
+    );
+    Ok(all)
 }
 
 /// The version row of `row` as it now stands.
@@ -389,15 +397,17 @@ fn create_batch_of(
                 .map(|r| snapshot(r, ChangeKind::Created, None, actor.id))
                 .collect();
             versions::insert_many(conn, &snapshots)?;
+            // New events have no grantees yet: the owner is the only participant, so
+            // no per-event lookup.
             for row in &rows {
                 notes.extend(event_notifications(
-                    conn,
+                    &[UserId(row.owner_id)],
                     row,
                     actor,
                     NotificationKind::EventCreated,
                     serde_json::json!({"version": 1, "title": row.title}),
                     at,
-                )?);
+                ));
             }
             rows.iter().map(|r| event_of(r, Role::Owner)).collect()
         }
@@ -497,13 +507,13 @@ pub(crate) fn change(
                 data["restored_from"] = v.into();
             }
             notes.extend(event_notifications(
-                conn,
+                &participants(conn, &updated)?,
                 &updated,
                 actor,
                 notification,
                 data,
                 at,
-            )?);
+            ));
             event_of(&updated, role)
         }
     })
@@ -546,13 +556,13 @@ pub fn delete(
             let (row, _) = authorized(conn, id, actor.id, Action::Delete)?;
             Precondition::check(precondition.as_ref(), Version(row.version))?;
             notes.extend(event_notifications(
-                conn,
+                &participants(conn, &row)?,
                 &row,
                 actor,
                 NotificationKind::EventDeleted,
                 serde_json::json!({"title": row.title}),
                 at,
-            )?);
+            ));
             if !events::delete_if_version(conn, row.id, row.version)? {
                 return Err(ServiceError::Contended);
             }
