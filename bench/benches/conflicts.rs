@@ -176,8 +176,8 @@ fn time_create(calendar: &Calendar, g: i64) -> BenchResult<Duration> {
     let input = EventInput {
         title: Some(format!("bench {g}")),
         description: None,
-        start_time: Some(start_of(g) + minutes(30)),
-        end_time: Some(start_of(g) + minutes(60)),
+        start_time: Some((start_of(g) + minutes(30)).to_rfc3339()),
+        end_time: Some((start_of(g) + minutes(60)).to_rfc3339()),
         location: None,
     };
     let started = Instant::now();

@@ -240,13 +240,13 @@ impl TestApp {
 /// Builds the application from `settings` on a random port, spawns it, and waits until
 /// it answers; returns its base URL.
 pub async fn start(settings: Settings) -> String {
-    start_with_heartbeat(settings, convene_http::live::ws::Heartbeat::default()).await
+    start_with_heartbeat(settings, convene_http::ws::Heartbeat::default()).await
 }
 
 /// Like [`start`] with another WebSocket heartbeat timing.
 pub async fn start_with_heartbeat(
     settings: Settings,
-    heartbeat: convene_http::live::ws::Heartbeat,
+    heartbeat: convene_http::ws::Heartbeat,
 ) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind port 0");
     let port = listener.local_addr().expect("addr").port();

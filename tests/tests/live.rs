@@ -486,7 +486,7 @@ async fn server_pings_and_drops_silent_peers(backend: Backend) {
     let Some(db) = TestDb::create(backend) else {
         return;
     };
-    let heartbeat = convene_http::live::ws::Heartbeat {
+    let heartbeat = convene_http::ws::Heartbeat {
         ping_every: Duration::from_millis(200),
         silence_limit: Duration::from_secs(1),
     };

@@ -7,7 +7,10 @@ use std::fmt;
 
 use chrono::{DateTime, Utc};
 
+use crate::ids::{EventId, UserId, Version};
+use crate::permission::Role;
 use crate::schedule::TimeRange;
+use crate::time::parse_timestamp;
 use crate::validation::{check_char_len, FieldError};
 
 /// Longest title, in characters; a title also needs a non-whitespace character.
@@ -32,19 +35,66 @@ pub struct EventContent {
     pub location: Option<String>,
 }
 
-/// Raw fields of an event to create, as they arrived; `None` when absent.
+/// An event as stored: its identity, owner, content and version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredEvent {
+    /// The event's id.
+    pub id: EventId,
+    /// Its owner (the creator).
+    pub owner: UserId,
+    /// Its content.
+    pub content: EventContent,
+    /// Its current version (the ETag).
+    pub version: Version,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Time of the last effective change.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Which of a user's events to list, and where a page resumes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventFilter {
+    /// Only events ending after this instant (overlapping `[from, to)`: `from`).
+    pub ends_after: Option<DateTime<Utc>>,
+    /// Only events starting before this instant (`to`).
+    pub starts_before: Option<DateTime<Utc>>,
+    /// Only events where the user has this role.
+    pub role: Option<Role>,
+    /// Keyset position: only events after this `(start_time, id)`.
+    pub after: Option<(DateTime<Utc>, EventId)>,
+}
+
+/// Raw fields of an event to create, as they arrived; `None` when absent. Timestamps
+/// are still text: [`EventContent::parse`] parses them with the other rules.
 #[derive(Debug, Clone, Default)]
 pub struct EventInput {
     /// Required.
     pub title: Option<String>,
     /// Optional; defaults to `""`.
     pub description: Option<String>,
-    /// Required.
-    pub start_time: Option<DateTime<Utc>>,
+    /// Required; RFC 3339 (see [`parse_timestamp`]).
+    pub start_time: Option<String>,
     /// Required; strictly after `start_time`.
-    pub end_time: Option<DateTime<Utc>>,
+    pub end_time: Option<String>,
     /// Optional.
     pub location: Option<String>,
+}
+
+/// Raw fields of a partial update: the outer `None` is an absent field, `Some(None)` a
+/// JSON `null`.
+#[derive(Debug, Clone, Default)]
+pub struct PatchInput {
+    /// New title; `null` is refused.
+    pub title: Option<Option<String>>,
+    /// New description; `null` is refused.
+    pub description: Option<Option<String>>,
+    /// New start (RFC 3339); `null` is refused.
+    pub start_time: Option<Option<String>>,
+    /// New end (RFC 3339); `null` is refused.
+    pub end_time: Option<Option<String>>,
+    /// New location; `null` clears it.
+    pub location: Option<Option<String>>,
 }
 
 /// A partial update: `None` leaves a field unchanged.
@@ -62,14 +112,25 @@ pub struct EventPatch {
     pub location: Option<Option<String>>,
 }
 
+/// The message of a required field that is missing.
+const REQUIRED: &str = "is required";
+
+/// A timestamp field: parsed, or the message saying why not.
+type Stamp = Result<DateTime<Utc>, &'static str>;
+
+fn stamp(raw: Option<&str>) -> Stamp {
+    raw.map_or(Err(REQUIRED), parse_timestamp)
+}
+
 impl EventContent {
-    /// Validates a creation input, reporting every field problem at once.
+    /// Parses and validates a creation input, reporting every field problem at once
+    /// (in wire order).
     pub fn parse(input: EventInput) -> Result<Self, Vec<FieldError>> {
         validate(
             input.title,
             input.description.unwrap_or_default(),
-            input.start_time,
-            input.end_time,
+            stamp(input.start_time.as_deref()),
+            stamp(input.end_time.as_deref()),
             input.location,
         )
     }
@@ -82,25 +143,64 @@ impl EventContent {
             patch
                 .description
                 .unwrap_or_else(|| self.description.clone()),
-            Some(patch.start_time.unwrap_or(self.range.start())),
-            Some(patch.end_time.unwrap_or(self.range.end())),
+            Ok(patch.start_time.unwrap_or(self.range.start())),
+            Ok(patch.end_time.unwrap_or(self.range.end())),
             patch.location.unwrap_or_else(|| self.location.clone()),
         )
     }
 }
 
 impl EventPatch {
+    /// Parses a raw update. A `null` for a field that cannot be empty and an unparsable
+    /// timestamp are refused here, together with every other problem the patch's own
+    /// fields have; the rest (the merged time range) is judged by
+    /// [`EventContent::apply`] against the event's current state.
+    pub fn parse(input: PatchInput) -> Result<Self, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let mut not_null = |field: &str, value: Option<Option<String>>| match value {
+            Some(None) => {
+                errors.push(FieldError::new(field, "must not be null"));
+                None
+            }
+            Some(Some(v)) => Some(v),
+            None => None,
+        };
+        let title = not_null("title", input.title);
+        let description = not_null("description", input.description);
+        let start = not_null("start_time", input.start_time);
+        let end = not_null("end_time", input.end_time);
+        let mut time = |field: &str, raw: Option<String>| {
+            raw.and_then(|r| match parse_timestamp(&r) {
+                Ok(t) => Some(t),
+                Err(message) => {
+                    errors.push(FieldError::new(field, message));
+                    None
+                }
+            })
+        };
+        let patch = EventPatch {
+            title,
+            description,
+            start_time: time("start_time", start),
+            end_time: time("end_time", end),
+            location: input.location,
+        };
+        if errors.is_empty() {
+            return Ok(patch);
+        }
+        let mut more = patch.field_errors();
+        more.retain(|e| !errors.iter().any(|f| f.field == e.field));
+        errors.extend(more);
+        errors.sort_by_key(|e| FIELD_ORDER.iter().position(|f| *f == e.field));
+        Err(errors)
+    }
+
     /// The problems of the fields this patch sets that can be judged without the
-    /// event's current state (title, description and location rules). The time range
-    /// is judged by [`EventContent::apply`].
-    pub fn field_errors(&self) -> Vec<FieldError> {
+    /// event's current state (title, description and location rules).
+    fn field_errors(&self) -> Vec<FieldError> {
         let mut errors = Vec::new();
         if let Some(title) = &self.title {
-            if title.trim().is_empty() {
-                errors.push(FieldError::new("title", "must not be blank"));
-            } else {
-                check_char_len(&mut errors, "title", title, 1, TITLE_MAX);
-            }
+            check_title(&mut errors, title);
         }
         if let Some(description) = &self.description {
             check_char_len(&mut errors, "description", description, 0, DESCRIPTION_MAX);
@@ -112,32 +212,40 @@ impl EventPatch {
     }
 }
 
-/// Checks every field (`None` = missing a required one), in wire order, and builds the
+/// The wire order of event fields, in which problems are listed.
+const FIELD_ORDER: [&str; 5] = ["title", "description", "start_time", "end_time", "location"];
+
+fn check_title(errors: &mut Vec<FieldError>, title: &str) {
+    if title.trim().is_empty() {
+        errors.push(FieldError::new("title", "must not be blank"));
+    } else {
+        check_char_len(errors, "title", title, 1, TITLE_MAX);
+    }
+}
+
+/// Checks every field (`None` = a missing required one), in wire order, and builds the
 /// content if there is no problem.
 fn validate(
     title: Option<String>,
     description: String,
-    start: Option<DateTime<Utc>>,
-    end: Option<DateTime<Utc>>,
+    start: Stamp,
+    end: Stamp,
     location: Option<String>,
 ) -> Result<EventContent, Vec<FieldError>> {
     let mut errors = Vec::new();
     match &title {
-        None => errors.push(FieldError::new("title", "is required")),
-        Some(t) if t.trim().is_empty() => {
-            errors.push(FieldError::new("title", "must not be blank"));
-        }
-        Some(t) => check_char_len(&mut errors, "title", t, 1, TITLE_MAX),
+        None => errors.push(FieldError::new("title", REQUIRED)),
+        Some(t) => check_title(&mut errors, t),
     }
     check_char_len(&mut errors, "description", &description, 0, DESCRIPTION_MAX);
-    if start.is_none() {
-        errors.push(FieldError::new("start_time", "is required"));
+    if let Err(message) = start {
+        errors.push(FieldError::new("start_time", message));
     }
-    if end.is_none() {
-        errors.push(FieldError::new("end_time", "is required"));
+    if let Err(message) = end {
+        errors.push(FieldError::new("end_time", message));
     }
     let range = match (start, end) {
-        (Some(start), Some(end)) => match TimeRange::new(start, end) {
+        (Ok(start), Ok(end)) => match TimeRange::new(start, end) {
             Ok(range) => Some(range),
             Err(_) => {
                 errors.push(FieldError::new("end_time", "must be after start_time"));
@@ -160,13 +268,41 @@ fn validate(
     }
 }
 
-/// Validates every item of a batch; each error carries its item's `index`.
-///
-/// The batch size is checked separately with [`check_batch_size`].
-pub fn parse_batch(inputs: Vec<EventInput>) -> Result<Vec<EventContent>, Vec<FieldError>> {
-    let mut contents = Vec::with_capacity(inputs.len());
+/// Why a batch cannot be created.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BatchError {
+    /// More than [`BATCH_MAX`] items (the caller answers 413).
+    TooLarge,
+    /// Missing, empty, or items with problems; item errors carry their `index`.
+    Invalid(Vec<FieldError>),
+}
+
+impl fmt::Display for BatchError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::TooLarge => write!(f, "a batch holds at most {BATCH_MAX} events"),
+            Self::Invalid(errors) => write!(f, "{} invalid field(s)", errors.len()),
+        }
+    }
+}
+
+/// Parses a batch: 1 to [`BATCH_MAX`] items (`None` is a missing `events` field), every
+/// item's problems reported at once, each error carrying its item's `index`.
+pub fn parse_batch(items: Option<Vec<EventInput>>) -> Result<Vec<EventContent>, BatchError> {
+    let items =
+        items.ok_or_else(|| BatchError::Invalid(vec![FieldError::new("events", REQUIRED)]))?;
+    if items.len() > BATCH_MAX {
+        return Err(BatchError::TooLarge);
+    }
+    if items.is_empty() {
+        return Err(BatchError::Invalid(vec![FieldError::new(
+            "events",
+            "must hold at least one event",
+        )]));
+    }
+    let mut contents = Vec::with_capacity(items.len());
     let mut errors = Vec::new();
-    for (index, input) in inputs.into_iter().enumerate() {
+    for (index, input) in items.into_iter().enumerate() {
         match EventContent::parse(input) {
             Ok(content) => contents.push(content),
             Err(errs) => errors.extend(errs.into_iter().map(|e| e.at(index))),
@@ -175,347 +311,9 @@ pub fn parse_batch(inputs: Vec<EventInput>) -> Result<Vec<EventContent>, Vec<Fie
     if errors.is_empty() {
         Ok(contents)
     } else {
-        Err(errors)
-    }
-}
-
-/// Why a batch has an unacceptable number of items.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BatchSizeError {
-    /// No items: the caller answers 422.
-    Empty,
-    /// More than [`BATCH_MAX`] items: the caller answers 413.
-    TooLarge,
-}
-
-impl fmt::Display for BatchSizeError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Empty => f.write_str("a batch must contain at least one event"),
-            Self::TooLarge => write!(f, "a batch may contain at most {BATCH_MAX} events"),
-        }
-    }
-}
-
-/// Checks that a batch holds 1 to [`BATCH_MAX`] items.
-pub fn check_batch_size(n: usize) -> Result<(), BatchSizeError> {
-    match n {
-        0 => Err(BatchSizeError::Empty),
-        n if n > BATCH_MAX => Err(BatchSizeError::TooLarge),
-        _ => Ok(()),
+        Err(BatchError::Invalid(errors))
     }
 }
 
 #[cfg(test)]
-mod patch_field_tests {
-    use super::*;
-
-    #[test]
-    fn patch_fields_are_judged_alone() {
-        let patch = EventPatch {
-            title: Some("  ".into()),
-            description: Some("d".repeat(DESCRIPTION_MAX + 1)),
-            location: Some(Some("l".repeat(LOCATION_MAX + 1))),
-            ..EventPatch::default()
-        };
-        let fields: Vec<String> = patch.field_errors().into_iter().map(|e| e.field).collect();
-        assert_eq!(fields, ["title", "description", "location"]);
-        assert!(EventPatch::default().field_errors().is_empty());
-        let clear = EventPatch {
-            location: Some(None),
-            ..EventPatch::default()
-        };
-        assert!(clear.field_errors().is_empty());
-    }
-}
-
-#[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)]
-mod tests {
-    use super::*;
-    use chrono::TimeDelta;
-
-    fn at(m: i64) -> DateTime<Utc> {
-        DateTime::UNIX_EPOCH + TimeDelta::minutes(m)
-    }
-
-    fn input(title: &str, start: i64, end: i64) -> EventInput {
-        EventInput {
-            title: Some(title.into()),
-            start_time: Some(at(start)),
-            end_time: Some(at(end)),
-            ..EventInput::default()
-        }
-    }
-
-    fn fields<T: fmt::Debug>(r: Result<T, Vec<FieldError>>) -> Vec<String> {
-        r.err()
-            .unwrap_or_default()
-            .into_iter()
-            .map(|e| e.field)
-            .collect()
-    }
-
-    fn errors<T: fmt::Debug>(r: Result<T, Vec<FieldError>>) -> Vec<(String, String)> {
-        r.err()
-            .unwrap_or_default()
-            .into_iter()
-            .map(|e| (e.field, e.message))
-            .collect()
-    }
-
-    fn content() -> EventContent {
-        EventContent::parse(EventInput {
-            description: Some("daily".into()),
-            location: Some("Room 1".into()),
-            ..input("Standup", 60, 75)
-        })
-        .unwrap()
-    }
-
-    #[test]
-    fn parses_minimal_input_with_defaults() {
-        let c = EventContent::parse(input("Standup", 0, 30)).unwrap();
-        assert_eq!(
-            c,
-            EventContent {
-                title: "Standup".into(),
-                description: String::new(),
-                range: TimeRange::new(at(0), at(30)).unwrap(),
-                location: None,
-            }
-        );
-    }
-
-    #[test]
-    fn title_is_stored_as_given() {
-        let c = EventContent::parse(input("  Standup ", 0, 30)).unwrap();
-        assert_eq!(c.title, "  Standup ");
-    }
-
-    #[test]
-    fn required_fields() {
-        assert_eq!(
-            errors(EventContent::parse(EventInput::default())),
-            [
-                ("title".into(), "is required".into()),
-                ("start_time".into(), "is required".into()),
-                ("end_time".into(), "is required".into()),
-            ]
-        );
-        let no_end = EventInput {
-            end_time: None,
-            ..input("x", 0, 1)
-        };
-        assert_eq!(fields(EventContent::parse(no_end)), ["end_time"]);
-    }
-
-    #[test]
-    fn blank_titles_are_refused() {
-        for blank in ["", " ", "\t\n ", "\u{3000}"] {
-            assert_eq!(
-                errors(EventContent::parse(input(blank, 0, 1))),
-                [("title".into(), "must not be blank".into())],
-                "{blank:?}"
-            );
-        }
-    }
-
-    #[test]
-    fn title_length_bounds_count_chars() {
-        assert!(EventContent::parse(input("a", 0, 1)).is_ok());
-        assert!(EventContent::parse(input(&"a".repeat(TITLE_MAX), 0, 1)).is_ok());
-        assert_eq!(
-            fields(EventContent::parse(input(&"a".repeat(TITLE_MAX + 1), 0, 1))),
-            ["title"]
-        );
-        // 200 four-byte characters are 800 bytes, still 200 chars.
-        assert!(EventContent::parse(input(&"😀".repeat(200), 0, 1)).is_ok());
-        assert_eq!(
-            fields(EventContent::parse(input(&"é".repeat(201), 0, 1))),
-            ["title"]
-        );
-    }
-
-    #[test]
-    fn description_and_location_bounds() {
-        let with = |d: String, l: String| EventInput {
-            description: Some(d),
-            location: Some(l),
-            ..input("t", 0, 1)
-        };
-        assert!(
-            EventContent::parse(with("€".repeat(DESCRIPTION_MAX), "€".repeat(LOCATION_MAX)))
-                .is_ok()
-        );
-        assert!(EventContent::parse(with(String::new(), String::new())).is_ok());
-        assert_eq!(
-            fields(EventContent::parse(with(
-                "d".repeat(DESCRIPTION_MAX + 1),
-                "l".into()
-            ))),
-            ["description"]
-        );
-        assert_eq!(
-            fields(EventContent::parse(with(
-                "d".into(),
-                "€".repeat(LOCATION_MAX + 1)
-            ))),
-            ["location"]
-        );
-    }
-
-    #[test]
-    fn end_must_be_after_start() {
-        let expected = [("end_time".to_owned(), "must be after start_time".to_owned())];
-        assert_eq!(errors(EventContent::parse(input("t", 5, 5))), expected);
-        assert_eq!(errors(EventContent::parse(input("t", 5, 4))), expected);
-        assert!(EventContent::parse(input("t", 5, 6)).is_ok());
-    }
-
-    #[test]
-    fn reports_every_problem_at_once() {
-        let bad = EventInput {
-            title: Some(" ".into()),
-            description: Some("d".repeat(DESCRIPTION_MAX + 1)),
-            start_time: Some(at(10)),
-            end_time: Some(at(0)),
-            location: Some("l".repeat(LOCATION_MAX + 1)),
-        };
-        assert_eq!(
-            fields(EventContent::parse(bad)),
-            ["title", "description", "end_time", "location"]
-        );
-        let missing_times = EventInput {
-            title: Some("a".repeat(201)),
-            ..EventInput::default()
-        };
-        assert_eq!(
-            fields(EventContent::parse(missing_times)),
-            ["title", "start_time", "end_time"]
-        );
-    }
-
-    #[test]
-    fn empty_patch_changes_nothing() {
-        assert_eq!(content().apply(EventPatch::default()), Ok(content()));
-    }
-
-    #[test]
-    fn patch_replaces_given_fields_only() {
-        let patched = content()
-            .apply(EventPatch {
-                title: Some("Retro".into()),
-                end_time: Some(at(90)),
-                ..EventPatch::default()
-            })
-            .unwrap();
-        assert_eq!(
-            patched,
-            EventContent {
-                title: "Retro".into(),
-                range: TimeRange::new(at(60), at(90)).unwrap(),
-                ..content()
-            }
-        );
-    }
-
-    #[test]
-    fn patch_location_set_clear_keep() {
-        let cleared = content()
-            .apply(EventPatch {
-                location: Some(None),
-                ..EventPatch::default()
-            })
-            .unwrap();
-        assert_eq!(cleared.location, None);
-        let set = cleared
-            .apply(EventPatch {
-                location: Some(Some("Room 2".into())),
-                ..EventPatch::default()
-            })
-            .unwrap();
-        assert_eq!(set.location.as_deref(), Some("Room 2"));
-        let kept = set.apply(EventPatch::default()).unwrap();
-        assert_eq!(kept.location.as_deref(), Some("Room 2"));
-    }
-
-    #[test]
-    fn patch_validates_merged_times() {
-        // Existing range is [60, 75).
-        let end_before_start = EventPatch {
-            end_time: Some(at(30)),
-            ..EventPatch::default()
-        };
-        assert_eq!(fields(content().apply(end_before_start)), ["end_time"]);
-        let start_after_end = EventPatch {
-            start_time: Some(at(75)),
-            ..EventPatch::default()
-        };
-        assert_eq!(fields(content().apply(start_after_end)), ["end_time"]);
-        let both_moved = EventPatch {
-            start_time: Some(at(100)),
-            end_time: Some(at(130)),
-            ..EventPatch::default()
-        };
-        assert_eq!(
-            content().apply(both_moved).unwrap().range,
-            TimeRange::new(at(100), at(130)).unwrap()
-        );
-    }
-
-    #[test]
-    fn patch_field_rules_apply() {
-        let bad = EventPatch {
-            title: Some(String::new()),
-            description: Some("d".repeat(DESCRIPTION_MAX + 1)),
-            location: Some(Some("l".repeat(LOCATION_MAX + 1))),
-            ..EventPatch::default()
-        };
-        assert_eq!(
-            fields(content().apply(bad)),
-            ["title", "description", "location"]
-        );
-        let long_title = EventPatch {
-            title: Some("t".repeat(TITLE_MAX + 1)),
-            ..EventPatch::default()
-        };
-        assert_eq!(fields(content().apply(long_title)), ["title"]);
-    }
-
-    #[test]
-    fn batch_errors_carry_index() {
-        let ok = parse_batch(vec![input("a", 0, 1), input("b", 1, 2)]).unwrap();
-        assert_eq!(ok.len(), 2);
-        assert_eq!(ok[1].title, "b");
-        let err = parse_batch(vec![
-            input("a", 0, 1),
-            input("", 0, 1),
-            input("c", 0, 1),
-            EventInput::default(),
-        ])
-        .unwrap_err();
-        let located: Vec<(Option<usize>, &str)> =
-            err.iter().map(|e| (e.index, e.field.as_str())).collect();
-        assert_eq!(
-            located,
-            [
-                (Some(1), "title"),
-                (Some(3), "title"),
-                (Some(3), "start_time"),
-                (Some(3), "end_time"),
-            ]
-        );
-    }
-
-    #[test]
-    fn batch_size_bounds() {
-        assert_eq!(check_batch_size(0), Err(BatchSizeError::Empty));
-        assert_eq!(check_batch_size(1), Ok(()));
-        assert_eq!(check_batch_size(BATCH_MAX), Ok(()));
-        assert_eq!(
-            check_batch_size(BATCH_MAX + 1),
-            Err(BatchSizeError::TooLarge)
-        );
-    }
-}
+mod tests;

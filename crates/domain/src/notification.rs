@@ -5,9 +5,54 @@
 
 use std::collections::BTreeSet;
 
-use crate::ids::UserId;
+use chrono::{DateTime, Utc};
+
+use crate::ids::{EventId, NotificationId, UserId, Version};
 use crate::permission::Role;
 use crate::version::ChangeKind;
+
+/// The details of a notification (its `data` object); which are set depends on the kind.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NotificationData {
+    /// The version a rollback restored.
+    pub restored_from: Option<Version>,
+    /// The role granted (sharing, role change).
+    pub role: Option<Role>,
+    /// The event's title (event changes and deletion).
+    pub title: Option<String>,
+    /// The version an event change made (create, update, rollback).
+    pub version: Option<Version>,
+}
+
+/// A notification for one user, as stored with the change that caused it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotificationBody {
+    /// The recipient.
+    pub user_id: UserId,
+    /// What happened.
+    pub kind: NotificationKind,
+    /// The event concerned.
+    pub event_id: Option<EventId>,
+    /// Who did it.
+    pub actor_id: UserId,
+    /// A human sentence.
+    pub message: String,
+    /// Details.
+    pub data: NotificationData,
+    /// Stored already read (the actor's own copy).
+    pub is_read: bool,
+    /// When.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A stored notification: its id and what it says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notification {
+    /// Its id (ids grow with time).
+    pub id: NotificationId,
+    /// Everything else.
+    pub body: NotificationBody,
+}
 
 /// What happened, as the notification's `type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -2,7 +2,28 @@
 
 use std::fmt;
 
-use crate::ids::UserId;
+use chrono::{DateTime, Utc};
+
+use crate::ids::{EventId, UserId};
+
+/// A participant of an event and their role.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Permission {
+    /// The event.
+    pub event_id: EventId,
+    /// The participant.
+    pub user_id: UserId,
+    /// Their username.
+    pub username: String,
+    /// Their role.
+    pub role: Role,
+    /// Who granted it (the owner's own entry names the owner).
+    pub granted_by: UserId,
+    /// When it was granted.
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+}
 
 /// A participant's role on one event. Every event has exactly one owner (its creator).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -123,6 +144,18 @@ pub enum Access {
     Participant(Role),
 }
 
+impl Access {
+    /// The caller's access to an event owned by `owner`, given the role a permission
+    /// grants them (if any): the owner is always a participant as [`Role::Owner`].
+    pub fn of(owner: UserId, caller: UserId, granted: Option<Role>) -> Self {
+        if owner == caller {
+            Access::Participant(Role::Owner)
+        } else {
+            granted.into()
+        }
+    }
+}
+
 impl From<Option<Role>> for Access {
     /// `None` (no permission row) is a stranger.
     fn from(role: Option<Role>) -> Self {
@@ -151,6 +184,24 @@ pub fn authorize(access: Access, action: Action) -> Result<Role, Denied> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_owner_is_resolved_before_any_grant() {
+        let (owner, other) = (UserId(1), UserId(2));
+        assert_eq!(
+            Access::of(owner, owner, None),
+            Access::Participant(Role::Owner)
+        );
+        assert_eq!(
+            Access::of(owner, owner, Some(Role::Viewer)),
+            Access::Participant(Role::Owner)
+        );
+        assert_eq!(
+            Access::of(owner, other, Some(Role::Editor)),
+            Access::Participant(Role::Editor)
+        );
+        assert_eq!(Access::of(owner, other, None), Access::Stranger);
+    }
 
     /// The expected table, written out cell by cell independently of [`can`].
     /// Columns follow `Action::ALL`: Read, Update, Rollback, Delete, ViewHistory,

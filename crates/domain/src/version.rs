@@ -6,6 +6,26 @@
 use chrono::{DateTime, Utc};
 
 use crate::event::EventContent;
+use crate::ids::{EventId, UserId, Version};
+
+/// One version of an event: its full content and how it came to be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionRecord {
+    /// The event.
+    pub event_id: EventId,
+    /// The version number.
+    pub version: Version,
+    /// The content at this version.
+    pub content: EventContent,
+    /// How it was made.
+    pub change: ChangeKind,
+    /// The version it restored, for a rollback.
+    pub restored_from: Option<Version>,
+    /// Who made it.
+    pub changed_by: UserId,
+    /// When.
+    pub changed_at: DateTime<Utc>,
+}
 
 /// How a version came about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -3,23 +3,16 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use convene_domain::account::User;
-use convene_domain::event::{EventContent, EventInput, EventPatch};
-use convene_domain::time::parse_timestamp;
-use convene_domain::validation::FieldError;
-use convene_domain::version::{FieldChange, FieldValue};
+use convene_domain::event::{EventInput, PatchInput};
+use convene_domain::notification::Notification;
+use convene_domain::permission::Permission;
+use convene_domain::version::{FieldChange, FieldValue, VersionRecord};
+pub use convene_live::wire::rfc3339;
+use convene_live::wire::DataDoc;
 use convene_service::auth::{TokenPair, UserSummary as DomainUserSummary};
-use convene_service::events::Event;
-use convene_service::history::VersionInfo;
-use convene_service::notifications::Notification;
-use convene_service::sharing::Permission;
-use serde::{Deserialize, Serialize, Serializer};
+use convene_service::Event;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-
-/// Serialises a UTC time as RFC 3339 with `Z` and only the sub-second digits needed
-/// (up to microseconds, as stored).
-pub fn rfc3339<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&t.to_rfc3339_opts(SecondsFormat::AutoSi, true))
-}
 
 /// `POST /api/auth/register` body.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -147,22 +140,6 @@ where
     Option::<T>::deserialize(d).map(Some)
 }
 
-/// Parses wire timestamps into an input, collecting field errors.
-fn timestamp(
-    field: &str,
-    raw: Option<String>,
-    errors: &mut Vec<FieldError>,
-) -> Option<DateTime<Utc>> {
-    let raw = raw?;
-    match parse_timestamp(&raw) {
-        Ok(t) => Some(t),
-        Err(message) => {
-            errors.push(FieldError::new(field, message));
-            None
-        }
-    }
-}
-
 /// `POST /api/events` body (also each item of a batch).
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 pub struct EventCreate {
@@ -181,29 +158,15 @@ pub struct EventCreate {
     pub location: Option<String>,
 }
 
-impl EventCreate {
-    /// The domain input, or every field problem (timestamps that do not parse and the
-    /// domain's own rules together).
-    pub fn into_input(self) -> Result<EventInput, Vec<FieldError>> {
-        let mut errors = Vec::new();
-        let input = EventInput {
-            start_time: timestamp("start_time", self.start_time.clone(), &mut errors),
-            end_time: timestamp("end_time", self.end_time.clone(), &mut errors),
-            title: self.title,
-            description: self.description,
-            location: self.location,
-        };
-        if errors.is_empty() {
-            return Ok(input);
+impl From<EventCreate> for EventInput {
+    fn from(e: EventCreate) -> Self {
+        Self {
+            title: e.title,
+            description: e.description,
+            start_time: e.start_time,
+            end_time: e.end_time,
+            location: e.location,
         }
-        // Report the other fields' problems too, except "required" for fields that were
-        // present but unparsable.
-        let unparsable: Vec<String> = errors.iter().map(|e| e.field.clone()).collect();
-        if let Err(more) = EventContent::parse(input) {
-            errors.extend(more.into_iter().filter(|e| !unparsable.contains(&e.field)));
-        }
-        errors.sort_by_key(|e| FIELD_ORDER.iter().position(|f| *f == e.field));
-        Err(errors)
     }
 }
 
@@ -233,44 +196,17 @@ pub struct EventUpdate {
     pub location: Option<Option<String>>,
 }
 
-impl EventUpdate {
-    /// The domain patch, or every field problem (`null` for a field that cannot be empty,
-    /// unparsable timestamps).
-    pub fn into_patch(self) -> Result<EventPatch, Vec<FieldError>> {
-        let mut errors = Vec::new();
-        let mut required = |field: &str, value: Option<Option<String>>| match value {
-            Some(None) => {
-                errors.push(FieldError::new(field, "must not be null"));
-                None
-            }
-            Some(Some(v)) => Some(v),
-            None => None,
-        };
-        let title = required("title", self.title);
-        let description = required("description", self.description);
-        let start = required("start_time", self.start_time);
-        let end = required("end_time", self.end_time);
-        let patch = EventPatch {
-            title,
-            description,
-            start_time: timestamp("start_time", start, &mut errors),
-            end_time: timestamp("end_time", end, &mut errors),
-            location: self.location,
-        };
-        if errors.is_empty() {
-            return Ok(patch);
+impl From<EventUpdate> for PatchInput {
+    fn from(e: EventUpdate) -> Self {
+        Self {
+            title: e.title,
+            description: e.description,
+            start_time: e.start_time,
+            end_time: e.end_time,
+            location: e.location,
         }
-        // Report the other fields' problems too.
-        let mut more = patch.field_errors();
-        more.retain(|e| !errors.iter().any(|f| f.field == e.field));
-        errors.extend(more);
-        errors.sort_by_key(|e| FIELD_ORDER.iter().position(|f| *f == e.field));
-        Err(errors)
     }
 }
-
-/// The wire order of event fields, in which problems are listed.
-const FIELD_ORDER: [&str; 5] = ["title", "description", "start_time", "end_time", "location"];
 
 /// `POST /api/events/batch` body.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -313,7 +249,7 @@ pub struct EventRead {
 }
 
 impl From<Event> for EventRead {
-    fn from(e: Event) -> Self {
+    fn from(Event { event: e, role }: Event) -> Self {
         Self {
             id: e.id.0,
             start_time: e.content.range.start(),
@@ -321,11 +257,11 @@ impl From<Event> for EventRead {
             title: e.content.title,
             description: e.content.description,
             location: e.content.location,
-            owner_id: e.owner_id.0,
+            owner_id: e.owner.0,
             version: e.version.0,
             created_at: e.created_at,
             updated_at: e.updated_at,
-            role: e.role.as_str(),
+            role: role.as_str(),
         }
     }
 }
@@ -424,8 +360,8 @@ pub struct VersionRead {
     pub changed_at: DateTime<Utc>,
 }
 
-impl From<VersionInfo> for VersionRead {
-    fn from(v: VersionInfo) -> Self {
+impl From<VersionRecord> for VersionRead {
+    fn from(v: VersionRecord) -> Self {
         Self {
             event_id: v.event_id.0,
             version: v.version.0,
@@ -529,7 +465,7 @@ pub struct NotificationRead {
     pub message: String,
     /// Details, e.g. `{"role": "editor"}`.
     #[schema(value_type = Object)]
-    pub data: serde_json::Value,
+    pub data: DataDoc,
     /// Whether it has been read.
     pub is_read: bool,
     /// When.
@@ -538,14 +474,14 @@ pub struct NotificationRead {
 }
 
 impl From<Notification> for NotificationRead {
-    fn from(n: Notification) -> Self {
+    fn from(Notification { id, body: n }: Notification) -> Self {
         Self {
-            id: n.id.0,
+            id: id.0,
             kind: n.kind.as_str(),
             event_id: n.event_id.map(|e| e.0),
             actor_id: n.actor_id.0,
             message: n.message,
-            data: serde_json::from_str(&n.data).unwrap_or_else(|_| serde_json::json!({})),
+            data: DataDoc::from(&n.data),
             is_read: n.is_read,
             created_at: n.created_at,
         }

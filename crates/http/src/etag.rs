@@ -4,7 +4,7 @@
 use actix_web::http::header::{self, EntityTag, Header, IfMatch, IfNoneMatch};
 use actix_web::HttpRequest;
 use convene_domain::ids::Version;
-use convene_service::events::Precondition;
+use convene_service::Precondition;
 
 /// The ETag of a version: `"<version>"`.
 pub fn etag(version: Version) -> String {

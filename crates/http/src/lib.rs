@@ -7,11 +7,11 @@ pub mod docs;
 pub mod dto;
 pub mod error;
 pub mod etag;
-pub mod live;
 pub mod negotiate;
 pub mod openapi;
 pub mod paging;
 pub mod routes;
+pub mod ws;
 
 use actix_web::web;
 
@@ -27,7 +27,7 @@ fn resource(path: &str) -> actix_web::Resource {
 }
 
 /// Registers every route, the docs, and the query/path error handlers. The caller
-/// provides `web::Data<Services>`, `web::Data<live::Hub>` and `web::Data<AuthRateLimit>` and wraps the app in
+/// provides `web::Data<Services>`, `web::Data<convene_live::Hub>` and `web::Data<AuthRateLimit>` and wraps the app in
 /// [`negotiate::problem_responses`].
 pub fn configure(cfg: &mut web::ServiceConfig) {
     use routes::{auth, events, health, history, notifications, sharing, users};
@@ -38,7 +38,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .service(resource("/healthz").route(web::get().to(health::healthz)))
         .service(resource("/readyz").route(web::get().to(health::readyz)))
-        .service(resource("/ws/notifications").route(web::get().to(live::ws::notifications_ws)))
+        .service(resource("/ws/notifications").route(web::get().to(ws::notifications_ws)))
         .service(
             web::scope("/api")
                 .service(resource("/auth/register").route(web::post().to(auth::register)))

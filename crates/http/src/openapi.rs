@@ -48,11 +48,11 @@ wrong JSON types) answer 400 `malformed_body`; well-formed but invalid values an
         routes::notifications::list,
         routes::notifications::read,
         routes::notifications::read_all,
-        crate::live::ws::notifications_ws,
+        crate::ws::notifications_ws,
         routes::health::healthz,
         routes::health::readyz,
     ),
-    components(schemas(Problem, FieldProblem, ConflictProblem, dto::UserRead, dto::Token, dto::UserSummary, crate::live::ws::WsNotification)),
+    components(schemas(Problem, FieldProblem, ConflictProblem, dto::UserRead, dto::Token, dto::UserSummary, convene_live::wire::WsNotification)),
     modifiers(&SecuritySchemes, &WireFormats),
     tags(
         (name = "auth", description = "Accounts and sessions"),

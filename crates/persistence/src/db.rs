@@ -9,6 +9,8 @@ use diesel::sqlite::SqliteConnection;
 use diesel::{Connection, ConnectionError, RunQueryDsl};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
+use crate::error::{StoreError, StoreResult};
+
 const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
 
@@ -148,8 +150,8 @@ pub struct Database {
 
 impl Database {
     /// A pooled connection (waits up to the pool's time-out).
-    pub fn get(&self) -> Result<PooledConnection, r2d2::PoolError> {
-        self.pool.get()
+    pub fn get(&self) -> StoreResult<PooledConnection> {
+        Ok(self.pool.get()?)
     }
 
     /// How many migrations [`connect`] applied.
@@ -167,7 +169,12 @@ impl Database {
     /// PostgreSQL: a pooled connection runs `SELECT 1`. SQLite: pooled connections keep
     /// an open file even after it disappears from disk, so a fresh connection opens the
     /// file without creating it (`mode=rw`) and reads the schema.
-    pub fn ping(&self, timeout: Duration) -> Result<(), DbError> {
+    pub fn ping(&self, timeout: Duration) -> StoreResult<()> {
+        self.try_ping(timeout)
+            .map_err(|e| StoreError::Unavailable(e.to_string()))
+    }
+
+    fn try_ping(&self, timeout: Duration) -> Result<(), DbError> {
         match &self.manager.backend {
             Backend::Postgres(_) => {
                 let mut conn = self.pool.get_timeout(timeout)?;
@@ -239,23 +246,25 @@ pub fn write_transaction<T, E>(
     f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
 ) -> Result<T, E>
 where
-    E: From<diesel::result::Error>,
+    E: From<StoreError>,
 {
-    match conn {
+    let begun = match conn {
         DbConnection::Sqlite(c) => {
-            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")
         }
-        DbConnection::Postgresql(c) => AnsiTransactionManager::begin_transaction(c)?,
-    }
+        DbConnection::Postgresql(c) => AnsiTransactionManager::begin_transaction(c),
+    };
+    begun.map_err(StoreError::from)?;
     match f(conn) {
         Ok(value) => {
-            <DbConnection as Connection>::TransactionManager::commit_transaction(conn)?;
+            <DbConnection as Connection>::TransactionManager::commit_transaction(conn)
+                .map_err(StoreError::from)?;
             Ok(value)
         }
         Err(error) => {
             match <DbConnection as Connection>::TransactionManager::rollback_transaction(conn) {
                 Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => Err(error),
-                Err(rollback) => Err(rollback.into()),
+                Err(rollback) => Err(StoreError::from(rollback).into()),
             }
         }
     }

@@ -1,248 +1,242 @@
-//! Events: rows, writes guarded by version, the conflict-scan index seek, and the
+//! Events: writes guarded by version, the conflict-scan index seek, and the
 //! keyset-paginated list of a user's events.
 
-use chrono::NaiveDateTime;
+use chrono::{DateTime, NaiveDateTime, Utc};
+use convene_domain::event::{EventContent, EventFilter, StoredEvent};
+use convene_domain::ids::{EventId, UserId, Version};
+use convene_domain::permission::Role;
+use convene_domain::schedule::TimeRange;
 use diesel::prelude::*;
 
 use crate::db::per_backend;
+use crate::error::time::{naive, utc};
+use crate::error::{StoreError, StoreResult};
 use crate::schema::{event_permissions, events};
 use crate::DbConnection;
 
-/// A stored event.
+/// A stored event, as its columns come back (in `events::all_columns` order, which
+/// `RETURNING` uses: the multi-backend connection cannot derive it from the row type).
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = events)]
-pub struct EventRow {
-    /// Primary key.
-    pub id: i64,
-    /// The owner (creator).
-    pub owner_id: i64,
-    /// Title.
-    pub title: String,
-    /// Description ("" when none).
-    pub description: String,
-    /// Start (UTC).
-    pub start_time: NaiveDateTime,
-    /// End (UTC), after start.
-    pub end_time: NaiveDateTime,
-    /// Location, if any.
-    pub location: Option<String>,
-    /// Current version number.
-    pub version: i32,
-    /// Creation time.
-    pub created_at: NaiveDateTime,
-    /// Time of the last effective change.
-    pub updated_at: NaiveDateTime,
+struct EventRow {
+    id: i64,
+    owner_id: i64,
+    title: String,
+    description: String,
+    start_time: NaiveDateTime,
+    end_time: NaiveDateTime,
+    location: Option<String>,
+    version: i32,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
 }
 
-/// The editable content of an event, as stored.
-#[derive(Debug, Clone, Insertable, AsChangeset)]
-#[diesel(table_name = events, treat_none_as_null = true)]
-pub struct EventFields {
-    /// Title.
-    pub title: String,
-    /// Description.
-    pub description: String,
-    /// Start (UTC).
-    pub start_time: NaiveDateTime,
-    /// End (UTC).
-    pub end_time: NaiveDateTime,
-    /// Location; `None` stores NULL.
-    pub location: Option<String>,
+impl TryFrom<EventRow> for StoredEvent {
+    type Error = StoreError;
+
+    fn try_from(row: EventRow) -> StoreResult<Self> {
+        let range = TimeRange::new(utc(row.start_time), utc(row.end_time))
+            .map_err(|_| StoreError::Other(format!("event {} has an empty range", row.id)))?;
+        Ok(StoredEvent {
+            id: EventId(row.id),
+            owner: UserId(row.owner_id),
+            content: EventContent {
+                title: row.title,
+                description: row.description,
+                range,
+                location: row.location,
+            },
+            version: Version(row.version),
+            created_at: utc(row.created_at),
+            updated_at: utc(row.updated_at),
+        })
+    }
 }
 
-/// Inserts events for `owner_id` in one multi-row statement; returns their ids in the
-/// order given.
+fn stored(rows: Vec<EventRow>) -> StoreResult<Vec<StoredEvent>> {
+    rows.into_iter().map(StoredEvent::try_from).collect()
+}
+
+/// A permission role as stored (`editor` or `viewer`).
+pub(crate) fn role_of(text: &str) -> StoreResult<Role> {
+    Role::parse(text).ok_or_else(|| StoreError::Other(format!("stored role {text:?}")))
+}
+
+/// Inserts events for `owner` (version 1) in one multi-row statement; returns them as
+/// stored, in the order given.
 pub fn insert_many(
     conn: &mut DbConnection,
-    owner_id: i64,
-    items: &[EventFields],
-    now: NaiveDateTime,
-) -> QueryResult<Vec<i64>> {
+    owner: UserId,
+    items: &[EventContent],
+    now: DateTime<Utc>,
+) -> StoreResult<Vec<StoredEvent>> {
+    let now = naive(now);
     let rows: Vec<_> = items
         .iter()
-        .map(|f| {
+        .map(|c| {
             (
-                events::owner_id.eq(owner_id),
-                events::title.eq(&f.title),
-                events::description.eq(&f.description),
-                events::start_time.eq(f.start_time),
-                events::end_time.eq(f.end_time),
-                events::location.eq(f.location.as_deref()),
+                events::owner_id.eq(owner.0),
+                events::title.eq(&c.title),
+                events::description.eq(&c.description),
+                events::start_time.eq(naive(c.range.start())),
+                events::end_time.eq(naive(c.range.end())),
+                events::location.eq(c.location.as_deref()),
                 events::version.eq(1),
                 events::created_at.eq(now),
                 events::updated_at.eq(now),
             )
         })
         .collect();
-    let mut ids: Vec<i64> = per_backend!(conn, |c| diesel::insert_into(events::table)
+    let mut inserted: Vec<EventRow> = per_backend!(conn, |c| diesel::insert_into(events::table)
         .values(&rows)
-        .returning(events::id)
+        .returning(events::all_columns)
         .get_results(c))?;
     // Ids come from one sequence in VALUES order; sorting makes that order explicit.
-    ids.sort_unstable();
-    Ok(ids)
+    inserted.sort_unstable_by_key(|r| r.id);
+    stored(inserted)
 }
 
-/// One event by id.
-pub fn find(conn: &mut DbConnection, id: i64) -> QueryResult<Option<EventRow>> {
-    events::table
-        .find(id)
-        .select(EventRow::as_select())
-        .first(conn)
-        .optional()
-}
-
-/// One event with the permission role `user_id` holds on it (if any).
+/// One event with the permission role `user` holds on it, if any (the owner holds none:
+/// ownership is `StoredEvent::owner`).
 pub fn find_with_role(
     conn: &mut DbConnection,
-    id: i64,
-    user_id: i64,
-) -> QueryResult<Option<(EventRow, Option<String>)>> {
-    events::table
+    id: EventId,
+    user: UserId,
+) -> StoreResult<Option<(StoredEvent, Option<Role>)>> {
+    let found: Option<(EventRow, Option<String>)> = events::table
         .left_join(
             event_permissions::table.on(event_permissions::event_id
                 .eq(events::id)
-                .and(event_permissions::user_id.eq(user_id))),
+                .and(event_permissions::user_id.eq(user.0))),
         )
-        .filter(events::id.eq(id))
+        .filter(events::id.eq(id.0))
         .select((EventRow::as_select(), event_permissions::role.nullable()))
         .first(conn)
-        .optional()
+        .optional()?;
+    found
+        .map(|(row, role)| Ok((row.try_into()?, role.as_deref().map(role_of).transpose()?)))
+        .transpose()
 }
 
-/// Replaces the content of event `id` if it is still at `expected_version`, moving it to
-/// the next version. Returns false when another writer got there first.
+/// Replaces the content of event `id` if it is still at `expected`, moving it to the
+/// next version; returns it as stored, or `None` when another writer got there first.
 pub fn update_if_version(
     conn: &mut DbConnection,
-    id: i64,
-    expected_version: i32,
-    fields: &EventFields,
-    now: NaiveDateTime,
-) -> QueryResult<bool> {
-    let updated = diesel::update(
+    id: EventId,
+    expected: Version,
+    content: &EventContent,
+    now: DateTime<Utc>,
+) -> StoreResult<Option<StoredEvent>> {
+    let row: Option<EventRow> = diesel::update(
         events::table
-            .find(id)
-            .filter(events::version.eq(expected_version)),
+            .find(id.0)
+            .filter(events::version.eq(expected.0)),
     )
     .set((
-        fields,
-        events::version.eq(expected_version + 1),
-        events::updated_at.eq(now),
+        events::title.eq(&content.title),
+        events::description.eq(&content.description),
+        events::start_time.eq(naive(content.range.start())),
+        events::end_time.eq(naive(content.range.end())),
+        events::location.eq(content.location.as_deref()),
+        events::version.eq(expected.0 + 1),
+        events::updated_at.eq(naive(now)),
     ))
-    .execute(conn)?;
-    Ok(updated == 1)
+    .returning(events::all_columns)
+    .get_result(conn)
+    .optional()?;
+    row.map(StoredEvent::try_from).transpose()
 }
 
-/// Deletes event `id` if it is still at `expected_version`; its permissions and
-/// versions go with it (foreign keys cascade).
+/// Deletes event `id` if it is still at `expected`; its permissions and versions go
+/// with it (foreign keys cascade). False when another writer got there first.
 pub fn delete_if_version(
     conn: &mut DbConnection,
-    id: i64,
-    expected_version: i32,
-) -> QueryResult<bool> {
+    id: EventId,
+    expected: Version,
+) -> StoreResult<bool> {
     let deleted = diesel::delete(
         events::table
-            .find(id)
-            .filter(events::version.eq(expected_version)),
+            .find(id.0)
+            .filter(events::version.eq(expected.0)),
     )
     .execute(conn)?;
     Ok(deleted == 1)
 }
 
-/// The conflict scan's index seek: `owner_id`'s events starting before `end`, latest
-/// start first, after the keyset position `before` (exclusive), at most `limit`.
+/// The conflict scan's index seek: `owner`'s events starting before `end`, latest start
+/// first, after the keyset position `before` (exclusive), at most `limit`.
 pub fn starting_before_desc(
     conn: &mut DbConnection,
-    owner_id: i64,
-    end: NaiveDateTime,
-    exclude: Option<i64>,
-    before: Option<(NaiveDateTime, i64)>,
+    owner: UserId,
+    end: DateTime<Utc>,
+    exclude: Option<EventId>,
+    before: Option<(DateTime<Utc>, EventId)>,
     limit: i64,
-) -> QueryResult<Vec<EventRow>> {
+) -> StoreResult<Vec<StoredEvent>> {
     let mut query = events::table
-        .filter(events::owner_id.eq(owner_id))
-        .filter(events::start_time.lt(end))
+        .filter(events::owner_id.eq(owner.0))
+        .filter(events::start_time.lt(naive(end)))
         .select(EventRow::as_select())
         .order((events::start_time.desc(), events::id.desc()))
         .limit(limit)
         .into_boxed();
     if let Some(id) = exclude {
-        query = query.filter(events::id.ne(id));
+        query = query.filter(events::id.ne(id.0));
     }
     if let Some((start, id)) = before {
+        let start = naive(start);
         query = query.filter(
             events::start_time
                 .lt(start)
-                .or(events::start_time.eq(start).and(events::id.lt(id))),
+                .or(events::start_time.eq(start).and(events::id.lt(id.0))),
         );
     }
-    query.load(conn)
+    stored(query.load(conn)?)
 }
 
-/// Which of a user's events to list.
-#[derive(Debug, Clone, Default)]
-pub struct ListFilter {
-    /// Only events ending after this instant.
-    pub ends_after: Option<NaiveDateTime>,
-    /// Only events starting before this instant.
-    pub starts_before: Option<NaiveDateTime>,
-    /// Only events where the user has this role (`owner`, `editor`, `viewer`).
-    pub role: Option<String>,
-    /// Keyset position: only events after this `(start_time, id)`.
-    pub after: Option<(NaiveDateTime, i64)>,
-}
-
-/// Events `user_id` owns or that are shared with them, by `(start_time, id)`, each with
-/// the user's permission role (`None` for the owner).
+/// Events `user` owns or that are shared with them, by `(start_time, id)`, each with the
+/// user's permission role (`None` for the owner).
 pub fn list_for_user(
     conn: &mut DbConnection,
-    user_id: i64,
-    filter: &ListFilter,
+    user: UserId,
+    filter: &EventFilter,
     limit: i64,
-) -> QueryResult<Vec<(EventRow, Option<String>)>> {
+) -> StoreResult<Vec<(StoredEvent, Option<Role>)>> {
     let mut query = events::table
         .left_join(
             event_permissions::table.on(event_permissions::event_id
                 .eq(events::id)
-                .and(event_permissions::user_id.eq(user_id))),
+                .and(event_permissions::user_id.eq(user.0))),
         )
         .select((EventRow::as_select(), event_permissions::role.nullable()))
         .order((events::start_time.asc(), events::id.asc()))
         .limit(limit)
         .into_boxed();
-    query = match filter.role.as_deref() {
-        Some("owner") => query.filter(events::owner_id.eq(user_id)),
-        Some(role) => query.filter(event_permissions::role.nullable().eq(role)),
+    query = match filter.role {
+        Some(Role::Owner) => query.filter(events::owner_id.eq(user.0)),
+        Some(role) => query.filter(event_permissions::role.nullable().eq(role.as_str())),
         None => query.filter(
             events::owner_id
-                .eq(user_id)
+                .eq(user.0)
                 .or(event_permissions::user_id.nullable().is_not_null()),
         ),
     };
     if let Some(t) = filter.ends_after {
-        query = query.filter(events::end_time.gt(t));
+        query = query.filter(events::end_time.gt(naive(t)));
     }
     if let Some(t) = filter.starts_before {
-        query = query.filter(events::start_time.lt(t));
+        query = query.filter(events::start_time.lt(naive(t)));
     }
     if let Some((start, id)) = filter.after {
+        let start = naive(start);
         query = query.filter(
             events::start_time
                 .gt(start)
-                .or(events::start_time.eq(start).and(events::id.gt(id))),
+                .or(events::start_time.eq(start).and(events::id.gt(id.0))),
         );
     }
-    query.load(conn)
-}
-
-/// Whether a database error is the PostgreSQL exclusion constraint that keeps an
-/// owner's events from overlapping (a concurrent writer won the race).
-pub fn is_overlap_violation(error: &diesel::result::Error) -> bool {
-    match error {
-        diesel::result::Error::DatabaseError(_, info) => {
-            info.constraint_name() == Some("events_no_overlap")
-                || info.message().contains("events_no_overlap")
-        }
-        _ => false,
-    }
+    let rows: Vec<(EventRow, Option<String>)> = query.load(conn)?;
+    rows.into_iter()
+        .map(|(row, role)| Ok((row.try_into()?, role.as_deref().map(role_of).transpose()?)))
+        .collect()
 }

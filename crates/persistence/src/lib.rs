@@ -1,10 +1,12 @@
 //! Convene's storage: one Diesel schema and one set of queries over PostgreSQL and
 //! SQLite, a connection pool, and the embedded migrations of both backends.
 //!
-//! Repository functions take `&mut DbConnection` and make no business decisions; the
-//! service crate owns transactions and rules.
+//! Repository functions take `&mut DbConnection`, make no business decisions, and speak
+//! domain types (typed ids, `Role`, UTC instants, `StoredEvent`, …) and [`StoreError`]:
+//! Diesel stays inside this crate. The service crate owns transactions and rules.
 
 pub mod db;
+pub mod error;
 pub mod events;
 pub mod live;
 pub mod notifications;
@@ -15,4 +17,4 @@ pub mod users;
 pub mod versions;
 
 pub use db::{Backend, Database, DbConnection, DbError, Pool, PooledConnection};
-pub use diesel::result::Error as QueryError;
+pub use error::{StoreError, StoreResult};

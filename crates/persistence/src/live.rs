@@ -5,6 +5,7 @@
 use convene_domain::ids::{NotificationId, SessionId};
 use diesel::prelude::*;
 
+use crate::error::StoreResult;
 use crate::DbConnection;
 
 /// The channel every instance listens on.
@@ -30,7 +31,7 @@ const NOTIFICATION_ORDER_LOCK: i64 = 0x636f_6e76_656e_6501;
 /// smaller id can never become visible after a larger one: a client resuming with
 /// `since` cannot skip a late-committing notification. SQLite writers are serialised
 /// already.
-pub fn order_notifications(conn: &mut DbConnection) -> QueryResult<()> {
+pub fn order_notifications(conn: &mut DbConnection) -> StoreResult<()> {
     if let DbConnection::Postgresql(_) = conn {
         diesel::select(pg_advisory_xact_lock(NOTIFICATION_ORDER_LOCK)).execute(conn)?;
     }
@@ -88,7 +89,7 @@ pub fn parse_payload(payload: &str) -> Option<LiveMessage> {
 
 /// Sends `payload` on the channel (PostgreSQL only; delivered when the transaction
 /// commits).
-pub fn notify(conn: &mut DbConnection, payload: &str) -> QueryResult<()> {
+pub fn notify(conn: &mut DbConnection, payload: &str) -> StoreResult<()> {
     if let DbConnection::Postgresql(_) = conn {
         diesel::select(pg_notify(CHANNEL, payload)).execute(conn)?;
     }

@@ -1,105 +1,104 @@
 //! Who else may see or edit an event (the owner is `events.owner_id`, not a row here).
 
-use chrono::NaiveDateTime;
+use chrono::{DateTime, NaiveDateTime, Utc};
+use convene_domain::ids::{EventId, UserId};
+use convene_domain::permission::{Permission, Role};
 use diesel::prelude::*;
 
+use crate::error::time::{naive, utc};
+use crate::error::{StoreError, StoreResult};
+use crate::events::role_of;
 use crate::schema::{event_permissions, users};
 use crate::DbConnection;
 
-/// A stored permission with the grantee's username.
-#[derive(Debug, Clone, Queryable)]
-pub struct PermissionRow {
-    /// The event.
-    pub event_id: i64,
-    /// The grantee.
-    pub user_id: i64,
-    /// The grantee's username.
-    pub username: String,
-    /// `editor` or `viewer`.
-    pub role: String,
-    /// Who granted or last changed it.
-    pub granted_by: i64,
-    /// First granted.
-    pub created_at: NaiveDateTime,
-    /// Last changed.
-    pub updated_at: NaiveDateTime,
+/// A stored permission with the grantee's username, as its columns come back.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = event_permissions)]
+struct PermissionRow {
+    event_id: i64,
+    user_id: i64,
+    #[diesel(select_expression = users::username)]
+    username: String,
+    role: String,
+    granted_by: i64,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
 }
 
-type PermissionColumns = (
-    event_permissions::event_id,
-    event_permissions::user_id,
-    users::username,
-    event_permissions::role,
-    event_permissions::granted_by,
-    event_permissions::created_at,
-    event_permissions::updated_at,
-);
+impl TryFrom<PermissionRow> for Permission {
+    type Error = StoreError;
 
-const COLUMNS: PermissionColumns = (
-    event_permissions::event_id,
-    event_permissions::user_id,
-    users::username,
-    event_permissions::role,
-    event_permissions::granted_by,
-    event_permissions::created_at,
-    event_permissions::updated_at,
-);
+    fn try_from(row: PermissionRow) -> StoreResult<Self> {
+        Ok(Permission {
+            event_id: EventId(row.event_id),
+            user_id: UserId(row.user_id),
+            username: row.username,
+            role: role_of(&row.role)?,
+            granted_by: UserId(row.granted_by),
+            created_at: utc(row.created_at),
+            updated_at: utc(row.updated_at),
+        })
+    }
+}
 
 /// Every permission on an event, oldest grant first.
-pub fn list(conn: &mut DbConnection, event_id: i64) -> QueryResult<Vec<PermissionRow>> {
-    event_permissions::table
+pub fn list(conn: &mut DbConnection, event: EventId) -> StoreResult<Vec<Permission>> {
+    let rows: Vec<PermissionRow> = event_permissions::table
         .inner_join(users::table.on(users::id.eq(event_permissions::user_id)))
-        .filter(event_permissions::event_id.eq(event_id))
+        .filter(event_permissions::event_id.eq(event.0))
         .order((
             event_permissions::created_at.asc(),
             event_permissions::user_id.asc(),
         ))
-        .select(COLUMNS)
-        .load(conn)
+        .select(PermissionRow::as_select())
+        .load(conn)?;
+    rows.into_iter().map(Permission::try_from).collect()
 }
 
 /// One user's permission on an event.
 pub fn find(
     conn: &mut DbConnection,
-    event_id: i64,
-    user_id: i64,
-) -> QueryResult<Option<PermissionRow>> {
-    event_permissions::table
+    event: EventId,
+    user: UserId,
+) -> StoreResult<Option<Permission>> {
+    let row: Option<PermissionRow> = event_permissions::table
         .inner_join(users::table.on(users::id.eq(event_permissions::user_id)))
-        .filter(event_permissions::event_id.eq(event_id))
-        .filter(event_permissions::user_id.eq(user_id))
-        .select(COLUMNS)
+        .filter(event_permissions::event_id.eq(event.0))
+        .filter(event_permissions::user_id.eq(user.0))
+        .select(PermissionRow::as_select())
         .first(conn)
-        .optional()
+        .optional()?;
+    row.map(Permission::try_from).transpose()
 }
 
 /// Grants `role`, or changes the existing role; call inside a write transaction.
 pub fn upsert(
     conn: &mut DbConnection,
-    event_id: i64,
-    user_id: i64,
-    role: &str,
-    granted_by: i64,
-    now: NaiveDateTime,
-) -> QueryResult<()> {
+    event: EventId,
+    user: UserId,
+    role: Role,
+    granted_by: UserId,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    let now = naive(now);
     let updated = diesel::update(
         event_permissions::table
-            .filter(event_permissions::event_id.eq(event_id))
-            .filter(event_permissions::user_id.eq(user_id)),
+            .filter(event_permissions::event_id.eq(event.0))
+            .filter(event_permissions::user_id.eq(user.0)),
     )
     .set((
-        event_permissions::role.eq(role),
-        event_permissions::granted_by.eq(granted_by),
+        event_permissions::role.eq(role.as_str()),
+        event_permissions::granted_by.eq(granted_by.0),
         event_permissions::updated_at.eq(now),
     ))
     .execute(conn)?;
     if updated == 0 {
         diesel::insert_into(event_permissions::table)
             .values((
-                event_permissions::event_id.eq(event_id),
-                event_permissions::user_id.eq(user_id),
-                event_permissions::role.eq(role),
-                event_permissions::granted_by.eq(granted_by),
+                event_permissions::event_id.eq(event.0),
+                event_permissions::user_id.eq(user.0),
+                event_permissions::role.eq(role.as_str()),
+                event_permissions::granted_by.eq(granted_by.0),
                 event_permissions::created_at.eq(now),
                 event_permissions::updated_at.eq(now),
             ))
@@ -109,28 +108,21 @@ pub fn upsert(
 }
 
 /// Removes a permission; false when there was none.
-pub fn delete(conn: &mut DbConnection, event_id: i64, user_id: i64) -> QueryResult<bool> {
+pub fn delete(conn: &mut DbConnection, event: EventId, user: UserId) -> StoreResult<bool> {
     let deleted = diesel::delete(
         event_permissions::table
-            .filter(event_permissions::event_id.eq(event_id))
-            .filter(event_permissions::user_id.eq(user_id)),
+            .filter(event_permissions::event_id.eq(event.0))
+            .filter(event_permissions::user_id.eq(user.0)),
     )
     .execute(conn)?;
     Ok(deleted == 1)
 }
 
-/// The ids of users holding a permission on an event.
-pub fn grantee_ids(conn: &mut DbConnection, event_id: i64) -> QueryResult<Vec<i64>> {
-    event_permissions::table
-        .filter(event_permissions::event_id.eq(event_id))
+/// The users holding a permission on an event.
+pub fn grantees(conn: &mut DbConnection, event: EventId) -> StoreResult<Vec<UserId>> {
+    let ids: Vec<i64> = event_permissions::table
+        .filter(event_permissions::event_id.eq(event.0))
         .select(event_permissions::user_id)
-        .load(conn)
-}
-
-/// Which of `ids` are registered users.
-pub fn existing_users(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<Vec<(i64, String)>> {
-    users::table
-        .filter(users::id.eq_any(ids))
-        .select((users::id, users::username))
-        .load(conn)
+        .load(conn)?;
+    Ok(ids.into_iter().map(UserId).collect())
 }

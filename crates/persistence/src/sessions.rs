@@ -1,59 +1,65 @@
 //! Login sessions and their rotating refresh tokens.
 
-use chrono::NaiveDateTime;
+use chrono::{DateTime, NaiveDateTime, Utc};
+use convene_domain::account::User;
+use convene_domain::ids::{SessionId, UserId};
 use diesel::prelude::*;
 
+use crate::error::time::{naive, utc};
+use crate::error::StoreResult;
 use crate::schema::{refresh_tokens, sessions, users};
 use crate::users::UserRow;
 use crate::DbConnection;
 
 /// A stored refresh token (by hash) and the state of its session.
 #[derive(Debug, Clone)]
-pub struct RefreshRow {
+pub struct RefreshToken {
     /// The session the token belongs to.
-    pub session_id: i64,
+    pub session: SessionId,
     /// The session's user.
-    pub user_id: i64,
+    pub user: UserId,
     /// When the token stops being accepted.
-    pub expires_at: NaiveDateTime,
-    /// When it was exchanged for a new pair; `Some` means presenting it again is reuse.
-    pub spent_at: Option<NaiveDateTime>,
-    /// When the session was revoked, if it was.
-    pub session_revoked_at: Option<NaiveDateTime>,
+    pub expires_at: DateTime<Utc>,
+    /// Whether it was exchanged for a new pair already: presenting it again is reuse.
+    pub spent: bool,
+    /// Whether the session was revoked.
+    pub session_revoked: bool,
 }
 
-/// Opens a session for `user_id` and returns its id.
+/// Opens a session for `user` and returns its id.
 pub fn create(
     conn: &mut DbConnection,
-    user_id: i64,
-    now: NaiveDateTime,
-    expires_at: NaiveDateTime,
-) -> QueryResult<i64> {
-    diesel::insert_into(sessions::table)
+    user: UserId,
+    now: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+) -> StoreResult<SessionId> {
+    let id: i64 = diesel::insert_into(sessions::table)
         .values((
-            sessions::user_id.eq(user_id),
-            sessions::created_at.eq(now),
-            sessions::expires_at.eq(expires_at),
+            sessions::user_id.eq(user.0),
+            sessions::created_at.eq(naive(now)),
+            sessions::expires_at.eq(naive(expires_at)),
         ))
         .returning(sessions::id)
-        .get_result(conn)
+        .get_result(conn)?;
+    Ok(SessionId(id))
 }
 
 /// Stores a new refresh token hash for a session and slides the session's expiry.
 pub fn add_refresh_token(
     conn: &mut DbConnection,
-    session_id: i64,
+    session: SessionId,
     token_hash: &str,
-    expires_at: NaiveDateTime,
-) -> QueryResult<()> {
+    expires_at: DateTime<Utc>,
+) -> StoreResult<()> {
+    let expires_at = naive(expires_at);
     diesel::insert_into(refresh_tokens::table)
         .values((
             refresh_tokens::token_hash.eq(token_hash),
-            refresh_tokens::session_id.eq(session_id),
+            refresh_tokens::session_id.eq(session.0),
             refresh_tokens::expires_at.eq(expires_at),
         ))
         .execute(conn)?;
-    diesel::update(sessions::table.find(session_id))
+    diesel::update(sessions::table.find(session.0))
         .set(sessions::expires_at.eq(expires_at))
         .execute(conn)?;
     Ok(())
@@ -63,8 +69,15 @@ pub fn add_refresh_token(
 pub fn find_refresh_token(
     conn: &mut DbConnection,
     token_hash: &str,
-) -> QueryResult<Option<RefreshRow>> {
-    refresh_tokens::table
+) -> StoreResult<Option<RefreshToken>> {
+    type Row = (
+        i64,
+        i64,
+        NaiveDateTime,
+        Option<NaiveDateTime>,
+        Option<NaiveDateTime>,
+    );
+    let row: Option<Row> = refresh_tokens::table
         .inner_join(sessions::table)
         .filter(refresh_tokens::token_hash.eq(token_hash))
         .select((
@@ -74,25 +87,17 @@ pub fn find_refresh_token(
             refresh_tokens::spent_at,
             sessions::revoked_at,
         ))
-        .first::<(
-            i64,
-            i64,
-            NaiveDateTime,
-            Option<NaiveDateTime>,
-            Option<NaiveDateTime>,
-        )>(conn)
-        .optional()
-        .map(|row| {
-            row.map(
-                |(session_id, user_id, expires_at, spent_at, session_revoked_at)| RefreshRow {
-                    session_id,
-                    user_id,
-                    expires_at,
-                    spent_at,
-                    session_revoked_at,
-                },
-            )
-        })
+        .first(conn)
+        .optional()?;
+    Ok(row.map(
+        |(session, user, expires_at, spent_at, revoked_at)| RefreshToken {
+            session: SessionId(session),
+            user: UserId(user),
+            expires_at: utc(expires_at),
+            spent: spent_at.is_some(),
+            session_revoked: revoked_at.is_some(),
+        },
+    ))
 }
 
 /// Marks a refresh token spent; returns false when it already was (a concurrent or
@@ -100,26 +105,26 @@ pub fn find_refresh_token(
 pub fn spend_refresh_token(
     conn: &mut DbConnection,
     token_hash: &str,
-    now: NaiveDateTime,
-) -> QueryResult<bool> {
+    now: DateTime<Utc>,
+) -> StoreResult<bool> {
     let updated = diesel::update(
         refresh_tokens::table
             .filter(refresh_tokens::token_hash.eq(token_hash))
             .filter(refresh_tokens::spent_at.is_null()),
     )
-    .set(refresh_tokens::spent_at.eq(now))
+    .set(refresh_tokens::spent_at.eq(naive(now)))
     .execute(conn)?;
     Ok(updated == 1)
 }
 
 /// Revokes a session (idempotent): its refresh and access tokens stop working.
-pub fn revoke(conn: &mut DbConnection, session_id: i64, now: NaiveDateTime) -> QueryResult<()> {
+pub fn revoke(conn: &mut DbConnection, session: SessionId, now: DateTime<Utc>) -> StoreResult<()> {
     diesel::update(
         sessions::table
-            .find(session_id)
+            .find(session.0)
             .filter(sessions::revoked_at.is_null()),
     )
-    .set(sessions::revoked_at.eq(now))
+    .set(sessions::revoked_at.eq(naive(now)))
     .execute(conn)?;
     Ok(())
 }
@@ -128,17 +133,18 @@ pub fn revoke(conn: &mut DbConnection, session_id: i64, now: NaiveDateTime) -> Q
 /// exist, belongs to someone else, is revoked or has expired.
 pub fn active_user(
     conn: &mut DbConnection,
-    session_id: i64,
-    user_id: i64,
-    now: NaiveDateTime,
-) -> QueryResult<Option<UserRow>> {
-    sessions::table
+    session: SessionId,
+    user: UserId,
+    now: DateTime<Utc>,
+) -> StoreResult<Option<User>> {
+    let row: Option<UserRow> = sessions::table
         .inner_join(users::table)
-        .filter(sessions::id.eq(session_id))
-        .filter(sessions::user_id.eq(user_id))
+        .filter(sessions::id.eq(session.0))
+        .filter(sessions::user_id.eq(user.0))
         .filter(sessions::revoked_at.is_null())
-        .filter(sessions::expires_at.gt(now))
+        .filter(sessions::expires_at.gt(naive(now)))
         .select(UserRow::as_select())
         .first(conn)
-        .optional()
+        .optional()?;
+    Ok(row.map(UserRow::user))
 }

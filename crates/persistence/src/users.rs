@@ -1,90 +1,83 @@
 //! Accounts.
 
-use chrono::NaiveDateTime;
+use std::collections::HashSet;
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use convene_domain::account::User;
+use convene_domain::ids::UserId;
 use diesel::prelude::*;
 
+use crate::error::time::{naive, utc};
+use crate::error::StoreResult;
 use crate::schema::{lower, users};
 use crate::DbConnection;
 
-/// A stored account.
+/// A stored account, as its columns come back.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = users)]
-pub struct UserRow {
-    /// Primary key.
-    pub id: i64,
-    /// Username as registered.
-    pub username: String,
-    /// Email as registered.
-    pub email: String,
-    /// bcrypt hash of the password.
-    pub password_hash: String,
-    /// Registration time (UTC).
-    pub created_at: NaiveDateTime,
+pub(crate) struct UserRow {
+    id: i64,
+    username: String,
+    email: String,
+    password_hash: String,
+    created_at: NaiveDateTime,
 }
 
-/// Inserts an account and returns it. Unique violations (username or email, compared
-/// case-insensitively by expression indexes) surface as `DatabaseError(UniqueViolation)`;
-/// see [`unique_violation_field`].
+impl UserRow {
+    pub(crate) fn user(self) -> User {
+        User {
+            id: UserId(self.id),
+            username: self.username,
+            email: self.email,
+            created_at: utc(self.created_at),
+        }
+    }
+}
+
+/// An account with its password hash, for checking a login.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    /// The account.
+    pub user: User,
+    /// Its bcrypt password hash.
+    pub password_hash: String,
+}
+
+/// Inserts an account and returns it as stored. A username or email taken already
+/// (compared case-insensitively by expression indexes) is `StoreError::Duplicate`.
 pub fn insert(
     conn: &mut DbConnection,
     username: &str,
     email: &str,
     password_hash: &str,
-    now: NaiveDateTime,
-) -> QueryResult<UserRow> {
-    let id = diesel::insert_into(users::table)
+    now: DateTime<Utc>,
+) -> StoreResult<User> {
+    let row: UserRow = diesel::insert_into(users::table)
         .values((
             users::username.eq(username),
             users::email.eq(email),
             users::password_hash.eq(password_hash),
-            users::created_at.eq(now),
+            users::created_at.eq(naive(now)),
         ))
-        .returning(users::id)
+        .returning(users::all_columns)
         .get_result(conn)?;
-    Ok(UserRow {
-        id,
-        username: username.to_owned(),
-        email: email.to_owned(),
-        password_hash: password_hash.to_owned(),
-        created_at: now,
-    })
-}
-
-/// Which unique field a unique violation is about (`username` or `email`), judged from
-/// the constraint name PostgreSQL reports or the column text SQLite reports.
-pub fn unique_violation_field(error: &diesel::result::Error) -> Option<&'static str> {
-    use diesel::result::{DatabaseErrorKind, Error};
-    let Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info) = error else {
-        return None;
-    };
-    let text = format!(
-        "{} {}",
-        info.constraint_name().unwrap_or(""),
-        info.message()
-    );
-    if text.contains("username") {
-        Some("username")
-    } else if text.contains("email") {
-        Some("email")
-    } else {
-        None
-    }
+    Ok(row.user())
 }
 
 /// Whether a username is taken, compared case-insensitively.
-pub fn username_taken(conn: &mut DbConnection, username: &str) -> QueryResult<bool> {
-    diesel::select(diesel::dsl::exists(
+pub fn username_taken(conn: &mut DbConnection, username: &str) -> StoreResult<bool> {
+    Ok(diesel::select(diesel::dsl::exists(
         users::table.filter(lower(users::username).eq(lower(username))),
     ))
-    .get_result(conn)
+    .get_result(conn)?)
 }
 
 /// Whether an email is taken, compared case-insensitively.
-pub fn email_taken(conn: &mut DbConnection, email: &str) -> QueryResult<bool> {
-    diesel::select(diesel::dsl::exists(
+pub fn email_taken(conn: &mut DbConnection, email: &str) -> StoreResult<bool> {
+    Ok(diesel::select(diesel::dsl::exists(
         users::table.filter(lower(users::email).eq(lower(email))),
     ))
-    .get_result(conn)
+    .get_result(conn)?)
 }
 
 /// Finds an account by username or, when `by_email`, by email; case-insensitive.
@@ -92,33 +85,54 @@ pub fn find_by_login(
     conn: &mut DbConnection,
     login: &str,
     by_email: bool,
-) -> QueryResult<Option<UserRow>> {
+) -> StoreResult<Option<Credentials>> {
     let query = users::table.select(UserRow::as_select()).into_boxed();
     let query = if by_email {
         query.filter(lower(users::email).eq(lower(login)))
     } else {
         query.filter(lower(users::username).eq(lower(login)))
     };
-    query.first(conn).optional()
+    Ok(query.first(conn).optional()?.map(|row: UserRow| {
+        let password_hash = row.password_hash.clone();
+        Credentials {
+            user: row.user(),
+            password_hash,
+        }
+    }))
 }
 
 /// Finds an account by id.
-pub fn find(conn: &mut DbConnection, id: i64) -> QueryResult<Option<UserRow>> {
-    users::table
-        .find(id)
+pub fn find(conn: &mut DbConnection, id: UserId) -> StoreResult<Option<User>> {
+    let row: Option<UserRow> = users::table
+        .find(id.0)
         .select(UserRow::as_select())
         .first(conn)
-        .optional()
+        .optional()?;
+    Ok(row.map(UserRow::user))
 }
 
 /// Accounts whose username equals `username` case-insensitively: `(id, username)`.
 pub fn search_by_username(
     conn: &mut DbConnection,
     username: &str,
-) -> QueryResult<Vec<(i64, String)>> {
-    users::table
+) -> StoreResult<Vec<(UserId, String)>> {
+    let rows: Vec<(i64, String)> = users::table
         .filter(lower(users::username).eq(lower(username)))
         .select((users::id, users::username))
         .order(users::id)
-        .load(conn)
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, name)| (UserId(id), name))
+        .collect())
+}
+
+/// Which of `ids` are registered users.
+pub fn existing(conn: &mut DbConnection, ids: &[UserId]) -> StoreResult<HashSet<UserId>> {
+    let raw: Vec<i64> = ids.iter().map(|u| u.0).collect();
+    let found: Vec<i64> = users::table
+        .filter(users::id.eq_any(raw))
+        .select(users::id)
+        .load(conn)?;
+    Ok(found.into_iter().map(UserId).collect())
 }

@@ -9,10 +9,10 @@ use std::sync::Arc;
 
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
-use convene_http::live::ws::Heartbeat;
-use convene_http::live::Hub;
 use convene_http::negotiate::problem_responses;
+use convene_http::ws::Heartbeat;
 use convene_http::AuthRateLimit;
+use convene_live::Hub;
 use convene_persistence::db::{self, DbError};
 use convene_persistence::Backend;
 use convene_service::fanout::Fanout;
@@ -80,7 +80,7 @@ impl Application {
     ) -> Result<Self, StartupError> {
         let secret = settings.resolve_secret()?;
         if let Backend::Postgres(url) = &settings.database.database_url {
-            convene_http::live::listener::check_url(url)
+            convene_live::listener::check_url(url)
                 .map_err(|e| ConfigError(format!("DATABASE_URL: {e}")))?;
         }
         let backend = settings.database.database_url.clone();
@@ -102,7 +102,7 @@ impl Application {
         )?;
         let services = Arc::new(services);
         let listener_task = match backend {
-            Backend::Postgres(url) => Some(convene_http::live::listener::run(
+            Backend::Postgres(url) => Some(convene_live::listener::run(
                 url,
                 services.clone(),
                 hub.clone(),

@@ -7,10 +7,10 @@ use convene_domain::account::{
 };
 use convene_domain::ids::{SessionId, UserId};
 use convene_persistence::db::write_transaction;
-use convene_persistence::users::UserRow;
-use convene_persistence::{sessions, users};
+use convene_persistence::error::UniqueKey;
+use convene_persistence::{sessions, users, StoreError};
 
-use crate::time::{now, utc};
+use crate::time::now;
 use crate::tokens::{hash_refresh_token, random_token, Claims};
 use crate::{ServiceError, Services};
 
@@ -45,15 +45,6 @@ pub struct UserSummary {
     pub username: String,
 }
 
-fn user(row: UserRow) -> User {
-    User {
-        id: UserId(row.id),
-        username: row.username,
-        email: row.email,
-        created_at: utc(row.created_at),
-    }
-}
-
 /// Registers an account. Duplicate username or email (case-insensitive) → taken errors.
 pub fn register(services: &Services, input: RegistrationInput) -> Result<User, ServiceError> {
     let reg = Registration::parse(input).map_err(ServiceError::Validation)?;
@@ -69,19 +60,11 @@ pub fn register(services: &Services, input: RegistrationInput) -> Result<User, S
     // terminator is cut at exactly 72), so nothing the user typed is dropped.
     let hash = bcrypt::hash(&reg.password, services.auth.bcrypt_cost)
         .map_err(|e| ServiceError::Internal(format!("bcrypt: {e}")))?;
-    let row = users::insert(
-        &mut conn,
-        &reg.username,
-        &reg.email,
-        &hash,
-        now().naive_utc(),
-    )
-    .map_err(|e| match users::unique_violation_field(&e) {
-        Some("username") => ServiceError::UsernameTaken,
-        Some(_) => ServiceError::EmailTaken,
-        None => e.into(),
-    })?;
-    Ok(user(row))
+    users::insert(&mut conn, &reg.username, &reg.email, &hash, now()).map_err(|e| match e {
+        StoreError::Duplicate(UniqueKey::Username) => ServiceError::UsernameTaken,
+        StoreError::Duplicate(UniqueKey::Email) => ServiceError::EmailTaken,
+        other => other.into(),
+    })
 }
 
 /// Checks a username-or-email and password and opens a session. Unknown logins cost one
@@ -91,7 +74,7 @@ pub fn login(services: &Services, login: &str, password: &str) -> Result<TokenPa
     let found = users::find_by_login(&mut conn, login, is_email_login(login))?;
     let hash = found
         .as_ref()
-        .map_or(services.dummy_hash.as_str(), |u| u.password_hash.as_str());
+        .map_or(services.dummy_hash.as_str(), |c| c.password_hash.as_str());
     // Passwords longer than 72 bytes were never accepted; refusing (not truncating)
     // them here keeps a 73-byte guess from matching a 72-byte password. The verify still
     // runs, so the answer takes the same time.
@@ -104,34 +87,24 @@ pub fn login(services: &Services, login: &str, password: &str) -> Result<TokenPa
     let refresh = random_token(32);
     let refresh_expires = now + services.auth.refresh_ttl;
     let session_id = write_transaction(&mut conn, |conn| {
-        let id = sessions::create(
-            conn,
-            account.id,
-            now.naive_utc(),
-            refresh_expires.naive_utc(),
-        )?;
-        sessions::add_refresh_token(
-            conn,
-            id,
-            &hash_refresh_token(&refresh),
-            refresh_expires.naive_utc(),
-        )?;
+        let id = sessions::create(conn, account.user.id, now, refresh_expires)?;
+        sessions::add_refresh_token(conn, id, &hash_refresh_token(&refresh), refresh_expires)?;
         Ok::<_, ServiceError>(id)
     })?;
-    issue(services, account.id, session_id, now, refresh)
+    issue(services, account.user.id, session_id, now, refresh)
 }
 
 fn issue(
     services: &Services,
-    user_id: i64,
-    session_id: i64,
+    user_id: UserId,
+    session_id: SessionId,
     now: DateTime<Utc>,
     refresh_token: String,
 ) -> Result<TokenPair, ServiceError> {
     let ttl = services.auth.access_ttl;
     let claims = Claims {
         sub: user_id.to_string(),
-        sid: session_id,
+        sid: session_id.0,
         iat: now.timestamp(),
         exp: (now + ttl).timestamp(),
         jti: random_token(16),
@@ -150,7 +123,10 @@ fn issue(
 
 /// What a refresh attempt found, decided inside its transaction.
 enum Refresh {
-    Rotated { user_id: i64, session_id: i64 },
+    Rotated {
+        user_id: UserId,
+        session_id: SessionId,
+    },
     Reused(SessionId),
     Invalid(&'static str),
 }
@@ -167,26 +143,19 @@ pub fn refresh(services: &Services, refresh_token: &str) -> Result<TokenPair, Se
         let Some(row) = sessions::find_refresh_token(conn, &presented)? else {
             return Ok(Refresh::Invalid("unknown refresh token"));
         };
-        if row.session_revoked_at.is_some() {
+        if row.session_revoked {
             return Ok(Refresh::Invalid("session revoked"));
         }
-        if row.spent_at.is_some()
-            || !sessions::spend_refresh_token(conn, &presented, now.naive_utc())?
-        {
-            return Ok(Refresh::Reused(SessionId(row.session_id)));
+        if row.spent || !sessions::spend_refresh_token(conn, &presented, now)? {
+            return Ok(Refresh::Reused(row.session));
         }
-        if utc(row.expires_at) <= now {
+        if row.expires_at <= now {
             return Ok(Refresh::Invalid("refresh token expired"));
         }
-        sessions::add_refresh_token(
-            conn,
-            row.session_id,
-            &hash_refresh_token(&next),
-            next_expires.naive_utc(),
-        )?;
+        sessions::add_refresh_token(conn, row.session, &hash_refresh_token(&next), next_expires)?;
         Ok::<_, ServiceError>(Refresh::Rotated {
-            user_id: row.user_id,
-            session_id: row.session_id,
+            user_id: row.user,
+            session_id: row.session,
         })
     })?;
     match outcome {
@@ -215,7 +184,7 @@ pub fn logout(services: &Services, principal: &Principal) -> Result<(), ServiceE
 fn revoke_session(services: &Services, session: SessionId) -> Result<(), ServiceError> {
     let mut conn = services.conn()?;
     write_transaction(&mut conn, |conn| {
-        sessions::revoke(conn, session.0, now().naive_utc())?;
+        sessions::revoke(conn, session, now())?;
         services.fanout.revoke_in_transaction(conn, session)
     })?;
     services.fanout.revoked(session);
@@ -230,18 +199,21 @@ pub fn authenticate(services: &Services, token: &str) -> Result<Principal, Servi
         .keys
         .verify(token)
         .map_err(|_| ServiceError::Unauthorized("invalid token"))?;
-    let user_id: i64 = claims
-        .sub
-        .parse()
-        .map_err(|_| ServiceError::Unauthorized("invalid subject"))?;
+    let user_id = UserId(
+        claims
+            .sub
+            .parse()
+            .map_err(|_| ServiceError::Unauthorized("invalid subject"))?,
+    );
+    let session_id = SessionId(claims.sid);
     let expires_at = DateTime::from_timestamp(claims.exp, 0)
         .ok_or(ServiceError::Unauthorized("invalid expiry"))?;
     let mut conn = services.conn()?;
-    let row = sessions::active_user(&mut conn, claims.sid, user_id, now().naive_utc())?
+    let user = sessions::active_user(&mut conn, session_id, user_id, now())?
         .ok_or(ServiceError::Unauthorized("session revoked or unknown"))?;
     Ok(Principal {
-        user: user(row),
-        session_id: SessionId(claims.sid),
+        user,
+        session_id,
         expires_at,
     })
 }
@@ -251,9 +223,6 @@ pub fn find_users(services: &Services, username: &str) -> Result<Vec<UserSummary
     let mut conn = services.conn()?;
     Ok(users::search_by_username(&mut conn, username)?
         .into_iter()
-        .map(|(id, username)| UserSummary {
-            id: UserId(id),
-            username,
-        })
+        .map(|(id, username)| UserSummary { id, username })
         .collect())
 }

@@ -1,8 +1,10 @@
 //! The one error type of every use case; the HTTP layer maps it to problem details.
 
 use chrono::{DateTime, Utc};
+use convene_domain::event::StoredEvent;
 use convene_domain::ids::EventId;
 use convene_domain::validation::FieldError;
+use convene_persistence::StoreError;
 
 /// A stored event (or another item of the same batch) that a write would overlap.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,6 +21,20 @@ pub struct Conflict {
     pub index: Option<usize>,
     /// In a batch: the index of the other item it overlaps, when that is not stored.
     pub batch_index: Option<usize>,
+}
+
+impl Conflict {
+    /// A stored event found in the way.
+    pub(crate) fn stored(event: StoredEvent) -> Self {
+        Self {
+            id: Some(event.id),
+            start_time: event.content.range.start(),
+            end_time: event.content.range.end(),
+            title: event.content.title,
+            index: None,
+            batch_index: None,
+        }
+    }
 }
 
 /// Why a use case did not succeed.
@@ -66,26 +82,13 @@ pub enum ServiceError {
     Internal(String),
 }
 
-impl From<diesel::result::Error> for ServiceError {
-    fn from(e: diesel::result::Error) -> Self {
-        use diesel::result::Error;
+impl From<StoreError> for ServiceError {
+    fn from(e: StoreError) -> Self {
         match e {
-            Error::DatabaseError(diesel::result::DatabaseErrorKind::ClosedConnection, info) => {
-                Self::Unavailable(info.message().to_owned())
-            }
-            other => Self::Internal(other.to_string()),
+            // A concurrent writer won; the write is retried (see `write::retrying`).
+            StoreError::Overlap => Self::Contended,
+            StoreError::Unavailable(why) => Self::Unavailable(why),
+            StoreError::Duplicate(_) | StoreError::Other(_) => Self::Internal(e.to_string()),
         }
-    }
-}
-
-impl From<convene_persistence::db::DbError> for ServiceError {
-    fn from(e: convene_persistence::db::DbError) -> Self {
-        Self::Unavailable(e.to_string())
-    }
-}
-
-impl From<diesel::r2d2::PoolError> for ServiceError {
-    fn from(e: diesel::r2d2::PoolError) -> Self {
-        Self::Unavailable(e.to_string())
     }
 }

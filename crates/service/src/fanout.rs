@@ -10,11 +10,11 @@
 use std::sync::Arc;
 
 use convene_domain::ids::{NotificationId, SessionId};
+use convene_domain::notification::Notification;
 use convene_persistence::{live, DbConnection};
 
 pub use convene_persistence::live::{parse_payload, LiveMessage, CHANNEL};
 
-use crate::notifications::Notification;
 use crate::ServiceError;
 
 /// Where live notifications go in this process (the WebSocket hub).

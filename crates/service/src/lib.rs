@@ -3,24 +3,29 @@
 //! [`ServiceError`]. Everything here is synchronous (Diesel, bcrypt): the HTTP layer
 //! runs it on the blocking pool.
 
+pub mod access;
 pub mod auth;
+mod conflicts;
 pub mod error;
 pub mod events;
 pub mod fanout;
 pub mod history;
 pub mod notifications;
+mod notify;
+pub mod page;
+mod revise;
 pub mod sharing;
 mod time;
 pub mod tokens;
+mod write;
 
+pub use access::{Event, Precondition};
 pub use error::ServiceError;
+pub use page::Page;
 
-use convene_persistence::db::write_transaction;
-use convene_persistence::notifications::NewNotification;
-use convene_persistence::{notifications as stored, Database, DbConnection, PooledConnection};
+use convene_persistence::{Database, PooledConnection};
 
 use crate::fanout::Fanout;
-use crate::notifications::{notification_of, Notification};
 
 /// Settings of accounts and tokens.
 #[derive(Clone)]
@@ -63,36 +68,7 @@ impl Services {
         Ok(self.db.ping(timeout)?)
     }
 
-    /// Runs a write transaction that records notifications: `f` pushes the rows to
-    /// store; they are written in the same transaction, announced to other instances
-    /// inside it, and pushed to local live connections only after it commits. A write
-    /// that lost a race to a concurrent writer is retried (see [`events::retrying`]).
-    pub(crate) fn write<T>(
-        &self,
-        mut f: impl FnMut(&mut DbConnection, &mut Vec<NewNotification>) -> Result<T, ServiceError>,
-    ) -> Result<T, ServiceError> {
-        let mut conn = self.conn()?;
-        events::retrying(|| {
-            let (value, committed) = write_transaction(&mut conn, |conn| {
-                let mut notes = Vec::new();
-                let value = f(conn, &mut notes)?;
-                if !notes.is_empty() {
-                    convene_persistence::live::order_notifications(conn)?;
-                }
-                let rows = stored::insert_many(conn, notes)?;
-                let committed = rows
-                    .into_iter()
-                    .map(notification_of)
-                    .collect::<Result<Vec<Notification>, _>>()?;
-                self.fanout.in_transaction(conn, &committed)?;
-                Ok::<_, ServiceError>((value, committed))
-            })?;
-            self.fanout.after_commit(&committed);
-            Ok(value)
-        })
-    }
-
-    fn conn(&self) -> Result<PooledConnection, ServiceError> {
+    pub(crate) fn conn(&self) -> Result<PooledConnection, ServiceError> {
         Ok(self.db.get()?)
     }
 }

@@ -1,107 +1,40 @@
 //! Sharing: grant, change and revoke editor/viewer roles (owner only; a participant may
 //! leave), and list who participates.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
-use chrono::{DateTime, Utc};
 use convene_domain::account::User;
+use convene_domain::event::StoredEvent;
 use convene_domain::ids::{EventId, UserId};
-use convene_domain::notification::{message, permission_change_recipient, NotificationKind};
-use convene_domain::permission::{can_revoke, grantable, Action, Role};
+use convene_domain::notification::NotificationKind;
+use convene_domain::permission::{can_revoke, grantable, Action, Permission, Role};
 use convene_domain::validation::FieldError;
-use convene_persistence::events::EventRow;
-use convene_persistence::notifications::NewNotification;
-use convene_persistence::permissions::{self, PermissionRow};
-use convene_persistence::{users, DbConnection};
+use convene_persistence::{permissions, users, DbConnection};
 
-use crate::events::authorized;
-use crate::time::{now, utc};
+use crate::access::{authorized, Event};
+use crate::notify::permission_changed;
+use crate::time::now;
 use crate::{ServiceError, Services};
-
-/// A participant of an event and their role.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Permission {
-    /// The event.
-    pub event_id: EventId,
-    /// The participant.
-    pub user_id: UserId,
-    /// Their username.
-    pub username: String,
-    /// Their role.
-    pub role: Role,
-    /// Who granted it (the owner grants themself).
-    pub granted_by: UserId,
-    /// When it was granted.
-    pub created_at: DateTime<Utc>,
-    /// When it last changed.
-    pub updated_at: DateTime<Utc>,
-}
 
 /// One requested grant, as received.
 #[derive(Debug, Clone)]
 pub struct Grant {
     /// Whom to share with.
-    pub user_id: Option<i64>,
+    pub user_id: Option<UserId>,
     /// `editor` or `viewer`.
     pub role: Option<String>,
 }
 
-fn permission_of(row: PermissionRow) -> Result<Permission, ServiceError> {
-    Ok(Permission {
-        event_id: EventId(row.event_id),
-        user_id: UserId(row.user_id),
-        username: row.username,
-        role: Role::parse(&row.role)
-            .ok_or_else(|| ServiceError::Internal(format!("stored role {:?}", row.role)))?,
-        granted_by: UserId(row.granted_by),
-        created_at: utc(row.created_at),
-        updated_at: utc(row.updated_at),
-    })
-}
-
-fn permission_notification(
-    event: &EventRow,
-    actor: &User,
-    affected: UserId,
-    kind: NotificationKind,
-    role: Option<Role>,
-    at: DateTime<Utc>,
-) -> NewNotification {
-    let recipient = permission_change_recipient(affected, actor.id);
-    let data = match role {
-        Some(role) => serde_json::json!({"role": role.as_str()}),
-        None => serde_json::json!({}),
-    };
-    NewNotification {
-        user_id: recipient.user_id.0,
-        kind: kind.as_str().to_owned(),
-        event_id: Some(event.id),
-        actor_id: actor.id.0,
-        message: message(kind, &actor.username, &event.title, role),
-        data: data.to_string(),
-        is_read: recipient.is_read,
-        created_at: at.naive_utc(),
-    }
-}
-
-fn parse_role(
-    raw: Option<&str>,
-    errors: &mut Vec<FieldError>,
-    index: Option<usize>,
-) -> Option<Role> {
-    let locate = |e: FieldError| match index {
-        Some(i) => e.at(i),
-        None => e,
-    };
+/// A requested role: `editor` or `viewer` (the owner is never granted).
+fn parse_role(raw: Option<&str>) -> Result<Role, FieldError> {
     match raw.map(|r| (r, Role::parse(r))) {
-        None => errors.push(locate(FieldError::new("role", "is required"))),
-        Some((_, Some(role))) if grantable(role) => return Some(role),
-        Some((raw, _)) => errors.push(locate(FieldError::new(
+        None => Err(FieldError::new("role", "is required")),
+        Some((_, Some(role))) if grantable(role) => Ok(role),
+        Some((raw, _)) => Err(FieldError::new(
             "role",
             format!("must be \"editor\" or \"viewer\", not {raw:?}"),
-        ))),
+        )),
     }
-    None
 }
 
 /// Grants or changes roles for a list of users at once (owner only). Atomic: an unknown
@@ -114,14 +47,12 @@ pub fn share(
 ) -> Result<Vec<Permission>, ServiceError> {
     let at = now();
     services.write(|conn, notes| {
-        let (event, _) = authorized(conn, id, actor.id, Action::Share)?;
+        let Event { event, .. } = authorized(conn, id, actor.id, Action::Share)?;
         let mut errors = Vec::new();
         let mut seen = HashSet::new();
         let mut wanted = Vec::new();
-        let ids: Vec<i64> = grants.iter().filter_map(|g| g.user_id).collect();
-        let known: HashMap<i64, String> = permissions::existing_users(conn, &ids)?
-            .into_iter()
-            .collect();
+        let ids: Vec<UserId> = grants.iter().filter_map(|g| g.user_id).collect();
+        let known = users::existing(conn, &ids)?;
         if grants.is_empty() {
             errors.push(FieldError::new(
                 "body",
@@ -129,32 +60,20 @@ pub fn share(
             ));
         }
         for (i, grant) in grants.iter().enumerate() {
-            let role = parse_role(grant.role.as_deref(), &mut errors, Some(i));
-            let user = match grant.user_id {
-                None => {
-                    errors.push(FieldError::new("user_id", "is required").at(i));
-                    None
-                }
-                Some(u) if u == event.owner_id => {
-                    errors.push(
-                        FieldError::new("user_id", "is the owner, who has every right already")
-                            .at(i),
-                    );
-                    None
-                }
-                Some(u) if !seen.insert(u) => {
-                    errors.push(
-                        FieldError::new("user_id", "appears more than once in this request").at(i),
-                    );
-                    None
-                }
-                Some(u) if !known.contains_key(&u) => {
-                    errors.push(FieldError::new("user_id", "no such user").at(i));
-                    None
-                }
-                Some(u) => Some(u),
+            let role = parse_role(grant.role.as_deref())
+                .map_err(|e| errors.push(e.at(i)))
+                .ok();
+            let problem = match grant.user_id {
+                None => Some("is required"),
+                Some(u) if u == event.owner => Some("is the owner, who has every right already"),
+                Some(u) if !seen.insert(u) => Some("appears more than once in this request"),
+                Some(u) if !known.contains(&u) => Some("no such user"),
+                Some(_) => None,
             };
-            if let (Some(user), Some(role)) = (user, role) {
+            if let Some(problem) = problem {
+                errors.push(FieldError::new("user_id", problem).at(i));
+            }
+            if let (Some(user), None, Some(role)) = (grant.user_id, problem, role) {
                 wanted.push((user, role));
             }
         }
@@ -163,49 +82,42 @@ pub fn share(
         }
         let mut result = Vec::new();
         for &(user, role) in &wanted {
-            let previous = permissions::find(conn, event.id, user)?;
-            let kind = match previous.as_ref().map(|p| p.role.as_str()) {
+            let kind = match permissions::find(conn, event.id, user)?.map(|p| p.role) {
                 None => Some(NotificationKind::EventShared),
-                Some(r) if r != role.as_str() => Some(NotificationKind::PermissionChanged),
+                Some(r) if r != role => Some(NotificationKind::PermissionChanged),
                 Some(_) => None,
             };
             if let Some(kind) = kind {
-                permissions::upsert(
-                    conn,
-                    event.id,
-                    user,
-                    role.as_str(),
-                    actor.id.0,
-                    at.naive_utc(),
-                )?;
-                notes.push(permission_notification(
+                permissions::upsert(conn, event.id, user, role, actor.id, at)?;
+                notes.push(permission_changed(
                     &event,
                     actor,
-                    UserId(user),
+                    user,
                     kind,
                     Some(role),
                     at,
                 ));
             }
-            let row = permissions::find(conn, event.id, user)?
-                .ok_or_else(|| ServiceError::Internal("permission vanished".into()))?;
-            result.push(permission_of(row)?);
+            result.push(
+                permissions::find(conn, event.id, user)?
+                    .ok_or_else(|| ServiceError::Internal("permission vanished".into()))?,
+            );
         }
         Ok(result)
     })
 }
 
-fn owner_entry(conn: &mut DbConnection, event: &EventRow) -> Result<Permission, ServiceError> {
-    let owner = users::find(conn, event.owner_id)?
+fn owner_entry(conn: &mut DbConnection, event: &StoredEvent) -> Result<Permission, ServiceError> {
+    let owner = users::find(conn, event.owner)?
         .ok_or_else(|| ServiceError::Internal("event without owner".into()))?;
     Ok(Permission {
-        event_id: EventId(event.id),
-        user_id: UserId(owner.id),
+        event_id: event.id,
+        user_id: owner.id,
         username: owner.username,
         role: Role::Owner,
-        granted_by: UserId(owner.id),
-        created_at: utc(event.created_at),
-        updated_at: utc(event.created_at),
+        granted_by: owner.id,
+        created_at: event.created_at,
+        updated_at: event.created_at,
     })
 }
 
@@ -216,11 +128,9 @@ pub fn list(
     id: EventId,
 ) -> Result<Vec<Permission>, ServiceError> {
     let mut conn = services.conn()?;
-    let (event, _) = authorized(&mut conn, id, actor.id, Action::ViewPermissions)?;
+    let Event { event, .. } = authorized(&mut conn, id, actor.id, Action::ViewPermissions)?;
     let mut all = vec![owner_entry(&mut conn, &event)?];
-    for row in permissions::list(&mut conn, event.id)? {
-        all.push(permission_of(row)?);
-    }
+    all.extend(permissions::list(&mut conn, event.id)?);
     Ok(all)
 }
 
@@ -234,33 +144,22 @@ pub fn change_role(
 ) -> Result<Permission, ServiceError> {
     let at = now();
     services.write(|conn, notes| {
-        let (event, _) = authorized(conn, id, actor.id, Action::ChangeRole)?;
-        let mut errors = Vec::new();
-        let role = parse_role(role.as_deref(), &mut errors, None);
-        let Some(role) = role else {
-            return Err(ServiceError::Validation(errors));
-        };
-        let current = permissions::find(conn, event.id, user.0)?.ok_or(ServiceError::NotFound)?;
-        if current.role != role.as_str() {
-            permissions::upsert(
-                conn,
-                event.id,
-                user.0,
-                role.as_str(),
-                actor.id.0,
-                at.naive_utc(),
-            )?;
-            notes.push(permission_notification(
-                &event,
-                actor,
-                user,
-                NotificationKind::PermissionChanged,
-                Some(role),
-                at,
-            ));
+        let Event { event, .. } = authorized(conn, id, actor.id, Action::ChangeRole)?;
+        let role = parse_role(role.as_deref()).map_err(|e| ServiceError::Validation(vec![e]))?;
+        let current = permissions::find(conn, event.id, user)?.ok_or(ServiceError::NotFound)?;
+        if current.role == role {
+            return Ok(current);
         }
-        let row = permissions::find(conn, event.id, user.0)?.ok_or(ServiceError::NotFound)?;
-        permission_of(row)
+        permissions::upsert(conn, event.id, user, role, actor.id, at)?;
+        notes.push(permission_changed(
+            &event,
+            actor,
+            user,
+            NotificationKind::PermissionChanged,
+            Some(role),
+            at,
+        ));
+        permissions::find(conn, event.id, user)?.ok_or(ServiceError::NotFound)
     })
 }
 
@@ -273,22 +172,22 @@ pub fn revoke(
 ) -> Result<(), ServiceError> {
     let at = now();
     services.write(|conn, notes| {
-        let (event, role) = authorized(conn, id, actor.id, Action::Read)?;
+        let Event { event, role } = authorized(conn, id, actor.id, Action::Read)?;
         if !can_revoke(role, actor.id, user) {
             return Err(ServiceError::Forbidden(
                 "only the owner removes other participants",
             ));
         }
-        if user.0 == event.owner_id {
+        if user == event.owner {
             return Err(ServiceError::Validation(vec![FieldError::new(
                 "user_id",
                 "the owner's access cannot be revoked; delete the event instead",
             )]));
         }
-        if !permissions::delete(conn, event.id, user.0)? {
+        if !permissions::delete(conn, event.id, user)? {
             return Err(ServiceError::NotFound);
         }
-        notes.push(permission_notification(
+        notes.push(permission_changed(
             &event,
             actor,
             user,

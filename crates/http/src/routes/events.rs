@@ -3,12 +3,12 @@
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest};
-use convene_domain::event::EventContent;
+use convene_domain::event::{EventFilter, EventInput};
 use convene_domain::ids::EventId;
 use convene_domain::permission::Role;
 use convene_domain::validation::FieldError;
-use convene_service::events::{self, Event, EventQuery};
-use convene_service::Services;
+use convene_service::events;
+use convene_service::{Event, Services};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -21,7 +21,7 @@ use crate::paging;
 
 /// A single event with its `ETag`.
 pub(crate) fn event_reply(event: Event, status: StatusCode) -> Reply<EventRead> {
-    let tag = etag(event.version);
+    let tag = etag(event.event.version);
     let reply = Reply::with_status(status, EventRead::from(event));
     match HeaderValue::from_str(&tag) {
         Ok(v) => reply.header(header::ETAG, v),
@@ -52,9 +52,8 @@ pub async fn create(
     Authenticated(principal): Authenticated,
     Body(body): Body<EventCreate>,
 ) -> Result<Reply<EventRead>, ApiError> {
-    let input = body.into_input().map_err(ApiError::validation)?;
-    let event = blocking(move || events::create(&services, &principal.user, input)).await?;
-    let location = format!("/api/events/{}", event.id.0);
+    let event = blocking(move || events::create(&services, &principal.user, body.into())).await?;
+    let location = format!("/api/events/{}", event.event.id);
     let reply = event_reply(event, StatusCode::CREATED);
     Ok(match HeaderValue::from_str(&location) {
         Ok(v) => reply.header(header::LOCATION, v),
@@ -86,30 +85,9 @@ pub async fn create_batch(
     Authenticated(principal): Authenticated,
     Body(body): Body<BatchCreate>,
 ) -> Result<Reply<Vec<EventRead>>, ApiError> {
-    let items = body
+    let inputs = body
         .events
-        .ok_or_else(|| ApiError::validation(vec![FieldError::new("events", "is required")]))?;
-    if items.len() > convene_domain::event::BATCH_MAX {
-        return Err(ApiError::payload_too_large(format!(
-            "a batch holds at most {} events",
-            convene_domain::event::BATCH_MAX
-        )));
-    }
-    let parsed: Vec<_> = items.into_iter().map(EventCreate::into_input).collect();
-    if parsed.iter().any(Result::is_err) {
-        // Report every item's problems: unparsable fields, and the domain's rules for
-        // the items that did parse.
-        let mut errors = Vec::new();
-        for (i, item) in parsed.into_iter().enumerate() {
-            let problems = match item {
-                Ok(input) => EventContent::parse(input).err().unwrap_or_default(),
-                Err(problems) => problems,
-            };
-            errors.extend(problems.into_iter().map(|e| e.at(i)));
-        }
-        return Err(ApiError::validation(errors));
-    }
-    let inputs: Vec<_> = parsed.into_iter().flatten().collect();
+        .map(|items| items.into_iter().map(EventInput::from).collect());
     let created =
         blocking(move || events::create_batch(&services, &principal.user, inputs)).await?;
     Ok(Reply::with_status(
@@ -193,14 +171,13 @@ pub async fn list(
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
-    let query = EventQuery {
-        from,
-        to,
+    let filter = EventFilter {
+        ends_after: from,
+        starts_before: to,
         role,
         after,
-        limit,
     };
-    let page = blocking(move || events::list(&services, &principal.user, query)).await?;
+    let page = blocking(move || events::list(&services, &principal.user, &filter, limit)).await?;
     Ok(Reply::ok(EventList {
         items: page.items.into_iter().map(EventRead::from).collect(),
         next_cursor: page.next.map(paging::event_cursor),
@@ -227,8 +204,8 @@ pub async fn get(
 ) -> Result<Reply<EventRead>, ApiError> {
     let id = EventId(id.into_inner());
     let event = blocking(move || events::get(&services, &principal.user, id)).await?;
-    if none_match_hits(&req, event.version) {
-        let tag = etag(event.version);
+    if none_match_hits(&req, event.event.version) {
+        let tag = etag(event.event.version);
         let reply = Reply::empty(StatusCode::NOT_MODIFIED);
         return Ok(match HeaderValue::from_str(&tag) {
             Ok(v) => reply.header(header::ETAG, v),
@@ -268,10 +245,9 @@ pub async fn update(
     Body(body): Body<EventUpdate>,
 ) -> Result<Reply<EventRead>, ApiError> {
     let id = EventId(id.into_inner());
-    let patch = body.into_patch().map_err(ApiError::validation)?;
     let precondition = if_match(&req);
     let event =
-        blocking(move || events::update(&services, &principal.user, id, patch, precondition))
+        blocking(move || events::update(&services, &principal.user, id, body.into(), precondition))
             .await?;
     Ok(event_reply(event, StatusCode::OK))
 }

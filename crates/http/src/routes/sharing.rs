@@ -39,7 +39,7 @@ pub async fn share(
     let grants = entries
         .into_iter()
         .map(|e| Grant {
-            user_id: e.user_id,
+            user_id: e.user_id.map(UserId),
             role: e.role,
         })
         .collect();

@@ -8,14 +8,13 @@ use std::time::Duration;
 
 use convene_domain::ids::NotificationId;
 use convene_service::fanout::{parse_payload, LiveMessage, LiveSink, CHANNEL};
-use convene_service::{notifications, Services};
+use convene_service::{notifications, ServiceError, Services};
 use futures_util::StreamExt;
 use openssl::ssl::{SslConnector, SslMethod, SslVerifyMode};
 use postgres_openssl::MakeTlsConnector;
 use tokio_postgres::AsyncMessage;
 
-use super::Hub;
-use crate::error::blocking;
+use crate::Hub;
 
 /// The `application_name` of the listener's connection (visible in `pg_stat_activity`).
 pub const APPLICATION_NAME: &str = "convene-listener";
@@ -84,9 +83,7 @@ async fn listen_once(
     client.batch_execute(&format!("LISTEN {CHANNEL}")).await?;
     tracing::info!("live listener connected");
     *backoff = Duration::from_millis(100);
-    catch_up(services, hub, delivered)
-        .await
-        .map_err(|e| e.to_string())?;
+    catch_up(services, hub, delivered).await?;
     while let Some(payload) = rx.recv().await {
         match parse_payload(&payload) {
             Some(LiveMessage::Notifications(mut ids)) => {
@@ -114,6 +111,18 @@ async fn listen_once(
     Ok(())
 }
 
+/// Runs a synchronous use case on the blocking pool.
+async fn blocking<T, F>(f: F) -> Result<T, String>
+where
+    F: FnOnce() -> Result<T, ServiceError> + Send + 'static,
+    T: Send + 'static,
+{
+    match tokio::task::spawn_blocking(f).await {
+        Ok(result) => result.map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 /// Once listening: the first time, notes where the feed stands; after a reconnect,
 /// delivers whatever was committed while the listener was away (notification ids
 /// become visible in id order, so "after the last delivered id" misses nothing).
@@ -121,7 +130,7 @@ async fn catch_up(
     services: &Arc<Services>,
     hub: &Arc<Hub>,
     delivered: &mut Option<NotificationId>,
-) -> Result<(), crate::error::ApiError> {
+) -> Result<(), String> {
     let Some(mut after) = *delivered else {
         let services = services.clone();
         *delivered = Some(blocking(move || notifications::latest_id(&services)).await?);

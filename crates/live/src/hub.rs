@@ -9,9 +9,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use convene_domain::ids::{SessionId, UserId};
+use convene_domain::notification::Notification;
 use convene_service::fanout::LiveSink;
-use convene_service::notifications::Notification;
 use tokio::sync::{mpsc, watch};
+
+use crate::wire;
 
 /// Notifications queued per connection before it counts as too far behind: room for
 /// the largest single change (a 500-event batch) twice over. Slots are allocated as
@@ -37,20 +39,17 @@ impl Pushed {
         }
     }
 
-    /// The JSON frame, encoded by `encode` on first use.
-    pub fn json(&self, encode: impl FnOnce(&Notification) -> Option<String>) -> Option<&String> {
+    /// The JSON text frame, encoded on first use.
+    pub fn json(&self) -> Option<&String> {
         self.json
-            .get_or_init(|| encode(&self.notification))
+            .get_or_init(|| wire::json_frame(&self.notification))
             .as_ref()
     }
 
-    /// The MessagePack frame, encoded by `encode` on first use.
-    pub fn msgpack(
-        &self,
-        encode: impl FnOnce(&Notification) -> Option<Vec<u8>>,
-    ) -> Option<&Vec<u8>> {
+    /// The MessagePack binary frame, encoded on first use.
+    pub fn msgpack(&self) -> Option<&Vec<u8>> {
         self.msgpack
-            .get_or_init(|| encode(&self.notification))
+            .get_or_init(|| wire::msgpack_frame(&self.notification))
             .as_ref()
     }
 }
@@ -135,7 +134,7 @@ impl LiveSink for Hub {
     fn deliver(&self, notifications: &[Notification]) {
         let mut map = self.lock();
         for n in notifications {
-            let Some(list) = map.get_mut(&n.user_id) else {
+            let Some(list) = map.get_mut(&n.body.user_id) else {
                 continue;
             };
             let shared = Arc::new(Pushed::new(n.clone()));
@@ -143,7 +142,7 @@ impl LiveSink for Hub {
             // client fell behind, a closed one that it is gone.
             list.retain(|c| c.queue.try_send(shared.clone()).is_ok());
             if list.is_empty() {
-                map.remove(&n.user_id);
+                map.remove(&n.body.user_id);
             }
         }
     }
@@ -169,19 +168,21 @@ mod tests {
     use super::*;
     use chrono::Utc;
     use convene_domain::ids::NotificationId;
-    use convene_domain::notification::NotificationKind;
+    use convene_domain::notification::{NotificationBody, NotificationKind};
 
     fn note(id: i64, user: i64) -> Notification {
         Notification {
             id: NotificationId(id),
-            user_id: UserId(user),
-            kind: NotificationKind::EventUpdated,
-            event_id: None,
-            actor_id: UserId(9),
-            message: "m".into(),
-            data: "{}".into(),
-            is_read: false,
-            created_at: Utc::now(),
+            body: NotificationBody {
+                user_id: UserId(user),
+                kind: NotificationKind::EventUpdated,
+                event_id: None,
+                actor_id: UserId(9),
+                message: "m".into(),
+                data: Default::default(),
+                is_read: false,
+                created_at: Utc::now(),
+            },
         }
     }
 

@@ -16,17 +16,16 @@ use std::time::Duration;
 use actix_web::{web, HttpRequest, HttpResponse};
 use actix_ws::{CloseCode, CloseReason, Message, Session};
 use chrono::{DateTime, Utc};
-use convene_domain::ids::NotificationId;
+use convene_domain::ids::{NotificationId, UserId};
+use convene_live::hub::{Ended, Hub, Pushed, Subscription};
 use convene_service::auth::authenticate;
-use convene_service::notifications::{self, Notification};
+use convene_service::notifications;
 use convene_service::Services;
 use futures_util::StreamExt;
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Deserialize;
+use utoipa::IntoParams;
 
-use super::hub::{Ended, Hub, Pushed, Subscription};
 use crate::auth::bearer_token;
-use crate::dto::rfc3339;
 use crate::error::{blocking, ApiError, Problem};
 
 /// Heartbeat timing of WebSocket connections.
@@ -59,42 +58,6 @@ pub struct WsQuery {
     pub format: Option<String>,
     /// Replay stored notifications with a greater id first.
     pub since: Option<i64>,
-}
-
-/// One notification as pushed over the WebSocket.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct WsNotification {
-    /// The notification's id (use it as `since` when reconnecting).
-    pub id: i64,
-    /// What happened, e.g. `event_updated`.
-    #[serde(rename = "type")]
-    pub kind: &'static str,
-    /// The event concerned.
-    pub event_id: Option<i64>,
-    /// Who did it.
-    pub actor_id: i64,
-    /// A human sentence.
-    pub message: String,
-    /// Details, e.g. `{"role": "editor"}`.
-    #[schema(value_type = Object)]
-    pub data: serde_json::Value,
-    /// When it happened (UTC).
-    #[serde(serialize_with = "rfc3339")]
-    pub timestamp: DateTime<Utc>,
-}
-
-impl From<&Notification> for WsNotification {
-    fn from(n: &Notification) -> Self {
-        Self {
-            id: n.id.0,
-            kind: n.kind.as_str(),
-            event_id: n.event_id.map(|e| e.0),
-            actor_id: n.actor_id.0,
-            message: n.message.clone(),
-            data: serde_json::from_str(&n.data).unwrap_or_else(|_| serde_json::json!({})),
-            timestamp: n.created_at,
-        }
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -189,29 +152,21 @@ enum Close {
 impl Connection {
     async fn send(&mut self, pushed: &Pushed) -> Result<(), Close> {
         let sent = match self.frames {
-            Frames::Json => {
-                let encode =
-                    |n: &Notification| serde_json::to_string(&WsNotification::from(n)).ok();
-                match pushed.json(encode) {
-                    Some(text) => self.session.text(text.clone()).await,
-                    None => return Err(Close::Reason(CloseCode::Error, "encoding failed")),
-                }
-            }
-            Frames::MsgPack => {
-                let encode =
-                    |n: &Notification| rmp_serde::to_vec_named(&WsNotification::from(n)).ok();
-                match pushed.msgpack(encode) {
-                    Some(bytes) => self.session.binary(bytes.clone()).await,
-                    None => return Err(Close::Reason(CloseCode::Error, "encoding failed")),
-                }
-            }
+            Frames::Json => match pushed.json() {
+                Some(text) => self.session.text(text.clone()).await,
+                None => return Err(Close::Reason(CloseCode::Error, "encoding failed")),
+            },
+            Frames::MsgPack => match pushed.msgpack() {
+                Some(bytes) => self.session.binary(bytes.clone()).await,
+                None => return Err(Close::Reason(CloseCode::Error, "encoding failed")),
+            },
         };
         sent.map_err(|_| Close::Gone)
     }
 
     async fn replay(
         &mut self,
-        user: convene_domain::ids::UserId,
+        user: UserId,
         since: NotificationId,
     ) -> Result<HashSet<NotificationId>, Close> {
         let mut sent = HashSet::new();

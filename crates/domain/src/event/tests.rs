@@ -1,0 +1,370 @@
+//! Unit tests of event validation.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use super::*;
+use chrono::TimeDelta;
+
+#[test]
+fn patch_fields_are_judged_alone() {
+    let patch = EventPatch {
+        title: Some("  ".into()),
+        description: Some("d".repeat(DESCRIPTION_MAX + 1)),
+        location: Some(Some("l".repeat(LOCATION_MAX + 1))),
+        ..EventPatch::default()
+    };
+    let fields: Vec<String> = patch.field_errors().into_iter().map(|e| e.field).collect();
+    assert_eq!(fields, ["title", "description", "location"]);
+    assert!(EventPatch::default().field_errors().is_empty());
+    let clear = EventPatch {
+        location: Some(None),
+        ..EventPatch::default()
+    };
+    assert!(clear.field_errors().is_empty());
+}
+
+fn at(m: i64) -> DateTime<Utc> {
+    DateTime::UNIX_EPOCH + TimeDelta::minutes(m)
+}
+
+fn text(m: i64) -> String {
+    at(m).to_rfc3339()
+}
+
+fn input(title: &str, start: i64, end: i64) -> EventInput {
+    EventInput {
+        title: Some(title.into()),
+        start_time: Some(text(start)),
+        end_time: Some(text(end)),
+        ..EventInput::default()
+    }
+}
+
+fn fields<T: fmt::Debug>(r: Result<T, Vec<FieldError>>) -> Vec<String> {
+    r.err()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|e| e.field)
+        .collect()
+}
+
+fn errors<T: fmt::Debug>(r: Result<T, Vec<FieldError>>) -> Vec<(String, String)> {
+    r.err()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|e| (e.field, e.message))
+        .collect()
+}
+
+fn content() -> EventContent {
+    EventContent::parse(EventInput {
+        description: Some("daily".into()),
+        location: Some("Room 1".into()),
+        ..input("Standup", 60, 75)
+    })
+    .unwrap()
+}
+
+#[test]
+fn parses_minimal_input_with_defaults() {
+    let c = EventContent::parse(input("Standup", 0, 30)).unwrap();
+    assert_eq!(
+        c,
+        EventContent {
+            title: "Standup".into(),
+            description: String::new(),
+            range: TimeRange::new(at(0), at(30)).unwrap(),
+            location: None,
+        }
+    );
+}
+
+#[test]
+fn title_is_stored_as_given() {
+    let c = EventContent::parse(input("  Standup ", 0, 30)).unwrap();
+    assert_eq!(c.title, "  Standup ");
+}
+
+#[test]
+fn required_fields() {
+    assert_eq!(
+        errors(EventContent::parse(EventInput::default())),
+        [
+            ("title".into(), "is required".into()),
+            ("start_time".into(), "is required".into()),
+            ("end_time".into(), "is required".into()),
+        ]
+    );
+    let no_end = EventInput {
+        end_time: None,
+        ..input("x", 0, 1)
+    };
+    assert_eq!(fields(EventContent::parse(no_end)), ["end_time"]);
+}
+
+#[test]
+fn blank_titles_are_refused() {
+    for blank in ["", " ", "\t\n ", "\u{3000}"] {
+        assert_eq!(
+            errors(EventContent::parse(input(blank, 0, 1))),
+            [("title".into(), "must not be blank".into())],
+            "{blank:?}"
+        );
+    }
+}
+
+#[test]
+fn title_length_bounds_count_chars() {
+    assert!(EventContent::parse(input("a", 0, 1)).is_ok());
+    assert!(EventContent::parse(input(&"a".repeat(TITLE_MAX), 0, 1)).is_ok());
+    assert_eq!(
+        fields(EventContent::parse(input(&"a".repeat(TITLE_MAX + 1), 0, 1))),
+        ["title"]
+    );
+    // 200 four-byte characters are 800 bytes, still 200 chars.
+    assert!(EventContent::parse(input(&"😀".repeat(200), 0, 1)).is_ok());
+    assert_eq!(
+        fields(EventContent::parse(input(&"é".repeat(201), 0, 1))),
+        ["title"]
+    );
+}
+
+#[test]
+fn description_and_location_bounds() {
+    let with = |d: String, l: String| EventInput {
+        description: Some(d),
+        location: Some(l),
+        ..input("t", 0, 1)
+    };
+    assert!(
+        EventContent::parse(with("€".repeat(DESCRIPTION_MAX), "€".repeat(LOCATION_MAX))).is_ok()
+    );
+    assert!(EventContent::parse(with(String::new(), String::new())).is_ok());
+    assert_eq!(
+        fields(EventContent::parse(with(
+            "d".repeat(DESCRIPTION_MAX + 1),
+            "l".into()
+        ))),
+        ["description"]
+    );
+    assert_eq!(
+        fields(EventContent::parse(with(
+            "d".into(),
+            "€".repeat(LOCATION_MAX + 1)
+        ))),
+        ["location"]
+    );
+}
+
+#[test]
+fn end_must_be_after_start() {
+    let expected = [("end_time".to_owned(), "must be after start_time".to_owned())];
+    assert_eq!(errors(EventContent::parse(input("t", 5, 5))), expected);
+    assert_eq!(errors(EventContent::parse(input("t", 5, 4))), expected);
+    assert!(EventContent::parse(input("t", 5, 6)).is_ok());
+}
+
+#[test]
+fn reports_every_problem_at_once() {
+    let bad = EventInput {
+        title: Some(" ".into()),
+        description: Some("d".repeat(DESCRIPTION_MAX + 1)),
+        start_time: Some(text(10)),
+        end_time: Some(text(0)),
+        location: Some("l".repeat(LOCATION_MAX + 1)),
+    };
+    assert_eq!(
+        fields(EventContent::parse(bad)),
+        ["title", "description", "end_time", "location"]
+    );
+    let missing_times = EventInput {
+        title: Some("a".repeat(201)),
+        ..EventInput::default()
+    };
+    assert_eq!(
+        fields(EventContent::parse(missing_times)),
+        ["title", "start_time", "end_time"]
+    );
+}
+
+#[test]
+fn empty_patch_changes_nothing() {
+    assert_eq!(content().apply(EventPatch::default()), Ok(content()));
+}
+
+#[test]
+fn patch_replaces_given_fields_only() {
+    let patched = content()
+        .apply(EventPatch {
+            title: Some("Retro".into()),
+            end_time: Some(at(90)),
+            ..EventPatch::default()
+        })
+        .unwrap();
+    assert_eq!(
+        patched,
+        EventContent {
+            title: "Retro".into(),
+            range: TimeRange::new(at(60), at(90)).unwrap(),
+            ..content()
+        }
+    );
+}
+
+#[test]
+fn patch_location_set_clear_keep() {
+    let cleared = content()
+        .apply(EventPatch {
+            location: Some(None),
+            ..EventPatch::default()
+        })
+        .unwrap();
+    assert_eq!(cleared.location, None);
+    let set = cleared
+        .apply(EventPatch {
+            location: Some(Some("Room 2".into())),
+            ..EventPatch::default()
+        })
+        .unwrap();
+    assert_eq!(set.location.as_deref(), Some("Room 2"));
+    let kept = set.apply(EventPatch::default()).unwrap();
+    assert_eq!(kept.location.as_deref(), Some("Room 2"));
+}
+
+#[test]
+fn patch_validates_merged_times() {
+    // Existing range is [60, 75).
+    let end_before_start = EventPatch {
+        end_time: Some(at(30)),
+        ..EventPatch::default()
+    };
+    assert_eq!(fields(content().apply(end_before_start)), ["end_time"]);
+    let start_after_end = EventPatch {
+        start_time: Some(at(75)),
+        ..EventPatch::default()
+    };
+    assert_eq!(fields(content().apply(start_after_end)), ["end_time"]);
+    let both_moved = EventPatch {
+        start_time: Some(at(100)),
+        end_time: Some(at(130)),
+        ..EventPatch::default()
+    };
+    assert_eq!(
+        content().apply(both_moved).unwrap().range,
+        TimeRange::new(at(100), at(130)).unwrap()
+    );
+}
+
+#[test]
+fn patch_field_rules_apply() {
+    let bad = EventPatch {
+        title: Some(String::new()),
+        description: Some("d".repeat(DESCRIPTION_MAX + 1)),
+        location: Some(Some("l".repeat(LOCATION_MAX + 1))),
+        ..EventPatch::default()
+    };
+    assert_eq!(
+        fields(content().apply(bad)),
+        ["title", "description", "location"]
+    );
+    let long_title = EventPatch {
+        title: Some("t".repeat(TITLE_MAX + 1)),
+        ..EventPatch::default()
+    };
+    assert_eq!(fields(content().apply(long_title)), ["title"]);
+}
+
+#[test]
+fn unparsable_times_are_reported_with_the_other_fields() {
+    let bad = EventInput {
+        title: Some(" ".into()),
+        start_time: Some("yesterday".into()),
+        ..input("t", 0, 1)
+    };
+    assert_eq!(
+        errors(EventContent::parse(bad)),
+        [
+            ("title".into(), "must not be blank".into()),
+            (
+                "start_time".into(),
+                "must be an RFC 3339 timestamp, e.g. 2030-01-31T09:30:00Z".into()
+            ),
+        ]
+    );
+}
+
+#[test]
+fn patch_parse_refuses_nulls_and_bad_times_with_the_other_field_rules() {
+    let ok = EventPatch::parse(PatchInput {
+        title: Some(Some("New".into())),
+        end_time: Some(Some(text(5))),
+        location: Some(None),
+        ..PatchInput::default()
+    })
+    .unwrap();
+    assert_eq!(ok.title.as_deref(), Some("New"));
+    assert_eq!(ok.end_time, Some(at(5)));
+    assert_eq!(ok.location, Some(None));
+    let bad = EventPatch::parse(PatchInput {
+        title: Some(Some(" ".into())),
+        description: Some(None),
+        end_time: Some(Some("soon".into())),
+        ..PatchInput::default()
+    });
+    assert_eq!(fields(bad), ["title", "description", "end_time"]);
+    // Without a null or a bad timestamp, field rules wait for `apply`.
+    let blank = EventPatch::parse(PatchInput {
+        title: Some(Some(" ".into())),
+        ..PatchInput::default()
+    });
+    assert!(blank.is_ok());
+}
+
+#[test]
+fn batch_errors_carry_index() {
+    let ok = parse_batch(Some(vec![input("a", 0, 1), input("b", 1, 2)])).unwrap();
+    assert_eq!(ok.len(), 2);
+    assert_eq!(ok[1].title, "b");
+    let Err(BatchError::Invalid(err)) = parse_batch(Some(vec![
+        input("a", 0, 1),
+        input("", 0, 1),
+        input("c", 0, 1),
+        EventInput::default(),
+    ])) else {
+        panic!("expected item errors");
+    };
+    let located: Vec<(Option<usize>, &str)> =
+        err.iter().map(|e| (e.index, e.field.as_str())).collect();
+    assert_eq!(
+        located,
+        [
+            (Some(1), "title"),
+            (Some(3), "title"),
+            (Some(3), "start_time"),
+            (Some(3), "end_time"),
+        ]
+    );
+}
+
+#[test]
+fn batch_size_bounds() {
+    let n = |k: usize| Some(vec![input("a", 0, 1); k]);
+    let field_of = |r: Result<Vec<EventContent>, BatchError>| match r {
+        Err(BatchError::Invalid(e)) => (e[0].field.clone(), e[0].message.clone()),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        field_of(parse_batch(None)),
+        ("events".into(), "is required".into())
+    );
+    assert_eq!(
+        field_of(parse_batch(n(0))),
+        ("events".into(), "must hold at least one event".into())
+    );
+    assert_eq!(parse_batch(n(1)).map(|v| v.len()), Ok(1));
+    assert_eq!(parse_batch(n(BATCH_MAX)).map(|v| v.len()), Ok(BATCH_MAX));
+    assert_eq!(parse_batch(n(BATCH_MAX + 1)), Err(BatchError::TooLarge));
+    // Too large is judged before any item is parsed.
+    let mut bad = vec![EventInput::default(); BATCH_MAX + 1];
+    bad[0].title = Some(String::new());
+    assert_eq!(parse_batch(Some(bad)), Err(BatchError::TooLarge));
+}

@@ -1,0 +1,101 @@
+//! The one error type of every repository function, mapped here from Diesel and r2d2 so
+//! that callers need neither.
+
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+
+/// Which unique key a duplicate row collided with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UniqueKey {
+    /// A username (compared case-insensitively).
+    Username,
+    /// An email address (compared case-insensitively).
+    Email,
+    /// Any other unique key.
+    Other,
+}
+
+/// Why a storage call failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// A concurrent writer won a race the database decided: the exclusion constraint that
+    /// keeps an owner's events apart fired (PostgreSQL). Retrying re-reads the winner.
+    #[error("overlaps an event written concurrently")]
+    Overlap,
+    /// A row with the same unique key exists.
+    #[error("duplicate {0:?}")]
+    Duplicate(UniqueKey),
+    /// The database cannot be reached (no connection in time, connection closed).
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// Anything else: a bug or an unexpected database failure (details for logs only).
+    #[error("database error: {0}")]
+    Other(String),
+}
+
+/// The name of the PostgreSQL exclusion constraint on an owner's events.
+const OVERLAP_CONSTRAINT: &str = "events_no_overlap";
+
+impl From<DieselError> for StoreError {
+    fn from(e: DieselError) -> Self {
+        match &e {
+            DieselError::DatabaseError(kind, info) => {
+                let constraint = info.constraint_name().unwrap_or("");
+                if constraint == OVERLAP_CONSTRAINT || info.message().contains(OVERLAP_CONSTRAINT) {
+                    return Self::Overlap;
+                }
+                match kind {
+                    DatabaseErrorKind::UniqueViolation => {
+                        // PostgreSQL names the constraint; SQLite names the column.
+                        let text = format!("{constraint} {}", info.message());
+                        Self::Duplicate(if text.contains("username") {
+                            UniqueKey::Username
+                        } else if text.contains("email") {
+                            UniqueKey::Email
+                        } else {
+                            UniqueKey::Other
+                        })
+                    }
+                    DatabaseErrorKind::ClosedConnection => {
+                        Self::Unavailable(info.message().to_owned())
+                    }
+                    _ => Self::Other(e.to_string()),
+                }
+            }
+            _ => Self::Other(e.to_string()),
+        }
+    }
+}
+
+impl From<diesel::r2d2::PoolError> for StoreError {
+    fn from(e: diesel::r2d2::PoolError) -> Self {
+        Self::Unavailable(e.to_string())
+    }
+}
+
+impl From<crate::db::DbError> for StoreError {
+    fn from(e: crate::db::DbError) -> Self {
+        match e {
+            crate::db::DbError::Query(q) => q.into(),
+            other => Self::Unavailable(other.to_string()),
+        }
+    }
+}
+
+/// The result of a repository function.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Conversions between domain instants and the naive UTC timestamps both databases
+/// store; they stay inside this crate.
+pub(crate) mod time {
+    use chrono::{DateTime, NaiveDateTime, Utc};
+
+    /// A UTC instant as stored.
+    pub(crate) fn naive(t: DateTime<Utc>) -> NaiveDateTime {
+        t.naive_utc()
+    }
+
+    /// A stored timestamp as a UTC instant.
+    pub(crate) fn utc(n: NaiveDateTime) -> DateTime<Utc> {
+        n.and_utc()
+    }
+}

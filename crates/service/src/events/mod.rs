@@ -1,0 +1,111 @@
+//! Events: create (one or a batch), read, list, update, delete — with race-free conflict
+//! detection against the owner's calendar, versions and notifications in the same
+//! transaction.
+
+mod batch;
+
+use chrono::{DateTime, Utc};
+use convene_domain::account::User;
+use convene_domain::event::{EventFilter, EventPatch, PatchInput};
+use convene_domain::ids::{EventId, UserId};
+use convene_domain::notification::{NotificationData, NotificationKind};
+use convene_domain::permission::Action;
+use convene_domain::schedule::TimeRange;
+use convene_persistence::events;
+
+pub use self::batch::{create, create_batch};
+use crate::access::{authorized, listed, Event, Precondition};
+use crate::error::Conflict;
+use crate::page::{self, Page};
+use crate::revise::revise;
+use crate::time::now;
+use crate::{conflicts as scan, notify, ServiceError, Services};
+
+/// The stored events of `owner` that `range` would overlap, in start order (the
+/// conflict check on its own, read-only; writes repeat it inside their transaction).
+pub fn conflicts(
+    services: &Services,
+    owner: UserId,
+    range: &TimeRange,
+) -> Result<Vec<Conflict>, ServiceError> {
+    let mut conn = services.conn()?;
+    scan::find(&mut conn, owner, range, None)
+}
+
+/// One event, for any participant.
+pub fn get(services: &Services, actor: &User, id: EventId) -> Result<Event, ServiceError> {
+    let mut conn = services.conn()?;
+    authorized(&mut conn, id, actor.id, Action::Read)
+}
+
+/// The events the caller owns or that are shared with them, by start then id.
+pub fn list(
+    services: &Services,
+    actor: &User,
+    filter: &EventFilter,
+    limit: u32,
+) -> Result<Page<Event, (DateTime<Utc>, EventId)>, ServiceError> {
+    let mut conn = services.conn()?;
+    let rows = events::list_for_user(&mut conn, actor.id, filter, page::fetch(limit))?
+        .into_iter()
+        .map(|(event, granted)| listed(event, granted, actor.id))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Page::of(rows, limit, |e| {
+        (e.event.content.range.start(), e.event.id)
+    }))
+}
+
+/// Updates any subset of the fields (owner or editor); the raw patch is parsed first,
+/// so a malformed one is refused before anything is looked up.
+pub fn update(
+    services: &Services,
+    actor: &User,
+    id: EventId,
+    patch: PatchInput,
+    precondition: Option<Precondition>,
+) -> Result<Event, ServiceError> {
+    let patch = EventPatch::parse(patch).map_err(ServiceError::Validation)?;
+    revise(
+        services,
+        actor,
+        id,
+        precondition.as_ref(),
+        Action::Update,
+        |_, current| {
+            let next = current
+                .apply(patch.clone())
+                .map_err(ServiceError::Validation)?;
+            Ok((next, None))
+        },
+    )
+}
+
+/// Deletes an event (owner only); its permissions and versions go with it, and every
+/// participant is told.
+pub fn delete(
+    services: &Services,
+    actor: &User,
+    id: EventId,
+    precondition: Option<Precondition>,
+) -> Result<(), ServiceError> {
+    services.write(|conn, notes| {
+        let at = now();
+        let Event { event, .. } = authorized(conn, id, actor.id, Action::Delete)?;
+        Precondition::check(precondition.as_ref(), event.version)?;
+        notes.extend(notify::event_changed(
+            &notify::participants(conn, &event)?,
+            &event,
+            actor,
+            NotificationKind::EventDeleted,
+            NotificationData {
+                title: Some(event.content.title.clone()),
+                ..NotificationData::default()
+            },
+            at,
+        ));
+        if !events::delete_if_version(conn, event.id, event.version)? {
+            return Err(ServiceError::Contended);
+        }
+        Ok(())
+    })
+}

@@ -1,0 +1,85 @@
+//! A change of an event's content as a new version: shared by update and rollback.
+
+use convene_domain::account::User;
+use convene_domain::event::{EventContent, StoredEvent};
+use convene_domain::ids::{EventId, UserId, Version};
+use convene_domain::notification::{NotificationData, NotificationKind};
+use convene_domain::permission::Action;
+use convene_domain::version::{is_effective, ChangeKind, VersionRecord};
+use convene_persistence::{events, versions, DbConnection};
+
+use crate::access::{authorized, Event, Precondition};
+use crate::time::now;
+use crate::{conflicts, notify, ServiceError, Services};
+
+/// The version record of `event` as it now stands.
+pub(crate) fn snapshot(
+    event: &StoredEvent,
+    change: ChangeKind,
+    restored_from: Option<Version>,
+    actor: UserId,
+) -> VersionRecord {
+    VersionRecord {
+        event_id: event.id,
+        version: event.version,
+        content: event.content.clone(),
+        change,
+        restored_from,
+        changed_by: actor,
+        changed_at: event.updated_at,
+    }
+}
+
+/// Replaces an event's content as a new version (the caller needs the role for
+/// `action`), conflict-checked against the owner's calendar. `next_content` gives the
+/// new content from the current one, and the version it restores for a rollback. A
+/// change that alters nothing creates no version.
+pub(crate) fn revise(
+    services: &Services,
+    actor: &User,
+    id: EventId,
+    precondition: Option<&Precondition>,
+    action: Action,
+    next_content: impl Fn(
+        &mut DbConnection,
+        &EventContent,
+    ) -> Result<(EventContent, Option<Version>), ServiceError>,
+) -> Result<Event, ServiceError> {
+    services.write(|conn, notes| {
+        let at = now();
+        let Event { event, role } = authorized(conn, id, actor.id, action)?;
+        Precondition::check(precondition, event.version)?;
+        let (next, restored_from) = next_content(conn, &event.content)?;
+        if !is_effective(&event.content, &next) {
+            return Ok(Event { event, role });
+        }
+        let found = conflicts::find(conn, event.owner, &next.range, Some(event.id))?;
+        if !found.is_empty() {
+            return Err(ServiceError::Conflict(found));
+        }
+        let updated = events::update_if_version(conn, event.id, event.version, &next, at)?
+            .ok_or(ServiceError::Contended)?;
+        let change = match restored_from {
+            Some(_) => ChangeKind::RolledBack,
+            None => ChangeKind::Updated,
+        };
+        versions::insert_many(conn, &[snapshot(&updated, change, restored_from, actor.id)])?;
+        notes.extend(notify::event_changed(
+            &notify::participants(conn, &updated)?,
+            &updated,
+            actor,
+            NotificationKind::for_change(change),
+            NotificationData {
+                version: Some(updated.version),
+                title: Some(updated.content.title.clone()),
+                restored_from,
+                ..NotificationData::default()
+            },
+            at,
+        ));
+        Ok(Event {
+            event: updated,
+            role,
+        })
+    })
+}

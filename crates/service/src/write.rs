@@ -1,0 +1,96 @@
+//! The write transaction every change runs in: notifications stored with the change,
+//! announced inside it, pushed after commit, and the whole retried when a concurrent
+//! writer won a race.
+
+use convene_domain::notification::NotificationBody;
+use convene_persistence::db::write_transaction;
+use convene_persistence::{live, notifications, DbConnection};
+
+use crate::{ServiceError, Services};
+
+/// How many times a write is attempted when a concurrent writer keeps winning.
+const ATTEMPTS: usize = 5;
+
+/// Runs `op`, running it again (up to [`ATTEMPTS`] times in all) while it reports that
+/// a concurrent writer won a race (PostgreSQL's exclusion constraint fired, or a
+/// version-guarded update found the row changed). Each attempt re-reads, so the last
+/// answers 409 or 412 with current facts.
+pub(crate) fn retrying<T>(
+    mut op: impl FnMut() -> Result<T, ServiceError>,
+) -> Result<T, ServiceError> {
+    let mut attempt = 1;
+    loop {
+        match op() {
+            Err(ServiceError::Contended) if attempt < ATTEMPTS => attempt += 1,
+            other => return other,
+        }
+    }
+}
+
+impl Services {
+    /// Runs a write transaction that records notifications: `f` pushes the ones to
+    /// store; they are written in the same transaction, announced to other instances
+    /// inside it, and pushed to local live connections only after it commits.
+    pub(crate) fn write<T>(
+        &self,
+        mut f: impl FnMut(&mut DbConnection, &mut Vec<NotificationBody>) -> Result<T, ServiceError>,
+    ) -> Result<T, ServiceError> {
+        let mut conn = self.conn()?;
+        retrying(|| {
+            let (value, committed) = write_transaction(&mut conn, |conn| {
+                let mut notes = Vec::new();
+                let value = f(conn, &mut notes)?;
+                if !notes.is_empty() {
+                    live::order_notifications(conn)?;
+                }
+                let committed = notifications::insert_many(conn, notes)?;
+                self.fanout.in_transaction(conn, &committed)?;
+                Ok::<_, ServiceError>((value, committed))
+            })?;
+            self.fanout.after_commit(&committed);
+            Ok(value)
+        })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn contention_is_retried_until_it_clears() {
+        let mut calls = 0;
+        let got = retrying(|| {
+            calls += 1;
+            if calls < 3 {
+                Err(ServiceError::Contended)
+            } else {
+                Ok(calls)
+            }
+        });
+        assert_eq!(got.unwrap(), 3);
+    }
+
+    #[test]
+    fn persistent_contention_surfaces_after_the_last_attempt() {
+        let mut calls = 0;
+        let got: Result<(), _> = retrying(|| {
+            calls += 1;
+            Err(ServiceError::Contended)
+        });
+        assert!(matches!(got, Err(ServiceError::Contended)));
+        assert_eq!(calls, ATTEMPTS);
+    }
+
+    #[test]
+    fn other_errors_are_not_retried() {
+        let mut calls = 0;
+        let got: Result<(), _> = retrying(|| {
+            calls += 1;
+            Err(ServiceError::NotFound)
+        });
+        assert!(matches!(got, Err(ServiceError::NotFound)));
+        assert_eq!(calls, 1);
+    }
+}
