@@ -231,13 +231,23 @@ impl<T: DeserializeOwned + 'static> FromRequest for Body<T> {
     type Future = BodyFuture<Self>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        let mut payload = payload.take();
-        Box::pin(async move {
-            let (kind, bytes) = read_body(&req, &mut payload, false).await?;
-            decode(kind, &bytes).map(Body)
-        })
+        extract(req, payload, false, Body)
     }
+}
+
+/// Reads and decodes a body (`form`: the OAuth2 form is accepted too), then `wrap`s it.
+fn extract<T: DeserializeOwned + 'static, W: 'static>(
+    req: &HttpRequest,
+    payload: &mut Payload,
+    form: bool,
+    wrap: fn(T) -> W,
+) -> BodyFuture<W> {
+    let req = req.clone();
+    let mut payload = payload.take();
+    Box::pin(async move {
+        let (kind, bytes) = read_body(&req, &mut payload, form).await?;
+        decode(kind, &bytes).map(wrap)
+    })
 }
 
 /// Like [`Body`], but also accepts `application/x-www-form-urlencoded` (OAuth2 login).
@@ -248,12 +258,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for FormOrBody<T> {
     type Future = BodyFuture<Self>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        let mut payload = payload.take();
-        Box::pin(async move {
-            let (kind, bytes) = read_body(&req, &mut payload, true).await?;
-            decode(kind, &bytes).map(FormOrBody)
-        })
+        extract(req, payload, true, FormOrBody)
     }
 }
 

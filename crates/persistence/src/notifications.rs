@@ -31,22 +31,6 @@ struct NotificationRow {
     created_at: NaiveDateTime,
 }
 
-/// A notification to store.
-// `treat_none_as_default_value = false`: `None` is NULL, so SQLite can take the rows in
-// one multi-row INSERT instead of one statement per row.
-#[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = notifications, treat_none_as_default_value = false)]
-struct NotificationInsert {
-    user_id: i64,
-    kind: &'static str,
-    event_id: Option<i64>,
-    actor_id: i64,
-    message: String,
-    data: String,
-    is_read: bool,
-    created_at: NaiveDateTime,
-}
-
 /// The `data` column: a JSON object of the set details (keys in name order).
 fn encode(data: &NotificationData) -> String {
     let mut map = Map::new();
@@ -128,17 +112,19 @@ pub fn insert_many(
     conn: &mut DbConnection,
     notes: Vec<NotificationBody>,
 ) -> StoreResult<Vec<Notification>> {
-    let rows: Vec<NotificationInsert> = notes
+    let rows: Vec<_> = notes
         .iter()
-        .map(|n| NotificationInsert {
-            user_id: n.user_id.0,
-            kind: n.kind.as_str(),
-            event_id: n.event_id.map(|e| e.0),
-            actor_id: n.actor_id.0,
-            message: n.message.clone(),
-            data: encode(&n.data),
-            is_read: n.is_read,
-            created_at: naive(n.created_at),
+        .map(|n| {
+            (
+                notifications::user_id.eq(n.user_id.0),
+                notifications::kind.eq(n.kind.as_str()),
+                notifications::event_id.eq(n.event_id.map(|e| e.0)),
+                notifications::actor_id.eq(n.actor_id.0),
+                notifications::message.eq(&n.message),
+                notifications::data.eq(encode(&n.data)),
+                notifications::is_read.eq(n.is_read),
+                notifications::created_at.eq(naive(n.created_at)),
+            )
         })
         .collect();
     // Chunks keep each statement well under both backends' bind-parameter limits.
