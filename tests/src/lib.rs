@@ -346,6 +346,11 @@ pub fn slot(hour: u32) -> String {
     format!("2030-01-{:02}T{:02}:00:00Z", 1 + hour / 24, hour % 24)
 }
 
+/// The `id` member of a document (an event, a notification, …) as a number.
+pub fn id_of(doc: &Value) -> i64 {
+    doc["id"].as_i64().unwrap_or_else(|| panic!("id in {doc}"))
+}
+
 /// The `ETag` header of `res`, if any.
 pub fn etag(res: &reqwest::Response) -> Option<String> {
     res.headers()

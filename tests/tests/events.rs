@@ -5,8 +5,8 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use convene_tests::{
-    app, assert_problem, backend_tests, etag, query_escape, slot, ts_key, Backend, StatusCode,
-    TestApp,
+    app, assert_problem, backend_tests, etag, id_of, query_escape, slot, ts_key, Backend,
+    StatusCode, TestApp,
 };
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -78,10 +78,6 @@ fn assert_event_read(event: &Value) {
     }
     assert!(event["id"].as_i64().unwrap() > 0);
     assert!(event["version"].as_i64().unwrap() >= 1);
-}
-
-fn id_of(event: &Value) -> i64 {
-    event["id"].as_i64().unwrap()
 }
 
 fn ids(items: &[Value]) -> Vec<i64> {

@@ -2,8 +2,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use convene_tests::{
-    app, assert_problem, backend_tests, etag, query_escape, slot, ts_key, Backend, StatusCode,
-    TestApp,
+    app, assert_problem, backend_tests, etag, id_of, query_escape, slot, ts_key, Backend,
+    StatusCode, TestApp,
 };
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -41,10 +41,6 @@ fn assert_version_read(v: &Value) {
     for ts in ["start_time", "end_time", "changed_at"] {
         assert!(v[ts].as_str().unwrap().ends_with('Z'), "{ts} in {v}");
     }
-}
-
-fn id_of(v: &Value) -> i64 {
-    v["id"].as_i64().unwrap()
 }
 
 /// The content fields of an event or a version.

@@ -4,7 +4,8 @@
 use std::collections::BTreeSet;
 
 use convene_tests::{
-    app, assert_problem, backend_tests, query_escape, slot, ts_key, Backend, StatusCode, TestApp,
+    app, assert_problem, backend_tests, id_of, query_escape, slot, ts_key, Backend, StatusCode,
+    TestApp,
 };
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -41,10 +42,6 @@ fn assert_notification_read(n: &Value) {
     );
     assert!(n["is_read"].is_boolean());
     assert!(n["created_at"].as_str().unwrap().ends_with('Z'));
-}
-
-fn id_of(v: &Value) -> i64 {
-    v["id"].as_i64().unwrap()
 }
 
 /// The whole first page (limit 200) of `GET /api/notifications?{query}`.

@@ -4,7 +4,9 @@
 
 use std::collections::BTreeSet;
 
-use convene_tests::{app, assert_problem, backend_tests, slot, Backend, StatusCode, TestApp};
+use convene_tests::{
+    app, assert_problem, backend_tests, id_of, slot, Backend, StatusCode, TestApp,
+};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -44,10 +46,6 @@ fn assert_permission_read(p: &Value) {
     for ts in ["created_at", "updated_at"] {
         assert!(p[ts].as_str().unwrap().ends_with('Z'), "{ts} in {p}");
     }
-}
-
-fn id_of(v: &Value) -> i64 {
-    v["id"].as_i64().unwrap()
 }
 
 async fn share_raw(app: &TestApp, token: &str, event: i64, body: Value) -> reqwest::Response {
