@@ -441,6 +441,22 @@ impl TestApp {
         );
     }
 
+    /// `PATCH /api/events/{id}` with `body` as the bearer of `token`; asserts 200 and
+    /// returns the `EventRead`.
+    pub async fn patch_event(&self, token: &str, id: i64, body: &Value) -> Value {
+        let res = self
+            .patch(&format!("/api/events/{id}"), body, Some(token))
+            .await;
+        let status = res.status();
+        let read: Value = res.json().await.expect("event body");
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "PATCH event {id} with {body}: {read}"
+        );
+        read
+    }
+
     /// `GET path` as the bearer of `token`; asserts 200 and returns the JSON body.
     pub async fn get_ok(&self, path: &str, token: &str) -> Value {
         let res = self.get(path, Some(token)).await;
