@@ -2,7 +2,8 @@
 //! database of its own (a temporary SQLite file, or a fresh PostgreSQL database created
 //! from `TEST_DATABASE_URL` and dropped afterwards) and drives it over HTTP.
 //!
-//! Every test runs on both backends through [`backend_tests!`]. Without
+//! Every test runs on both backends through [`backend_tests!`], except the few it lists
+//! as `postgres_only`, which exist only as PostgreSQL tests. Without
 //! `TEST_DATABASE_URL` the PostgreSQL variants return early (saying so on stderr), so
 //! `cargo test --workspace` works on a machine without PostgreSQL; with it they fail if
 //! PostgreSQL cannot be reached.
@@ -295,10 +296,26 @@ pub async fn assert_problem(res: reqwest::Response, status: StatusCode, code: &s
 }
 
 /// Generates `mod sqlite` and `mod postgres`, each with one `#[tokio::test]` per named
-/// `async fn name(app: TestApp)` (or `async fn name(backend: Backend)` with `raw`).
+/// `async fn name(backend: Backend)`.
+///
+/// Names after `postgres_only:` get only the `postgres::` test: scenarios that exist
+/// only with PostgreSQL (several instances on one database, the listener connection),
+/// so no SQLite variant passes without testing anything. Like every PostgreSQL variant
+/// they return early (saying so on stderr) when `TEST_DATABASE_URL` is not set.
+///
+/// ```text
+/// backend_tests!(
+///     works_everywhere,
+///     also_everywhere;
+///     postgres_only: survives_a_listener_restart,
+/// );
+/// ```
 #[macro_export]
 macro_rules! backend_tests {
     ($($name:ident),* $(,)?) => {
+        $crate::backend_tests!($($name),*; postgres_only:);
+    };
+    ($($name:ident),* $(,)?; postgres_only: $($pg_name:ident),* $(,)?) => {
         mod sqlite {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -312,6 +329,12 @@ macro_rules! backend_tests {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
                     super::$name($crate::Backend::Postgres).await
+                }
+            )*
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $pg_name() {
+                    super::$pg_name($crate::Backend::Postgres).await
                 }
             )*
         }

@@ -29,9 +29,12 @@ backend_tests!(
     invalid_tokens_are_refused_before_upgrade,
     logout_closes_the_socket_with_1008,
     expired_token_closes_the_socket_with_1008,
+    server_pings_and_drops_silent_peers;
+    // SQLite is single-instance by design (the in-memory hub is the fan-out) and has no
+    // listener connection: these exist only with PostgreSQL.
+    postgres_only:
     change_through_one_instance_reaches_another,
     listener_recovers_after_its_connection_is_killed,
-    server_pings_and_drops_silent_peers,
 );
 
 fn ws_url(app: &TestApp, query: &str) -> String {
@@ -376,7 +379,7 @@ async fn expired_token_closes_the_socket_with_1008(backend: Backend) {
 async fn change_through_one_instance_reaches_another(backend: Backend) {
     let a = app!(backend);
     let TestDb::Postgres { url, .. } = &a.db else {
-        return; // SQLite is single-instance by design: the in-memory hub is the fan-out.
+        panic!("a PostgreSQL-only test got a {backend:?} database");
     };
     let b_address = convene_tests::start(convene_tests::test_settings(url)).await;
     let b = TestApp {
@@ -415,7 +418,7 @@ async fn listener_recovers_after_its_connection_is_killed(backend: Backend) {
         admin_url, name, ..
     } = &app.db
     else {
-        return; // SQLite has no listener connection.
+        panic!("a PostgreSQL-only test got a {backend:?} database");
     };
     let (_, alice_token) = app.user("alice").await;
     let (bob, bob_token) = app.user("bob").await;
