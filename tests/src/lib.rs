@@ -105,7 +105,8 @@ impl Drop for TestDb {
     }
 }
 
-/// `url` with its database name replaced by `name`.
+/// `url` with its database name replaced by `name` (query parameters kept). The
+/// benchmarks' scratch databases use it too.
 pub fn with_database(url: &str, name: &str) -> String {
     let (base, query) = match url.split_once('?') {
         Some((b, q)) => (b, Some(q)),
@@ -522,4 +523,22 @@ pub fn assert_members(doc: &Value, keys: &[&str], what: &str) {
         .collect();
     let expected: std::collections::BTreeSet<&str> = keys.iter().copied().collect();
     assert_eq!(found, expected, "{what} members of {doc}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_name_is_replaced() {
+        assert_eq!(
+            with_database("postgres://u@h:5432/test", "x"),
+            "postgres://u@h:5432/x"
+        );
+        assert_eq!(
+            with_database("postgres://u@h/test?sslmode=disable", "x"),
+            "postgres://u@h/x?sslmode=disable"
+        );
+        assert_eq!(with_database("postgres://h", "x"), "postgres://h/x");
+    }
 }
