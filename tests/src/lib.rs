@@ -525,6 +525,31 @@ pub fn assert_members(doc: &Value, keys: &[&str], what: &str) {
     assert_eq!(found, expected, "{what} members of {doc}");
 }
 
+// ---------------------------------------------------------------------------------------
+// Races.
+// ---------------------------------------------------------------------------------------
+
+/// Sends `requests` all at once; returns each `(status, JSON body or null)` in request
+/// order.
+pub async fn race(requests: Vec<reqwest::RequestBuilder>) -> Vec<(StatusCode, Value)> {
+    let handles: Vec<_> = requests
+        .into_iter()
+        .map(|req| {
+            tokio::spawn(async move {
+                let res = req.send().await.unwrap();
+                let status = res.status();
+                let body: Value = res.json().await.unwrap_or(Value::Null);
+                (status, body)
+            })
+        })
+        .collect();
+    let mut out = Vec::new();
+    for h in handles {
+        out.push(h.await.unwrap());
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

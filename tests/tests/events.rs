@@ -5,7 +5,7 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use convene_tests::{
-    app, assert_problem, backend_tests, etag, id_of, query_escape, slot, ts_key, Backend,
+    app, assert_problem, backend_tests, etag, id_of, query_escape, race, slot, ts_key, Backend,
     StatusCode, TestApp,
 };
 use reqwest::Method;
@@ -1303,32 +1303,19 @@ async fn updates_are_conflict_checked(backend: Backend) {
 async fn concurrent_overlapping_creates_one_wins(backend: Backend) {
     let app = app!(backend);
     let (_, token) = app.user("racer").await;
-    let mut handles = Vec::new();
-    for i in 0..20 {
-        let client = app.client.clone();
-        let url = app.url("/api/events");
-        let token = token.clone();
-        // Every pair overlaps: all start within 19 minutes and last an hour.
-        let body = json!({"title": format!("race {i}"),
-                          "start_time": format!("2030-01-01T10:{i:02}:00Z"),
-                          "end_time": format!("2030-01-01T11:{i:02}:00Z")});
-        handles.push(tokio::spawn(async move {
-            let res = client
-                .post(url)
-                .bearer_auth(token)
-                .json(&body)
-                .send()
-                .await
-                .unwrap();
-            let status = res.status();
-            let body: Value = res.json().await.unwrap();
-            (status, body)
-        }));
-    }
+    let requests = (0..20)
+        .map(|i| {
+            // Every pair overlaps: all start within 19 minutes and last an hour.
+            app.request(Method::POST, "/api/events")
+                .bearer_auth(&token)
+                .json(&json!({"title": format!("race {i}"),
+                              "start_time": format!("2030-01-01T10:{i:02}:00Z"),
+                              "end_time": format!("2030-01-01T11:{i:02}:00Z")}))
+        })
+        .collect();
     let mut created = 0;
     let mut conflicts = 0;
-    for h in handles {
-        let (status, body) = h.await.unwrap();
+    for (status, body) in race(requests).await {
         match status {
             StatusCode::CREATED => created += 1,
             StatusCode::CONFLICT => {
@@ -1347,29 +1334,17 @@ async fn concurrent_if_match_updates_one_wins(backend: Backend) {
     let (_, token) = app.user("writer").await;
     let event = app.create_event(&token, "v1", &slot(1), &slot(2)).await;
     let path = format!("/api/events/{}", id_of(&event));
-    let mut handles = Vec::new();
-    for i in 0..10 {
-        let client = app.client.clone();
-        let url = app.url(&path);
-        let token = token.clone();
-        handles.push(tokio::spawn(async move {
-            let res = client
-                .patch(url)
-                .bearer_auth(token)
+    let requests = (0..10)
+        .map(|i| {
+            app.request(Method::PATCH, &path)
+                .bearer_auth(&token)
                 .header("if-match", "\"1\"")
                 .json(&json!({"title": format!("writer {i}")}))
-                .send()
-                .await
-                .unwrap();
-            let status = res.status();
-            let body: Value = res.json().await.unwrap();
-            (i, status, body)
-        }));
-    }
+        })
+        .collect();
     let mut winners = Vec::new();
     let mut refused = 0;
-    for h in handles {
-        let (i, status, body) = h.await.unwrap();
+    for (i, (status, body)) in race(requests).await.into_iter().enumerate() {
         match status {
             StatusCode::OK => {
                 assert_eq!(body["version"], 2);
@@ -1598,26 +1573,6 @@ async fn batch_size_limits(backend: Backend) {
     assert_eq!(all.len(), 500);
     assert_eq!(pages, 3);
     assert_eq!(ids(&all), ids(&created));
-}
-
-/// Sends `count` requests at once; returns each `(status, body)` in request order.
-async fn race(requests: Vec<reqwest::RequestBuilder>) -> Vec<(StatusCode, Value)> {
-    let handles: Vec<_> = requests
-        .into_iter()
-        .map(|req| {
-            tokio::spawn(async move {
-                let res = req.send().await.unwrap();
-                let status = res.status();
-                let body: Value = res.json().await.unwrap_or(Value::Null);
-                (status, body)
-            })
-        })
-        .collect();
-    let mut out = Vec::new();
-    for h in handles {
-        out.push(h.await.unwrap());
-    }
-    out
 }
 
 async fn concurrent_moves_and_creates_onto_one_slot_one_wins(backend: Backend) {
