@@ -228,14 +228,18 @@ impl TestApp {
         res.json().await.expect("Token")
     }
 
+    /// Logs `username` in (one more session) and returns its access token.
+    pub async fn access_token(&self, username: &str) -> String {
+        self.login(username).await["access_token"]
+            .as_str()
+            .expect("token")
+            .to_owned()
+    }
+
     /// Registers and logs in `username`; returns (user id, access token).
     pub async fn user(&self, username: &str) -> (i64, String) {
         let user = self.register(username).await;
-        let token = self.login(username).await;
-        (
-            user["id"].as_i64().expect("id"),
-            token["access_token"].as_str().expect("token").to_owned(),
-        )
+        (id_of(&user), self.access_token(username).await)
     }
 }
 

@@ -250,6 +250,18 @@ async fn validation_bounds_are_inclusive(backend: Backend) {
     assert_eq!(res.status(), StatusCode::CREATED);
 }
 
+/// `GET path` with `If-None-Match: tag` as the bearer of `token`.
+async fn get_if_none_match(app: &TestApp, path: &str, token: &str, tag: &str) -> reqwest::Response {
+    app.send(
+        Method::GET,
+        path,
+        None,
+        Some(token),
+        &[("if-none-match", tag)],
+    )
+    .await
+}
+
 async fn get_honours_if_none_match(backend: Backend) {
     let app = app!(backend);
     let (_, token) = app.user("getter").await;
@@ -258,27 +270,11 @@ async fn get_honours_if_none_match(backend: Backend) {
     let res = app.get(&path, Some(&token)).await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(etag(&res).as_deref(), Some("\"1\""));
-    let res = app
-        .send(
-            Method::GET,
-            &path,
-            None,
-            Some(&token),
-            &[("if-none-match", "\"1\"")],
-        )
-        .await;
+    let res = get_if_none_match(&app, &path, &token, "\"1\"").await;
     assert_eq!(res.status(), StatusCode::NOT_MODIFIED);
     assert_eq!(etag(&res).as_deref(), Some("\"1\""));
     assert!(res.bytes().await.unwrap().is_empty());
-    let res = app
-        .send(
-            Method::GET,
-            &path,
-            None,
-            Some(&token),
-            &[("if-none-match", "\"7\"")],
-        )
-        .await;
+    let res = get_if_none_match(&app, &path, &token, "\"7\"").await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.json::<Value>().await.unwrap()["version"], 1);
 
@@ -287,26 +283,10 @@ async fn get_honours_if_none_match(backend: Backend) {
         .patch(&path, &json!({"title": "e2"}), Some(&token))
         .await;
     assert_eq!(res.status(), StatusCode::OK);
-    let res = app
-        .send(
-            Method::GET,
-            &path,
-            None,
-            Some(&token),
-            &[("if-none-match", "\"1\"")],
-        )
-        .await;
+    let res = get_if_none_match(&app, &path, &token, "\"1\"").await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(etag(&res).as_deref(), Some("\"2\""));
-    let res = app
-        .send(
-            Method::GET,
-            &path,
-            None,
-            Some(&token),
-            &[("if-none-match", "\"2\"")],
-        )
-        .await;
+    let res = get_if_none_match(&app, &path, &token, "\"2\"").await;
     assert_eq!(res.status(), StatusCode::NOT_MODIFIED);
 
     // Unknown ids.
@@ -516,12 +496,12 @@ async fn if_match_preconditions(backend: Backend) {
 
     // Matching version: accepted.
     let res = app
-        .send(
+        .send_if_match(
             Method::PATCH,
             &path,
             Some(&json!({"title": "v2"})),
-            Some(&token),
-            &[("if-match", "\"1\"")],
+            &token,
+            "\"1\"",
         )
         .await;
     assert_eq!(res.status(), StatusCode::OK);
@@ -530,12 +510,12 @@ async fn if_match_preconditions(backend: Backend) {
     // Stale version: 412 with the current ETag, nothing changed.
     for method in [Method::PATCH, Method::PUT] {
         let res = app
-            .send(
+            .send_if_match(
                 method.clone(),
                 &path,
                 Some(&json!({"title": "lost"})),
-                Some(&token),
-                &[("if-match", "\"1\"")],
+                &token,
+                "\"1\"",
             )
             .await;
         let problem =
@@ -543,36 +523,30 @@ async fn if_match_preconditions(backend: Backend) {
         assert_eq!(problem["current_etag"], "\"2\"", "{method}");
     }
     let res = app
-        .send(
-            Method::DELETE,
-            &path,
-            None,
-            Some(&token),
-            &[("if-match", "\"1\"")],
-        )
+        .send_if_match(Method::DELETE, &path, None, &token, "\"1\"")
         .await;
     let problem = assert_problem(res, StatusCode::PRECONDITION_FAILED, "precondition_failed").await;
     assert_eq!(problem["current_etag"], "\"2\"");
     // A no-op update is still refused when the precondition fails.
     let res = app
-        .send(
+        .send_if_match(
             Method::PATCH,
             &path,
             Some(&json!({"title": "v2"})),
-            Some(&token),
-            &[("if-match", "\"1\"")],
+            &token,
+            "\"1\"",
         )
         .await;
     assert_problem(res, StatusCode::PRECONDITION_FAILED, "precondition_failed").await;
     // If-Match uses strong comparison: a weak tag never matches; unquoted is no ETag.
     for header in ["W/\"2\"", "2"] {
         let res = app
-            .send(
+            .send_if_match(
                 Method::PATCH,
                 &path,
                 Some(&json!({"title": "weak"})),
-                Some(&token),
-                &[("if-match", header)],
+                &token,
+                header,
             )
             .await;
         let problem =
@@ -584,23 +558,23 @@ async fn if_match_preconditions(backend: Backend) {
     assert_eq!(read["version"], 2);
     // A list of ETags matches when one of them does.
     let res = app
-        .send(
+        .send_if_match(
             Method::PATCH,
             &path,
             Some(&json!({"title": "listed"})),
-            Some(&token),
-            &[("if-match", "\"1\", \"2\"")],
+            &token,
+            "\"1\", \"2\"",
         )
         .await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(etag(&res).as_deref(), Some("\"3\""));
     let res = app
-        .send(
+        .send_if_match(
             Method::PATCH,
             &path,
             Some(&json!({"title": "v2"})),
-            Some(&token),
-            &[("if-match", "\"3\"")],
+            &token,
+            "\"3\"",
         )
         .await;
     assert_eq!(res.status(), StatusCode::OK);
@@ -608,12 +582,12 @@ async fn if_match_preconditions(backend: Backend) {
 
     // `*` matches any version.
     let res = app
-        .send(
+        .send_if_match(
             Method::PUT,
             &path,
             Some(&json!({"title": "v3"})),
-            Some(&token),
-            &[("if-match", "*")],
+            &token,
+            "*",
         )
         .await;
     assert_eq!(res.status(), StatusCode::OK);
@@ -621,13 +595,7 @@ async fn if_match_preconditions(backend: Backend) {
 
     // DELETE with the right version.
     let res = app
-        .send(
-            Method::DELETE,
-            &path,
-            None,
-            Some(&token),
-            &[("if-match", "\"5\"")],
-        )
+        .send_if_match(Method::DELETE, &path, None, &token, "\"5\"")
         .await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     let res = app.get(&path, Some(&token)).await;
@@ -635,14 +603,9 @@ async fn if_match_preconditions(backend: Backend) {
 
     // `*` on DELETE.
     let other = app.create_event(&token, "other", &slot(5), &slot(6)).await;
+    let other_path = format!("/api/events/{}", id_of(&other));
     let res = app
-        .send(
-            Method::DELETE,
-            &format!("/api/events/{}", id_of(&other)),
-            None,
-            Some(&token),
-            &[("if-match", "*")],
-        )
+        .send_if_match(Method::DELETE, &other_path, None, &token, "*")
         .await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
 }

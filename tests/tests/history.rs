@@ -462,35 +462,23 @@ async fn rollback_honours_if_match(backend: Backend) {
     .await;
     let path = format!("/api/events/{id}/rollback/1");
     let res = app
-        .send(
-            Method::POST,
-            &path,
-            None,
-            Some(&token),
-            &[("if-match", "\"1\"")],
-        )
+        .send_if_match(Method::POST, &path, None, &token, "\"1\"")
         .await;
     let problem = assert_problem(res, StatusCode::PRECONDITION_FAILED, "precondition_failed").await;
     assert_eq!(problem["current_etag"], "\"2\"");
     assert_eq!(versions(&changelog(&app, &token, id).await), vec![1, 2]);
     let res = app
-        .send(
-            Method::POST,
-            &path,
-            None,
-            Some(&token),
-            &[("if-match", "\"2\"")],
-        )
+        .send_if_match(Method::POST, &path, None, &token, "\"2\"")
         .await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(etag(&res).as_deref(), Some("\"3\""));
     let res = app
-        .send(
+        .send_if_match(
             Method::POST,
             &format!("/api/events/{id}/rollback/2"),
             None,
-            Some(&token),
-            &[("if-match", "*")],
+            &token,
+            "*",
         )
         .await;
     assert_eq!(res.status(), StatusCode::OK);

@@ -151,14 +151,8 @@ async fn every_connection_of_the_user_receives_it(backend: Backend) {
     let app = app!(backend);
     let (_, alice_token) = app.user("alice").await;
     let (bob, _) = app.user("bob").await;
-    let bob_phone = app.login("bob").await["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let bob_laptop = app.login("bob").await["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let bob_phone = app.access_token("bob").await;
+    let bob_laptop = app.access_token("bob").await;
     let mut tab1 = connect(&app, &bob_laptop, "").await;
     let mut tab2 = connect(&app, &bob_laptop, "").await;
     let mut phone = connect(&app, &bob_phone, "").await;
@@ -332,10 +326,7 @@ async fn invalid_tokens_are_refused_before_upgrade(backend: Backend) {
 async fn logout_closes_the_socket_with_1008(backend: Backend) {
     let app = app!(backend);
     let (_, token) = app.user("alice").await;
-    let other = app.login("alice").await["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let other = app.access_token("alice").await;
     let mut socket = connect(&app, &token, "").await;
     let mut other_socket = connect(&app, &other, "").await;
     let res = app.post("/api/auth/logout", &json!({}), Some(&token)).await;
@@ -390,10 +381,7 @@ async fn change_through_one_instance_reaches_another(backend: Backend) {
     };
     let (_, alice_token) = a.user("alice").await;
     let (bob, _) = a.user("bob").await;
-    let bob_token = b.login("bob").await["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let bob_token = b.access_token("bob").await;
     let mut on_a = connect(&a, &bob_token, "").await;
     let mut on_b = connect(&b, &bob_token, "").await;
     let event = a

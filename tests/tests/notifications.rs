@@ -307,12 +307,12 @@ async fn failed_and_noop_changes_notify_nobody(backend: Backend) {
     assert_eq!(res.status(), StatusCode::CONFLICT);
     // Stale If-Match.
     let res = app
-        .send(
+        .send_if_match(
             Method::PATCH,
             &path,
             Some(&json!({"title": "x"})),
-            Some(&o),
-            &[("if-match", "\"9\"")],
+            &o,
+            "\"9\"",
         )
         .await;
     assert_eq!(res.status(), StatusCode::PRECONDITION_FAILED);
