@@ -643,6 +643,18 @@ impl Pages {
         Some(page)
     }
 
+    /// Every item of every remaining page, and the number of items on each page.
+    pub async fn items(mut self, app: &TestApp, token: &str) -> (Vec<Value>, Vec<usize>) {
+        let mut items = Vec::new();
+        let mut sizes = Vec::new();
+        while let Some(page) = self.next(app, token).await {
+            let batch = page["items"].as_array().expect("items");
+            sizes.push(batch.len());
+            items.extend(batch.iter().cloned());
+        }
+        (items, sizes)
+    }
+
     /// How many pages have been fetched.
     pub fn fetched(&self) -> usize {
         self.fetched

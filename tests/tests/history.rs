@@ -2,8 +2,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use convene_tests::{
-    app, assert_problem, backend_tests, etag, id_of, query_escape, slot, ts_key, Backend,
-    StatusCode, TestApp,
+    app, assert_problem, backend_tests, etag, id_of, slot, ts_key, Backend, Pages, StatusCode,
+    TestApp,
 };
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -193,28 +193,9 @@ async fn changelog_paginates(backend: Backend) {
         assert_eq!(res.status(), StatusCode::OK);
     }
     // 7 versions, pages of 3: 3 + 3 + 1.
-    let mut seen = Vec::new();
-    let mut cursor: Option<String> = None;
-    let mut sizes = Vec::new();
-    loop {
-        let path = match &cursor {
-            None => format!("/api/events/{id}/changelog?limit=3"),
-            Some(c) => format!(
-                "/api/events/{id}/changelog?limit=3&cursor={}",
-                query_escape(c)
-            ),
-        };
-        let page = app.get_ok(&path, &token).await;
-        let items = page["items"].as_array().unwrap();
-        sizes.push(items.len());
-        seen.extend(items.iter().cloned());
-        match &page["next_cursor"] {
-            Value::Null => break,
-            Value::String(c) => cursor = Some(c.clone()),
-            other => panic!("next_cursor {other}"),
-        }
-        assert!(sizes.len() < 10);
-    }
+    let (seen, sizes) = Pages::new(format!("/api/events/{id}/changelog?limit=3"), 10)
+        .items(&app, &token)
+        .await;
     assert_eq!(sizes, vec![3, 3, 1]);
     assert_eq!(versions(&seen), (1..=7).collect::<Vec<_>>());
     let titles: Vec<&str> = seen.iter().map(|v| v["title"].as_str().unwrap()).collect();

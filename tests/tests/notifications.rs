@@ -4,8 +4,8 @@
 use std::collections::BTreeSet;
 
 use convene_tests::{
-    app, assert_problem, backend_tests, id_of, query_escape, slot, ts_key, Backend, StatusCode,
-    TestApp,
+    app, assert_problem, backend_tests, id_of, query_escape, slot, ts_key, Backend, Pages,
+    StatusCode, TestApp,
 };
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -475,32 +475,8 @@ async fn notifications_paginate_newest_first(backend: Backend) {
     let all = notes(&app, &u).await;
     assert_eq!(all.len(), 9);
 
-    let walk = |query: &'static str| {
-        let app = &app;
-        let u = &u;
-        async move {
-            let mut seen = Vec::new();
-            let mut sizes = Vec::new();
-            let mut cursor: Option<String> = None;
-            loop {
-                let mut path = format!("/api/notifications?limit=4&{query}");
-                if let Some(c) = &cursor {
-                    path.push_str(&format!("&cursor={}", query_escape(c)));
-                }
-                let page = app.get_ok(&path, u).await;
-                let items = page["items"].as_array().unwrap();
-                sizes.push(items.len());
-                seen.extend(items.iter().cloned());
-                match &page["next_cursor"] {
-                    Value::Null => break,
-                    Value::String(c) => cursor = Some(c.clone()),
-                    other => panic!("next_cursor {other}"),
-                }
-                assert!(sizes.len() < 10);
-            }
-            (seen, sizes)
-        }
-    };
+    let walk =
+        |query: &str| Pages::new(format!("/api/notifications?limit=4&{query}"), 10).items(&app, &u);
     let (seen, sizes) = walk("").await;
     assert_eq!(sizes, vec![4, 4, 1]);
     assert_eq!(seen, all);
