@@ -51,11 +51,10 @@ fn assert_conflicts(problem: &Value, expected: &[&Value]) {
         .iter()
         .map(|c| {
             // Outside a batch, exactly the documented members.
-            let keys: BTreeSet<&str> = c.as_object().unwrap().keys().map(String::as_str).collect();
-            assert_eq!(
-                keys,
-                BTreeSet::from(["id", "title", "start_time", "end_time"]),
-                "conflict members of {c}"
+            convene_tests::assert_members(
+                c,
+                &["id", "title", "start_time", "end_time"],
+                "conflict",
             );
             (
                 c["id"].as_i64().unwrap_or_else(|| panic!("id in {c}")),

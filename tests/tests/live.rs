@@ -112,23 +112,18 @@ async fn change_by_another_user_is_pushed(backend: Backend) {
     assert!(shared["message"].as_str().unwrap().contains("Standup"));
     assert!(shared["id"].as_i64().unwrap() > 0);
     assert!(shared["timestamp"].as_str().unwrap().ends_with('Z'));
-    let keys: HashSet<&str> = shared
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
-    assert_eq!(
-        keys,
-        HashSet::from([
+    convene_tests::assert_members(
+        &shared,
+        &[
             "id",
             "type",
             "event_id",
             "actor_id",
             "message",
             "data",
-            "timestamp"
-        ])
+            "timestamp",
+        ],
+        "live notification",
     );
 
     app.patch_event(&alice_token, id, &json!({"title": "Standup (moved)"}))

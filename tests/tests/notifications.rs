@@ -1,8 +1,6 @@
 //! Notifications over REST: who receives what, read state, unread filter, pagination.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::BTreeSet;
-
 use convene_tests::{
     app, assert_problem, backend_tests, id_of, query_escape, slot, ts_key, Backend, Pages,
     StatusCode, TestApp,
@@ -49,16 +47,10 @@ async fn page(app: &TestApp, token: &str, query: &str) -> Value {
     let page = app
         .get_ok(&format!("/api/notifications?limit=200&{query}"), token)
         .await;
-    let keys: BTreeSet<&str> = page
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
-    assert_eq!(
-        keys,
-        BTreeSet::from(["items", "next_cursor", "unread_count"]),
-        "{page}"
+    convene_tests::assert_members(
+        &page,
+        &["items", "next_cursor", "unread_count"],
+        "notification page",
     );
     assert_eq!(page["next_cursor"], Value::Null);
     let items = page["items"].as_array().unwrap();

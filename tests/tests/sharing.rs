@@ -32,17 +32,7 @@ const PERMISSION_KEYS: [&str; 7] = [
 ];
 
 fn assert_permission_read(p: &Value) {
-    let keys: BTreeSet<&str> = p
-        .as_object()
-        .unwrap_or_else(|| panic!("object: {p}"))
-        .keys()
-        .map(String::as_str)
-        .collect();
-    assert_eq!(
-        keys,
-        PERMISSION_KEYS.into_iter().collect::<BTreeSet<_>>(),
-        "PermissionRead members of {p}"
-    );
+    convene_tests::assert_members(p, &PERMISSION_KEYS, "PermissionRead");
     for ts in ["created_at", "updated_at"] {
         assert!(p[ts].as_str().unwrap().ends_with('Z'), "{ts} in {p}");
     }
