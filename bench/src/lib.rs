@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use convene_tests::with_database;
 use diesel::{Connection, PgConnection, RunQueryDsl};
 
 /// Median and 95th percentile of a set of timings.
@@ -35,23 +36,6 @@ impl Summary {
             median_us,
             p95_us: us[rank - 1],
         })
-    }
-}
-
-/// `url` with its database name replaced by `name` (query parameters kept).
-pub fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (url, None),
-    };
-    let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let root = match base[scheme_end..].find('/') {
-        Some(i) => &base[..scheme_end + i],
-        None => base,
-    };
-    match query {
-        Some(q) => format!("{root}/{name}?{q}"),
-        None => format!("{root}/{name}"),
     }
 }
 
@@ -134,18 +118,5 @@ mod tests {
         let hundred: Vec<u64> = (1..=100).rev().collect();
         let s = Summary::of(&us(&hundred)).unwrap();
         assert_eq!((s.median_us, s.p95_us), (50.5, 95.0));
-    }
-
-    #[test]
-    fn database_name_is_replaced() {
-        assert_eq!(
-            with_database("postgres://u@h:5432/test", "x"),
-            "postgres://u@h:5432/x"
-        );
-        assert_eq!(
-            with_database("postgres://u@h/test?sslmode=disable", "x"),
-            "postgres://u@h/x?sslmode=disable"
-        );
-        assert_eq!(with_database("postgres://h", "x"), "postgres://h/x");
     }
 }

@@ -2,7 +2,8 @@
 //! database of its own (a temporary SQLite file, or a fresh PostgreSQL database created
 //! from `TEST_DATABASE_URL` and dropped afterwards) and drives it over HTTP.
 //!
-//! Every test runs on both backends through [`backend_tests!`]. Without
+//! Every test runs on both backends through [`backend_tests!`], except the few it lists
+//! as `postgres_only`, which exist only as PostgreSQL tests. Without
 //! `TEST_DATABASE_URL` the PostgreSQL variants return early (saying so on stderr), so
 //! `cargo test --workspace` works on a machine without PostgreSQL; with it they fail if
 //! PostgreSQL cannot be reached.
@@ -104,7 +105,8 @@ impl Drop for TestDb {
     }
 }
 
-/// `url` with its database name replaced by `name`.
+/// `url` with its database name replaced by `name` (query parameters kept). The
+/// benchmarks' scratch databases use it too.
 pub fn with_database(url: &str, name: &str) -> String {
     let (base, query) = match url.split_once('?') {
         Some((b, q)) => (b, Some(q)),
@@ -226,14 +228,18 @@ impl TestApp {
         res.json().await.expect("Token")
     }
 
+    /// Logs `username` in (one more session) and returns its access token.
+    pub async fn access_token(&self, username: &str) -> String {
+        self.login(username).await["access_token"]
+            .as_str()
+            .expect("token")
+            .to_owned()
+    }
+
     /// Registers and logs in `username`; returns (user id, access token).
     pub async fn user(&self, username: &str) -> (i64, String) {
         let user = self.register(username).await;
-        let token = self.login(username).await;
-        (
-            user["id"].as_i64().expect("id"),
-            token["access_token"].as_str().expect("token").to_owned(),
-        )
+        (id_of(&user), self.access_token(username).await)
     }
 }
 
@@ -295,10 +301,26 @@ pub async fn assert_problem(res: reqwest::Response, status: StatusCode, code: &s
 }
 
 /// Generates `mod sqlite` and `mod postgres`, each with one `#[tokio::test]` per named
-/// `async fn name(app: TestApp)` (or `async fn name(backend: Backend)` with `raw`).
+/// `async fn name(backend: Backend)`.
+///
+/// Names after `postgres_only:` get only the `postgres::` test: scenarios that exist
+/// only with PostgreSQL (several instances on one database, the listener connection),
+/// so no SQLite variant passes without testing anything. Like every PostgreSQL variant
+/// they return early (saying so on stderr) when `TEST_DATABASE_URL` is not set.
+///
+/// ```text
+/// backend_tests!(
+///     works_everywhere,
+///     also_everywhere;
+///     postgres_only: survives_a_listener_restart,
+/// );
+/// ```
 #[macro_export]
 macro_rules! backend_tests {
     ($($name:ident),* $(,)?) => {
+        $crate::backend_tests!($($name),*; postgres_only:);
+    };
+    ($($name:ident),* $(,)?; postgres_only: $($pg_name:ident),* $(,)?) => {
         mod sqlite {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -312,6 +334,12 @@ macro_rules! backend_tests {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
                     super::$name($crate::Backend::Postgres).await
+                }
+            )*
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $pg_name() {
+                    super::$pg_name($crate::Backend::Postgres).await
                 }
             )*
         }
@@ -344,6 +372,11 @@ macro_rules! app {
 pub fn slot(hour: u32) -> String {
     assert!(hour < 31 * 24, "slot {hour} is outside January 2030");
     format!("2030-01-{:02}T{:02}:00:00Z", 1 + hour / 24, hour % 24)
+}
+
+/// The `id` member of a document (an event, a notification, …) as a number.
+pub fn id_of(doc: &Value) -> i64 {
+    doc["id"].as_i64().unwrap_or_else(|| panic!("id in {doc}"))
 }
 
 /// The `ETag` header of `res`, if any.
@@ -406,11 +439,7 @@ impl TestApp {
     /// 201 and returns the `EventRead`.
     pub async fn create_event(&self, token: &str, title: &str, start: &str, end: &str) -> Value {
         let res = self
-            .post(
-                "/api/events",
-                &json!({"title": title, "start_time": start, "end_time": end}),
-                Some(token),
-            )
+            .post("/api/events", &event_input(title, start, end), Some(token))
             .await;
         let status = res.status();
         let body: Value = res.json().await.expect("event body");
@@ -434,6 +463,22 @@ impl TestApp {
             StatusCode::OK,
             "share {event_id} with {user_id}: {body}"
         );
+    }
+
+    /// `PATCH /api/events/{id}` with `body` as the bearer of `token`; asserts 200 and
+    /// returns the `EventRead`.
+    pub async fn patch_event(&self, token: &str, id: i64, body: &Value) -> Value {
+        let res = self
+            .patch(&format!("/api/events/{id}"), body, Some(token))
+            .await;
+        let status = res.status();
+        let read: Value = res.json().await.expect("event body");
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "PATCH event {id} with {body}: {read}"
+        );
+        read
     }
 
     /// `GET path` as the bearer of `token`; asserts 200 and returns the JSON body.
@@ -478,4 +523,239 @@ pub fn assert_members(doc: &Value, keys: &[&str], what: &str) {
         .collect();
     let expected: std::collections::BTreeSet<&str> = keys.iter().copied().collect();
     assert_eq!(found, expected, "{what} members of {doc}");
+}
+
+// ---------------------------------------------------------------------------------------
+// Events: documents, field errors, listings, batches, races.
+// ---------------------------------------------------------------------------------------
+
+/// The members of an `EventRead`.
+pub const EVENT_KEYS: [&str; 11] = [
+    "id",
+    "title",
+    "description",
+    "start_time",
+    "end_time",
+    "location",
+    "owner_id",
+    "version",
+    "created_at",
+    "updated_at",
+    "role",
+];
+
+/// Asserts `event` has exactly the `EventRead` members with UTC timestamps.
+pub fn assert_event_read(event: &Value) {
+    assert_members(event, &EVENT_KEYS, "EventRead");
+    for ts in ["start_time", "end_time", "created_at", "updated_at"] {
+        let s = event[ts]
+            .as_str()
+            .unwrap_or_else(|| panic!("{ts} in {event}"));
+        assert!(s.ends_with('Z') && &s[10..11] == "T", "{ts} = {s}");
+    }
+    assert!(id_of(event) > 0);
+    assert!(event["version"].as_i64().unwrap() >= 1);
+}
+
+/// The ids of `items`, in order.
+pub fn ids(items: &[Value]) -> Vec<i64> {
+    items.iter().map(id_of).collect()
+}
+
+/// The body of one event to create: `title` over `[start, end)`.
+pub fn event_input(title: &str, start: &str, end: &str) -> Value {
+    json!({"title": title, "start_time": start, "end_time": end})
+}
+
+/// `(index, field)` of every entry of a problem's `errors`, sorted; asserts each has a
+/// message.
+pub fn field_errors(problem: &Value) -> Vec<(Option<i64>, String)> {
+    let mut out: Vec<(Option<i64>, String)> = problem["errors"]
+        .as_array()
+        .unwrap_or_else(|| panic!("errors in {problem}"))
+        .iter()
+        .map(|e| {
+            assert!(
+                e["message"].as_str().is_some_and(|m| !m.is_empty()),
+                "message in {e}"
+            );
+            (e["index"].as_i64(), e["field"].as_str().unwrap().to_owned())
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// What [`field_errors`] returns for errors on `list` (no batch index), sorted.
+pub fn fields(list: &[&str]) -> Vec<(Option<i64>, String)> {
+    let mut out: Vec<(Option<i64>, String)> =
+        list.iter().map(|f| (None, (*f).to_owned())).collect();
+    out.sort();
+    out
+}
+
+/// Walks a keyset-paginated listing: `GET path`, then `path&cursor=…` with each page's
+/// `next_cursor` until a page has none.
+pub struct Pages {
+    path: String,
+    cursor: Option<String>,
+    done: bool,
+    fetched: usize,
+    max_pages: usize,
+}
+
+impl Pages {
+    /// The pages of `path` (which has a query, and no `cursor` in it); the test fails
+    /// when a listing would go on for more than `max_pages` pages.
+    pub fn new(path: impl Into<String>, max_pages: usize) -> Self {
+        Self {
+            path: path.into(),
+            cursor: None,
+            done: false,
+            fetched: 0,
+            max_pages,
+        }
+    }
+
+    /// The next page as the bearer of `token` (asserting 200), or `None` after the last.
+    pub async fn next(&mut self, app: &TestApp, token: &str) -> Option<Value> {
+        if self.done {
+            return None;
+        }
+        let path = match &self.cursor {
+            None => self.path.clone(),
+            Some(c) => format!("{}&cursor={}", self.path, query_escape(c)),
+        };
+        let page = app.get_ok(&path, token).await;
+        self.fetched += 1;
+        match &page["next_cursor"] {
+            Value::Null => self.done = true,
+            Value::String(c) => {
+                assert!(
+                    self.fetched < self.max_pages,
+                    "pagination of {} does not end",
+                    self.path
+                );
+                self.cursor = Some(c.clone());
+            }
+            other => panic!("next_cursor must be a string or null: {other}"),
+        }
+        Some(page)
+    }
+
+    /// Every item of every remaining page, and the number of items on each page.
+    pub async fn items(mut self, app: &TestApp, token: &str) -> (Vec<Value>, Vec<usize>) {
+        let mut items = Vec::new();
+        let mut sizes = Vec::new();
+        while let Some(page) = self.next(app, token).await {
+            let batch = page["items"].as_array().expect("items");
+            sizes.push(batch.len());
+            items.extend(batch.iter().cloned());
+        }
+        (items, sizes)
+    }
+
+    /// How many pages have been fetched.
+    pub fn fetched(&self) -> usize {
+        self.fetched
+    }
+}
+
+/// Follows `next_cursor` from the first page of `GET /api/events?limit={limit}&{query}`
+/// (`query` without `cursor`) and returns every item plus the number of pages.
+pub async fn list_events(
+    app: &TestApp,
+    token: &str,
+    query: &str,
+    limit: u32,
+) -> (Vec<Value>, usize) {
+    let mut path = format!("/api/events?limit={limit}");
+    if !query.is_empty() {
+        path.push('&');
+        path.push_str(query);
+    }
+    let mut pages = Pages::new(path, 1000);
+    let mut items = Vec::new();
+    while let Some(page) = pages.next(app, token).await {
+        let obj = page.as_object().unwrap();
+        assert_eq!(obj.len(), 2, "only items and next_cursor: {page}");
+        let batch = page["items"].as_array().unwrap();
+        assert!(batch.len() <= limit as usize, "page over the limit");
+        if page["next_cursor"].is_string() {
+            assert!(!batch.is_empty(), "a page with a cursor has items");
+        }
+        items.extend(batch.iter().cloned());
+    }
+    (items, pages.fetched())
+}
+
+/// The ids of every event `GET /api/events?{query}` lists, in order.
+pub async fn list_event_ids(app: &TestApp, token: &str, query: &str) -> Vec<i64> {
+    ids(&list_events(app, token, query, 200).await.0)
+}
+
+impl TestApp {
+    /// `POST /api/events` with `body` as the bearer of `token`, status unchecked.
+    pub async fn create_event_raw(&self, token: &str, body: Value) -> reqwest::Response {
+        self.post("/api/events", &body, Some(token)).await
+    }
+
+    /// `POST /api/events/batch` of `events` as the bearer of `token`, status unchecked.
+    pub async fn post_batch(&self, token: &str, events: Vec<Value>) -> reqwest::Response {
+        self.post("/api/events/batch", &json!({"events": events}), Some(token))
+            .await
+    }
+
+    /// `method path` with an optional JSON body and `If-Match: tag` as the bearer of
+    /// `token`.
+    pub async fn send_if_match(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+        token: &str,
+        tag: &str,
+    ) -> reqwest::Response {
+        self.send(method, path, body, Some(token), &[("if-match", tag)])
+            .await
+    }
+}
+
+/// Sends `requests` all at once; returns each `(status, JSON body or null)` in request
+/// order.
+pub async fn race(requests: Vec<reqwest::RequestBuilder>) -> Vec<(StatusCode, Value)> {
+    let handles: Vec<_> = requests
+        .into_iter()
+        .map(|req| {
+            tokio::spawn(async move {
+                let res = req.send().await.unwrap();
+                let status = res.status();
+                let body: Value = res.json().await.unwrap_or(Value::Null);
+                (status, body)
+            })
+        })
+        .collect();
+    let mut out = Vec::new();
+    for h in handles {
+        out.push(h.await.unwrap());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_name_is_replaced() {
+        assert_eq!(
+            with_database("postgres://u@h:5432/test", "x"),
+            "postgres://u@h:5432/x"
+        );
+        assert_eq!(
+            with_database("postgres://u@h/test?sslmode=disable", "x"),
+            "postgres://u@h/x?sslmode=disable"
+        );
+        assert_eq!(with_database("postgres://h", "x"), "postgres://h/x");
+    }
 }

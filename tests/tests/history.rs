@@ -2,7 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use convene_tests::{
-    app, assert_problem, backend_tests, etag, query_escape, slot, ts_key, Backend, StatusCode,
+    app, assert_problem, backend_tests, etag, id_of, slot, ts_key, Backend, Pages, StatusCode,
     TestApp,
 };
 use reqwest::Method;
@@ -41,10 +41,6 @@ fn assert_version_read(v: &Value) {
     for ts in ["start_time", "end_time", "changed_at"] {
         assert!(v[ts].as_str().unwrap().ends_with('Z'), "{ts} in {v}");
     }
-}
-
-fn id_of(v: &Value) -> i64 {
-    v["id"].as_i64().unwrap()
 }
 
 /// The content fields of an event or a version.
@@ -197,28 +193,9 @@ async fn changelog_paginates(backend: Backend) {
         assert_eq!(res.status(), StatusCode::OK);
     }
     // 7 versions, pages of 3: 3 + 3 + 1.
-    let mut seen = Vec::new();
-    let mut cursor: Option<String> = None;
-    let mut sizes = Vec::new();
-    loop {
-        let path = match &cursor {
-            None => format!("/api/events/{id}/changelog?limit=3"),
-            Some(c) => format!(
-                "/api/events/{id}/changelog?limit=3&cursor={}",
-                query_escape(c)
-            ),
-        };
-        let page = app.get_ok(&path, &token).await;
-        let items = page["items"].as_array().unwrap();
-        sizes.push(items.len());
-        seen.extend(items.iter().cloned());
-        match &page["next_cursor"] {
-            Value::Null => break,
-            Value::String(c) => cursor = Some(c.clone()),
-            other => panic!("next_cursor {other}"),
-        }
-        assert!(sizes.len() < 10);
-    }
+    let (seen, sizes) = Pages::new(format!("/api/events/{id}/changelog?limit=3"), 10)
+        .items(&app, &token)
+        .await;
     assert_eq!(sizes, vec![3, 3, 1]);
     assert_eq!(versions(&seen), (1..=7).collect::<Vec<_>>());
     let titles: Vec<&str> = seen.iter().map(|v| v["title"].as_str().unwrap()).collect();
@@ -466,35 +443,23 @@ async fn rollback_honours_if_match(backend: Backend) {
     .await;
     let path = format!("/api/events/{id}/rollback/1");
     let res = app
-        .send(
-            Method::POST,
-            &path,
-            None,
-            Some(&token),
-            &[("if-match", "\"1\"")],
-        )
+        .send_if_match(Method::POST, &path, None, &token, "\"1\"")
         .await;
     let problem = assert_problem(res, StatusCode::PRECONDITION_FAILED, "precondition_failed").await;
     assert_eq!(problem["current_etag"], "\"2\"");
     assert_eq!(versions(&changelog(&app, &token, id).await), vec![1, 2]);
     let res = app
-        .send(
-            Method::POST,
-            &path,
-            None,
-            Some(&token),
-            &[("if-match", "\"2\"")],
-        )
+        .send_if_match(Method::POST, &path, None, &token, "\"2\"")
         .await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(etag(&res).as_deref(), Some("\"3\""));
     let res = app
-        .send(
+        .send_if_match(
             Method::POST,
             &format!("/api/events/{id}/rollback/2"),
             None,
-            Some(&token),
-            &[("if-match", "*")],
+            &token,
+            "*",
         )
         .await;
     assert_eq!(res.status(), StatusCode::OK);

@@ -8,7 +8,9 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use base64::Engine;
-use convene_tests::{app, backend_tests, Backend, StatusCode, TestApp, TestDb, TEST_SECRET};
+use convene_tests::{
+    app, backend_tests, id_of, slot, Backend, StatusCode, TestApp, TestDb, TEST_SECRET,
+};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -27,9 +29,12 @@ backend_tests!(
     invalid_tokens_are_refused_before_upgrade,
     logout_closes_the_socket_with_1008,
     expired_token_closes_the_socket_with_1008,
+    server_pings_and_drops_silent_peers;
+    // SQLite is single-instance by design (the in-memory hub is the fan-out) and has no
+    // listener connection: these exist only with PostgreSQL.
+    postgres_only:
     change_through_one_instance_reaches_another,
     listener_recovers_after_its_connection_is_killed,
-    server_pings_and_drops_silent_peers,
 );
 
 fn ws_url(app: &TestApp, query: &str) -> String {
@@ -84,38 +89,9 @@ async fn close_code(socket: &mut Socket) -> Option<CloseCode> {
     }
 }
 
-async fn create_event(app: &TestApp, token: &str, title: &str, hour: u32) -> Value {
-    let res = app
-        .post(
-            "/api/events",
-            &json!({"title": title, "start_time": format!("2030-01-01T{hour:02}:00:00Z"), "end_time": format!("2030-01-01T{hour:02}:30:00Z")}),
-            Some(token),
-        )
-        .await;
-    assert_eq!(res.status(), StatusCode::CREATED);
-    res.json().await.unwrap()
-}
-
-async fn share(app: &TestApp, token: &str, event: i64, user: i64, role: &str) {
-    let res = app
-        .post(
-            &format!("/api/events/{event}/share"),
-            &json!([{"user_id": user, "role": role}]),
-            Some(token),
-        )
-        .await;
-    assert_eq!(res.status(), StatusCode::OK);
-}
-
-async fn rename(app: &TestApp, token: &str, event: i64, title: &str) {
-    let res = app
-        .request(reqwest::Method::PATCH, &format!("/api/events/{event}"))
-        .bearer_auth(token)
-        .json(&json!({"title": title}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::OK);
+/// `2030-01-01T{hour}:30:00Z`: the end of the half-hour events these tests create.
+fn half_past(hour: u32) -> String {
+    format!("2030-01-01T{hour:02}:30:00Z")
 }
 
 async fn change_by_another_user_is_pushed(backend: Backend) {
@@ -123,9 +99,11 @@ async fn change_by_another_user_is_pushed(backend: Backend) {
     let (alice, alice_token) = app.user("alice").await;
     let (bob, bob_token) = app.user("bob").await;
     let mut socket = connect(&app, &bob_token, "").await;
-    let event = create_event(&app, &alice_token, "Standup", 9).await;
-    let id = event["id"].as_i64().unwrap();
-    share(&app, &alice_token, id, bob, "editor").await;
+    let event = app
+        .create_event(&alice_token, "Standup", &slot(9), &half_past(9))
+        .await;
+    let id = id_of(&event);
+    app.share(&alice_token, id, bob, "editor").await;
     let shared = expect_doc(&mut socket).await;
     assert_eq!(shared["type"], "event_shared");
     assert_eq!(shared["event_id"], id);
@@ -134,26 +112,22 @@ async fn change_by_another_user_is_pushed(backend: Backend) {
     assert!(shared["message"].as_str().unwrap().contains("Standup"));
     assert!(shared["id"].as_i64().unwrap() > 0);
     assert!(shared["timestamp"].as_str().unwrap().ends_with('Z'));
-    let keys: HashSet<&str> = shared
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
-    assert_eq!(
-        keys,
-        HashSet::from([
+    convene_tests::assert_members(
+        &shared,
+        &[
             "id",
             "type",
             "event_id",
             "actor_id",
             "message",
             "data",
-            "timestamp"
-        ])
+            "timestamp",
+        ],
+        "live notification",
     );
 
-    rename(&app, &alice_token, id, "Standup (moved)").await;
+    app.patch_event(&alice_token, id, &json!({"title": "Standup (moved)"}))
+        .await;
     let updated = expect_doc(&mut socket).await;
     assert_eq!(updated["type"], "event_updated");
     assert!(updated["id"].as_i64().unwrap() > shared["id"].as_i64().unwrap());
@@ -172,26 +146,15 @@ async fn every_connection_of_the_user_receives_it(backend: Backend) {
     let app = app!(backend);
     let (_, alice_token) = app.user("alice").await;
     let (bob, _) = app.user("bob").await;
-    let bob_phone = app.login("bob").await["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let bob_laptop = app.login("bob").await["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let bob_phone = app.access_token("bob").await;
+    let bob_laptop = app.access_token("bob").await;
     let mut tab1 = connect(&app, &bob_laptop, "").await;
     let mut tab2 = connect(&app, &bob_laptop, "").await;
     let mut phone = connect(&app, &bob_phone, "").await;
-    let event = create_event(&app, &alice_token, "Review", 10).await;
-    share(
-        &app,
-        &alice_token,
-        event["id"].as_i64().unwrap(),
-        bob,
-        "viewer",
-    )
-    .await;
+    let event = app
+        .create_event(&alice_token, "Review", &slot(10), &half_past(10))
+        .await;
+    app.share(&alice_token, id_of(&event), bob, "viewer").await;
     let a = expect_doc(&mut tab1).await;
     let b = expect_doc(&mut tab2).await;
     let c = expect_doc(&mut phone).await;
@@ -204,14 +167,17 @@ async fn strangers_receive_nothing(backend: Backend) {
     let (_, alice_token) = app.user("alice").await;
     let (carol, carol_token) = app.user("carol").await;
     let mut socket = connect(&app, &carol_token, "").await;
-    let event = create_event(&app, &alice_token, "Secret", 11).await;
-    let id = event["id"].as_i64().unwrap();
-    rename(&app, &alice_token, id, "Still secret").await;
+    let event = app
+        .create_event(&alice_token, "Secret", &slot(11), &half_past(11))
+        .await;
+    let id = id_of(&event);
+    app.patch_event(&alice_token, id, &json!({"title": "Still secret"}))
+        .await;
     assert!(next_doc(&mut socket, Duration::from_millis(700))
         .await
         .is_none());
     // The socket works: something addressed to carol does arrive.
-    share(&app, &alice_token, id, carol, "viewer").await;
+    app.share(&alice_token, id, carol, "viewer").await;
     assert_eq!(expect_doc(&mut socket).await["type"], "event_shared");
 }
 
@@ -219,11 +185,14 @@ async fn since_replays_then_continues_without_gap_or_duplicate(backend: Backend)
     let app = app!(backend);
     let (_, alice_token) = app.user("alice").await;
     let (bob, bob_token) = app.user("bob").await;
-    let event = create_event(&app, &alice_token, "Planning", 12).await;
-    let id = event["id"].as_i64().unwrap();
-    share(&app, &alice_token, id, bob, "viewer").await;
+    let event = app
+        .create_event(&alice_token, "Planning", &slot(12), &half_past(12))
+        .await;
+    let id = id_of(&event);
+    app.share(&alice_token, id, bob, "viewer").await;
     for i in 0..5 {
-        rename(&app, &alice_token, id, &format!("Planning {i}")).await;
+        app.patch_event(&alice_token, id, &json!({"title": format!("Planning {i}")}))
+            .await;
     }
     let inbox: Value = app
         .get("/api/notifications", Some(&bob_token))
@@ -235,7 +204,7 @@ async fn since_replays_then_continues_without_gap_or_duplicate(backend: Backend)
         .as_array()
         .unwrap()
         .iter()
-        .map(|n| n["id"].as_i64().unwrap())
+        .map(id_of)
         .collect();
     let since = ids[ids.len() - 2]; // the second oldest: everything after it is replayed
 
@@ -269,7 +238,7 @@ async fn since_replays_then_continues_without_gap_or_duplicate(backend: Backend)
         .as_array()
         .unwrap()
         .iter()
-        .map(|n| n["id"].as_i64().unwrap())
+        .map(id_of)
         .filter(|&n| n > since)
         .collect();
     expected.sort_unstable();
@@ -278,7 +247,7 @@ async fn since_replays_then_continues_without_gap_or_duplicate(backend: Backend)
         let doc = next_doc(&mut socket, Duration::from_secs(10))
             .await
             .expect("no gap");
-        received.push(doc["id"].as_i64().unwrap());
+        received.push(id_of(&doc));
     }
     assert!(
         next_doc(&mut socket, Duration::from_millis(500))
@@ -307,15 +276,10 @@ async fn msgpack_frames_carry_the_same_document(backend: Backend) {
     let (bob, bob_token) = app.user("bob").await;
     let mut json_socket = connect(&app, &bob_token, "").await;
     let mut packed = connect(&app, &bob_token, "&format=msgpack").await;
-    let event = create_event(&app, &alice_token, "Packed", 13).await;
-    share(
-        &app,
-        &alice_token,
-        event["id"].as_i64().unwrap(),
-        bob,
-        "editor",
-    )
-    .await;
+    let event = app
+        .create_event(&alice_token, "Packed", &slot(13), &half_past(13))
+        .await;
+    app.share(&alice_token, id_of(&event), bob, "editor").await;
     let frame = tokio::time::timeout(Duration::from_secs(10), packed.next())
         .await
         .unwrap()
@@ -357,10 +321,7 @@ async fn invalid_tokens_are_refused_before_upgrade(backend: Backend) {
 async fn logout_closes_the_socket_with_1008(backend: Backend) {
     let app = app!(backend);
     let (_, token) = app.user("alice").await;
-    let other = app.login("alice").await["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let other = app.access_token("alice").await;
     let mut socket = connect(&app, &token, "").await;
     let mut other_socket = connect(&app, &other, "").await;
     let res = app.post("/api/auth/logout", &json!({}), Some(&token)).await;
@@ -404,7 +365,7 @@ async fn expired_token_closes_the_socket_with_1008(backend: Backend) {
 async fn change_through_one_instance_reaches_another(backend: Backend) {
     let a = app!(backend);
     let TestDb::Postgres { url, .. } = &a.db else {
-        return; // SQLite is single-instance by design: the in-memory hub is the fan-out.
+        panic!("a PostgreSQL-only test got a {backend:?} database");
     };
     let b_address = convene_tests::start(convene_tests::test_settings(url)).await;
     let b = TestApp {
@@ -415,21 +376,13 @@ async fn change_through_one_instance_reaches_another(backend: Backend) {
     };
     let (_, alice_token) = a.user("alice").await;
     let (bob, _) = a.user("bob").await;
-    let bob_token = b.login("bob").await["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let bob_token = b.access_token("bob").await;
     let mut on_a = connect(&a, &bob_token, "").await;
     let mut on_b = connect(&b, &bob_token, "").await;
-    let event = create_event(&a, &alice_token, "Cross", 14).await;
-    share(
-        &a,
-        &alice_token,
-        event["id"].as_i64().unwrap(),
-        bob,
-        "viewer",
-    )
-    .await;
+    let event = a
+        .create_event(&alice_token, "Cross", &slot(14), &half_past(14))
+        .await;
+    a.share(&alice_token, id_of(&event), bob, "viewer").await;
     let from_b = expect_doc(&mut on_b).await;
     assert_eq!(from_b["type"], "event_shared");
     assert_eq!(expect_doc(&mut on_a).await, from_b);
@@ -448,14 +401,16 @@ async fn listener_recovers_after_its_connection_is_killed(backend: Backend) {
         admin_url, name, ..
     } = &app.db
     else {
-        return; // SQLite has no listener connection.
+        panic!("a PostgreSQL-only test got a {backend:?} database");
     };
     let (_, alice_token) = app.user("alice").await;
     let (bob, bob_token) = app.user("bob").await;
     let mut socket = connect(&app, &bob_token, "").await;
-    let event = create_event(&app, &alice_token, "Resilient", 15).await;
-    let id = event["id"].as_i64().unwrap();
-    share(&app, &alice_token, id, bob, "viewer").await;
+    let event = app
+        .create_event(&alice_token, "Resilient", &slot(15), &half_past(15))
+        .await;
+    let id = id_of(&event);
+    app.share(&alice_token, id, bob, "viewer").await;
     assert_eq!(expect_doc(&mut socket).await["type"], "event_shared");
 
     let killed = {
@@ -471,11 +426,13 @@ async fn listener_recovers_after_its_connection_is_killed(backend: Backend) {
     assert_eq!(killed, 1, "one listener connection");
     // A change committed while the listener is down is still pushed: the listener
     // catches up after reconnecting (with backoff).
-    rename(&app, &alice_token, id, "During the outage").await;
+    app.patch_event(&alice_token, id, &json!({"title": "During the outage"}))
+        .await;
     let missed = expect_doc(&mut socket).await;
     assert_eq!(missed["type"], "event_updated");
     assert_eq!(missed["data"]["title"], "During the outage");
-    rename(&app, &alice_token, id, "After recovery").await;
+    app.patch_event(&alice_token, id, &json!({"title": "After recovery"}))
+        .await;
     assert_eq!(expect_doc(&mut socket).await["type"], "event_updated");
 }
 

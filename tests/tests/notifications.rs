@@ -1,10 +1,9 @@
 //! Notifications over REST: who receives what, read state, unread filter, pagination.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::BTreeSet;
-
 use convene_tests::{
-    app, assert_problem, backend_tests, query_escape, slot, ts_key, Backend, StatusCode, TestApp,
+    app, assert_problem, backend_tests, id_of, query_escape, slot, ts_key, Backend, Pages,
+    StatusCode, TestApp,
 };
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -43,25 +42,15 @@ fn assert_notification_read(n: &Value) {
     assert!(n["created_at"].as_str().unwrap().ends_with('Z'));
 }
 
-fn id_of(v: &Value) -> i64 {
-    v["id"].as_i64().unwrap()
-}
-
 /// The whole first page (limit 200) of `GET /api/notifications?{query}`.
 async fn page(app: &TestApp, token: &str, query: &str) -> Value {
     let page = app
         .get_ok(&format!("/api/notifications?limit=200&{query}"), token)
         .await;
-    let keys: BTreeSet<&str> = page
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
-    assert_eq!(
-        keys,
-        BTreeSet::from(["items", "next_cursor", "unread_count"]),
-        "{page}"
+    convene_tests::assert_members(
+        &page,
+        &["items", "next_cursor", "unread_count"],
+        "notification page",
     );
     assert_eq!(page["next_cursor"], Value::Null);
     let items = page["items"].as_array().unwrap();
@@ -310,12 +299,12 @@ async fn failed_and_noop_changes_notify_nobody(backend: Backend) {
     assert_eq!(res.status(), StatusCode::CONFLICT);
     // Stale If-Match.
     let res = app
-        .send(
+        .send_if_match(
             Method::PATCH,
             &path,
             Some(&json!({"title": "x"})),
-            Some(&o),
-            &[("if-match", "\"9\"")],
+            &o,
+            "\"9\"",
         )
         .await;
     assert_eq!(res.status(), StatusCode::PRECONDITION_FAILED);
@@ -478,32 +467,8 @@ async fn notifications_paginate_newest_first(backend: Backend) {
     let all = notes(&app, &u).await;
     assert_eq!(all.len(), 9);
 
-    let walk = |query: &'static str| {
-        let app = &app;
-        let u = &u;
-        async move {
-            let mut seen = Vec::new();
-            let mut sizes = Vec::new();
-            let mut cursor: Option<String> = None;
-            loop {
-                let mut path = format!("/api/notifications?limit=4&{query}");
-                if let Some(c) = &cursor {
-                    path.push_str(&format!("&cursor={}", query_escape(c)));
-                }
-                let page = app.get_ok(&path, u).await;
-                let items = page["items"].as_array().unwrap();
-                sizes.push(items.len());
-                seen.extend(items.iter().cloned());
-                match &page["next_cursor"] {
-                    Value::Null => break,
-                    Value::String(c) => cursor = Some(c.clone()),
-                    other => panic!("next_cursor {other}"),
-                }
-                assert!(sizes.len() < 10);
-            }
-            (seen, sizes)
-        }
-    };
+    let walk =
+        |query: &str| Pages::new(format!("/api/notifications?limit=4&{query}"), 10).items(&app, &u);
     let (seen, sizes) = walk("").await;
     assert_eq!(sizes, vec![4, 4, 1]);
     assert_eq!(seen, all);

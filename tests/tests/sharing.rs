@@ -4,7 +4,9 @@
 
 use std::collections::BTreeSet;
 
-use convene_tests::{app, assert_problem, backend_tests, slot, Backend, StatusCode, TestApp};
+use convene_tests::{
+    app, assert_problem, backend_tests, id_of, slot, Backend, StatusCode, TestApp,
+};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -30,24 +32,10 @@ const PERMISSION_KEYS: [&str; 7] = [
 ];
 
 fn assert_permission_read(p: &Value) {
-    let keys: BTreeSet<&str> = p
-        .as_object()
-        .unwrap_or_else(|| panic!("object: {p}"))
-        .keys()
-        .map(String::as_str)
-        .collect();
-    assert_eq!(
-        keys,
-        PERMISSION_KEYS.into_iter().collect::<BTreeSet<_>>(),
-        "PermissionRead members of {p}"
-    );
+    convene_tests::assert_members(p, &PERMISSION_KEYS, "PermissionRead");
     for ts in ["created_at", "updated_at"] {
         assert!(p[ts].as_str().unwrap().ends_with('Z'), "{ts} in {p}");
     }
-}
-
-fn id_of(v: &Value) -> i64 {
-    v["id"].as_i64().unwrap()
 }
 
 async fn share_raw(app: &TestApp, token: &str, event: i64, body: Value) -> reqwest::Response {

@@ -1,0 +1,165 @@
+//! Concurrent writes: racing creates, moves and `If-Match` updates let exactly one
+//! through, also across two server instances on one database.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use convene_tests::{
+    app, backend_tests, id_of, list_event_ids, query_escape, race, slot, Backend, StatusCode,
+};
+use reqwest::Method;
+use serde_json::json;
+
+backend_tests!(
+    concurrent_overlapping_creates_one_wins,
+    concurrent_if_match_updates_one_wins,
+    concurrent_moves_and_creates_onto_one_slot_one_wins,
+    two_instances_share_the_conflict_guard,
+);
+
+async fn concurrent_overlapping_creates_one_wins(backend: Backend) {
+    let app = app!(backend);
+    let (_, token) = app.user("racer").await;
+    let requests = (0..20)
+        .map(|i| {
+            // Every pair overlaps: all start within 19 minutes and last an hour.
+            app.request(Method::POST, "/api/events")
+                .bearer_auth(&token)
+                .json(&json!({"title": format!("race {i}"),
+                              "start_time": format!("2030-01-01T10:{i:02}:00Z"),
+                              "end_time": format!("2030-01-01T11:{i:02}:00Z")}))
+        })
+        .collect();
+    let mut created = 0;
+    let mut conflicts = 0;
+    for (status, body) in race(requests).await {
+        match status {
+            StatusCode::CREATED => created += 1,
+            StatusCode::CONFLICT => {
+                assert_eq!(body["code"], "event_conflict");
+                conflicts += 1;
+            }
+            other => panic!("unexpected {other}: {body}"),
+        }
+    }
+    assert_eq!((created, conflicts), (1, 19));
+    assert_eq!(list_event_ids(&app, &token, "").await.len(), 1);
+}
+
+async fn concurrent_if_match_updates_one_wins(backend: Backend) {
+    let app = app!(backend);
+    let (_, token) = app.user("writer").await;
+    let event = app.create_event(&token, "v1", &slot(1), &slot(2)).await;
+    let path = format!("/api/events/{}", id_of(&event));
+    let requests = (0..10)
+        .map(|i| {
+            app.request(Method::PATCH, &path)
+                .bearer_auth(&token)
+                .header("if-match", "\"1\"")
+                .json(&json!({"title": format!("writer {i}")}))
+        })
+        .collect();
+    let mut winners = Vec::new();
+    let mut refused = 0;
+    for (i, (status, body)) in race(requests).await.into_iter().enumerate() {
+        match status {
+            StatusCode::OK => {
+                assert_eq!(body["version"], 2);
+                winners.push(i);
+            }
+            StatusCode::PRECONDITION_FAILED => {
+                assert_eq!(body["code"], "precondition_failed");
+                assert_eq!(body["current_etag"], "\"2\"");
+                refused += 1;
+            }
+            other => panic!("unexpected {other}: {body}"),
+        }
+    }
+    assert_eq!(winners.len(), 1, "exactly one winner");
+    assert_eq!(refused, 9);
+    let read = app.get_ok(&path, &token).await;
+    assert_eq!(read["version"], 2);
+    assert_eq!(read["title"], format!("writer {}", winners[0]));
+}
+
+async fn concurrent_moves_and_creates_onto_one_slot_one_wins(backend: Backend) {
+    let app = app!(backend);
+    let (_, token) = app.user("mover_race").await;
+    let mut requests = Vec::new();
+    for i in 0..10 {
+        let e = app
+            .create_event(&token, &format!("m{i}"), &slot(2 * i), &slot(2 * i + 1))
+            .await;
+        // Move every event onto [100, 101) (overlapping one another by minutes).
+        requests.push(
+            app.request(Method::PATCH, &format!("/api/events/{}", id_of(&e)))
+                .bearer_auth(&token)
+                .json(&json!({"start_time": format!("2030-01-05T04:{i:02}:00Z"),
+                              "end_time": format!("2030-01-05T05:{i:02}:00Z")})),
+        );
+        // And create new events there too.
+        requests.push(
+            app.request(Method::POST, "/api/events")
+                .bearer_auth(&token)
+                .json(&json!({"title": format!("c{i}"),
+                              "start_time": format!("2030-01-05T04:{:02}:00Z", 30 + i),
+                              "end_time": format!("2030-01-05T05:{:02}:00Z", 30 + i)})),
+        );
+    }
+    let results = race(requests).await;
+    let mut wins = 0;
+    for (status, body) in &results {
+        match *status {
+            StatusCode::OK | StatusCode::CREATED => wins += 1,
+            StatusCode::CONFLICT => assert_eq!(body["code"], "event_conflict"),
+            other => panic!("unexpected {other}: {body}"),
+        }
+    }
+    assert_eq!(wins, 1, "exactly one write lands in the contested hour");
+    let in_slot = list_event_ids(
+        &app,
+        &token,
+        &format!(
+            "from={}&to={}",
+            query_escape(&slot(100)),
+            query_escape(&slot(102))
+        ),
+    )
+    .await;
+    assert_eq!(in_slot.len(), 1);
+    assert_eq!(
+        list_event_ids(&app, &token, "").await.len(),
+        10 + usize::from(results.iter().any(|(s, _)| *s == StatusCode::CREATED),)
+    );
+}
+
+/// Two servers on one database: the conflict check still lets exactly one write through.
+async fn two_instances_share_the_conflict_guard(backend: Backend) {
+    let app = app!(backend);
+    let second = convene_tests::start(convene_tests::test_settings(&app.db.url())).await;
+    let (_, token) = app.user("two_servers").await;
+    let mut requests = Vec::new();
+    for i in 0..20 {
+        let base = if i % 2 == 0 { &app.address } else { &second };
+        requests.push(
+            app.client
+                .post(format!("{base}/api/events"))
+                .bearer_auth(&token)
+                .json(&json!({"title": format!("r{i}"),
+                              "start_time": format!("2030-01-01T10:{i:02}:00Z"),
+                              "end_time": format!("2030-01-01T11:{i:02}:00Z")})),
+        );
+    }
+    let results = race(requests).await;
+    let created = results
+        .iter()
+        .filter(|(s, _)| *s == StatusCode::CREATED)
+        .count();
+    for (status, body) in &results {
+        assert!(
+            *status == StatusCode::CREATED
+                || (*status == StatusCode::CONFLICT && body["code"] == "event_conflict"),
+            "unexpected {status}: {body}"
+        );
+    }
+    assert_eq!(created, 1);
+    assert_eq!(list_event_ids(&app, &token, "").await.len(), 1);
+}

@@ -1,0 +1,317 @@
+//! Conflict detection: an owner's events never overlap (half-open ranges), checked on
+//! create and update, against the owner's calendar also when an editor writes.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeSet;
+
+use convene_tests::{
+    app, assert_problem, backend_tests, event_input, id_of, ids, list_event_ids, query_escape,
+    slot, Backend, StatusCode,
+};
+use serde_json::{json, Value};
+
+backend_tests!(
+    touching_events_do_not_conflict,
+    overlapping_creates_conflict,
+    conflicts_are_per_owner,
+    editor_moves_are_checked_against_the_owners_calendar,
+    updates_are_conflict_checked,
+    a_long_event_conflicts_with_many,
+);
+
+async fn touching_events_do_not_conflict(backend: Backend) {
+    let app = app!(backend);
+    let (_, token) = app.user("toucher").await;
+    app.create_event(&token, "a", &slot(10), &slot(11)).await;
+    app.create_event(&token, "b", &slot(11), &slot(12)).await;
+    app.create_event(&token, "c", &slot(9), &slot(10)).await;
+    // Microsecond-precise touching.
+    app.create_event(
+        &token,
+        "d",
+        "2030-01-01T12:00:00Z",
+        "2030-01-01T12:00:00.000001Z",
+    )
+    .await;
+    app.create_event(
+        &token,
+        "e",
+        "2030-01-01T12:00:00.000001Z",
+        "2030-01-01T12:30:00Z",
+    )
+    .await;
+    assert_eq!(list_event_ids(&app, &token, "").await.len(), 5);
+}
+
+fn assert_conflicts(problem: &Value, expected: &[&Value]) {
+    let conflicts = problem["conflicts"]
+        .as_array()
+        .unwrap_or_else(|| panic!("conflicts in {problem}"));
+    let mut got: Vec<(i64, Value, Value, Value)> = conflicts
+        .iter()
+        .map(|c| {
+            // Outside a batch, exactly the documented members.
+            convene_tests::assert_members(
+                c,
+                &["id", "title", "start_time", "end_time"],
+                "conflict",
+            );
+            (
+                c["id"].as_i64().unwrap_or_else(|| panic!("id in {c}")),
+                c["title"].clone(),
+                c["start_time"].clone(),
+                c["end_time"].clone(),
+            )
+        })
+        .collect();
+    got.sort_by_key(|g| g.0);
+    let mut want: Vec<(i64, Value, Value, Value)> = expected
+        .iter()
+        .map(|e| {
+            (
+                id_of(e),
+                e["title"].clone(),
+                e["start_time"].clone(),
+                e["end_time"].clone(),
+            )
+        })
+        .collect();
+    want.sort_by_key(|w| w.0);
+    assert_eq!(got, want, "conflicts of {problem}");
+}
+
+async fn overlapping_creates_conflict(backend: Backend) {
+    let app = app!(backend);
+    let (_, token) = app.user("overlap").await;
+    let standup = app
+        .create_event(&token, "Standup", &slot(10), &slot(11))
+        .await;
+    let lunch = app
+        .create_event(&token, "Lunch", &slot(12), &slot(13))
+        .await;
+    let cases: Vec<(&str, &str, Vec<&Value>)> = vec![
+        (
+            "2030-01-01T10:30:00Z",
+            "2030-01-01T11:30:00Z",
+            vec![&standup],
+        ),
+        (
+            "2030-01-01T09:30:00Z",
+            "2030-01-01T10:00:00.000001Z",
+            vec![&standup],
+        ),
+        // Identical range.
+        (
+            "2030-01-01T10:00:00Z",
+            "2030-01-01T11:00:00Z",
+            vec![&standup],
+        ),
+        // Containment, both ways.
+        (
+            "2030-01-01T09:00:00Z",
+            "2030-01-01T12:00:00Z",
+            vec![&standup],
+        ),
+        (
+            "2030-01-01T10:15:00Z",
+            "2030-01-01T10:45:00Z",
+            vec![&standup],
+        ),
+        // Spanning two events.
+        (
+            "2030-01-01T10:59:59Z",
+            "2030-01-01T12:00:01Z",
+            vec![&standup, &lunch],
+        ),
+        (
+            "2030-01-01T08:00:00Z",
+            "2030-01-01T20:00:00Z",
+            vec![&standup, &lunch],
+        ),
+    ];
+    for (start, end, expected) in cases {
+        let res = app
+            .create_event_raw(
+                &token,
+                json!({"title": "clash", "start_time": start, "end_time": end}),
+            )
+            .await;
+        let problem = assert_problem(res, StatusCode::CONFLICT, "event_conflict").await;
+        assert_conflicts(&problem, &expected);
+    }
+    assert_eq!(
+        list_event_ids(&app, &token, "").await,
+        vec![id_of(&standup), id_of(&lunch)]
+    );
+    // The gap between them is free.
+    app.create_event(&token, "gap", &slot(11), &slot(12)).await;
+}
+
+async fn conflicts_are_per_owner(backend: Backend) {
+    let app = app!(backend);
+    let (a_id, a) = app.user("owner_a").await;
+    let (_, b) = app.user("owner_b").await;
+    let ea = app.create_event(&a, "A's", &slot(10), &slot(11)).await;
+    let eb = app.create_event(&b, "B's", &slot(10), &slot(11)).await;
+    assert_ne!(id_of(&ea), id_of(&eb));
+    // Even when B's event is shared with A, A's own calendar is what counts.
+    app.share(&b, id_of(&eb), a_id, "editor").await;
+    app.create_event(&a, "A's second", &slot(11), &slot(12))
+        .await;
+    let res = app.create_event_raw(&a,
+        json!({"title": "clash", "start_time": "2030-01-01T10:30:00Z", "end_time": "2030-01-01T10:40:00Z"}),
+    )
+    .await;
+    let problem = assert_problem(res, StatusCode::CONFLICT, "event_conflict").await;
+    assert_conflicts(&problem, &[&ea]);
+}
+
+async fn editor_moves_are_checked_against_the_owners_calendar(backend: Backend) {
+    let app = app!(backend);
+    let (_, owner) = app.user("cal_owner").await;
+    let (editor_id, editor) = app.user("cal_editor").await;
+    let moved = app
+        .create_event(&owner, "Moved", &slot(10), &slot(11))
+        .await;
+    let blocker = app
+        .create_event(&owner, "Blocker", &slot(16), &slot(17))
+        .await;
+    app.share(&owner, id_of(&moved), editor_id, "editor").await;
+    let own = app
+        .create_event(&editor, "Editor's own", &slot(14), &slot(15))
+        .await;
+    let path = format!("/api/events/{}", id_of(&moved));
+
+    // Onto the editor's own event: fine, the owner has nothing there.
+    let res = app
+        .patch(
+            &path,
+            &json!({"start_time": slot(14), "end_time": slot(15)}),
+            Some(&editor),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let read: Value = res.json().await.unwrap();
+    assert_eq!(read["start_time"], slot(14));
+    assert_eq!(read["role"], "editor");
+    assert_eq!(read["version"], 2);
+
+    // Onto another event of the owner: 409 listing it.
+    let res = app
+        .put(
+            &path,
+            &json!({"start_time": "2030-01-01T16:30:00Z", "end_time": "2030-01-01T17:30:00Z"}),
+            Some(&editor),
+        )
+        .await;
+    let problem = assert_problem(res, StatusCode::CONFLICT, "event_conflict").await;
+    assert_conflicts(&problem, &[&blocker]);
+    let read = app.get_ok(&path, &owner).await;
+    assert_eq!(read["start_time"], slot(14));
+    assert_eq!(read["version"], 2);
+    // The editor's own calendar is untouched and still free to overlap the owner's.
+    let res = app
+        .get(&format!("/api/events/{}", id_of(&own)), Some(&editor))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+}
+
+async fn updates_are_conflict_checked(backend: Backend) {
+    let app = app!(backend);
+    let (_, token) = app.user("mover").await;
+    let a = app.create_event(&token, "A", &slot(10), &slot(11)).await;
+    let b = app.create_event(&token, "B", &slot(12), &slot(13)).await;
+    let path = format!("/api/events/{}", id_of(&b));
+    for body in [
+        json!({"start_time": "2030-01-01T10:30:00Z", "end_time": "2030-01-01T12:30:00Z"}),
+        json!({"start_time": slot(10), "end_time": slot(11)}),
+        json!({"start_time": "2030-01-01T10:59:00Z"}),
+    ] {
+        let res = app.patch(&path, &body, Some(&token)).await;
+        let problem = assert_problem(res, StatusCode::CONFLICT, "event_conflict").await;
+        assert_conflicts(&problem, &[&a]);
+    }
+    let read = app.get_ok(&path, &token).await;
+    assert_eq!(read["version"], 1);
+    assert_eq!(read["start_time"], slot(12));
+
+    // Touching A: fine.
+    let res = app
+        .patch(&path, &json!({"start_time": slot(11)}), Some(&token))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.json::<Value>().await.unwrap()["version"], 2);
+    // Overlapping only its own previous range: an event never conflicts with itself.
+    let res = app
+        .put(
+            &path,
+            &json!({"start_time": "2030-01-01T11:30:00Z", "end_time": "2030-01-01T13:30:00Z"}),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.json::<Value>().await.unwrap()["version"], 3);
+    // Changing only the title of an event keeps its range and is no conflict.
+    let res = app
+        .patch(&path, &json!({"title": "B2"}), Some(&token))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+}
+
+async fn a_long_event_conflicts_with_many(backend: Backend) {
+    let app = app!(backend);
+    let (_, token) = app.user("crowded").await;
+    // 70 back-to-back half-hour events from slot 10 on.
+    let events: Vec<Value> = (0..70)
+        .map(|i| {
+            let (h, m) = (10 + i / 2, (i % 2) * 30);
+            let start = format!("{}:{:02}:00Z", &slot(h)[..13], m);
+            let end = if m == 0 {
+                format!("{}:30:00Z", &slot(h)[..13])
+            } else {
+                slot(h + 1)
+            };
+            event_input(&format!("s{i}"), &start, &end)
+        })
+        .collect();
+    let res = app.post_batch(&token, events).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let created: Vec<Value> = res.json().await.unwrap();
+    // Before and after them: free.
+    app.create_event(&token, "before", &slot(9), &slot(10))
+        .await;
+    app.create_event(&token, "after", &slot(45), &slot(46))
+        .await;
+    // One long event over all 70: every one of them is listed, in start order.
+    let res = app.create_event_raw(&token,
+        json!({"title": "long", "start_time": "2030-01-01T10:15:00Z", "end_time": "2030-01-02T20:45:00Z"}),
+    )
+    .await;
+    let problem = assert_problem(res, StatusCode::CONFLICT, "event_conflict").await;
+    let listed: Vec<i64> = problem["conflicts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(id_of)
+        .collect();
+    let mut sorted = listed.clone();
+    sorted.sort_unstable();
+    assert_eq!(sorted, ids(&created), "every overlapped event is listed");
+    // Moving the "after" event over the last 40 lists exactly those.
+    let after = list_event_ids(&app, &token, &format!("from={}", query_escape(&slot(45)))).await;
+    let res = app
+        .patch(
+            &format!("/api/events/{}", after[0]),
+            &json!({"start_time": slot(25)}),
+            Some(&token),
+        )
+        .await;
+    let problem = assert_problem(res, StatusCode::CONFLICT, "event_conflict").await;
+    let listed: BTreeSet<i64> = problem["conflicts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(id_of)
+        .collect();
+    assert_eq!(listed, ids(&created[30..]).into_iter().collect());
+}
