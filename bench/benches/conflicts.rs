@@ -160,7 +160,14 @@ fn time_conflicts(
     let started = Instant::now();
     let found = events::conflicts(&calendar.services, calendar.owner.id, &range)?;
     let elapsed = started.elapsed();
-    let starts: Vec<DateTime<Utc>> = found.iter().map(|c| c.start_time).collect();
+    let starts: Vec<DateTime<Utc>> = found.listed.iter().map(|c| c.start_time).collect();
+    if found.total != starts.len() {
+        return Err(format!(
+            "{} events: total {} for {starts:?}",
+            calendar.size, found.total
+        )
+        .into());
+    }
     if starts != Vec::from_iter(expected) {
         return Err(format!(
             "{} events: conflicts of {range:?} were {starts:?}, expected {expected:?}",

@@ -6,6 +6,9 @@ use chrono::{DateTime, Utc};
 
 use crate::ids::{EventId, UserId};
 
+/// Most users one share request may list.
+pub const SHARE_MAX: usize = 100;
+
 /// A participant of an event and their role.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Permission {

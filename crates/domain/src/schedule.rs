@@ -14,8 +14,8 @@
 //! [`conflicts_in_descending`] is that scan. The database supplies the rows; this module
 //! decides which of them conflict.
 //!
-//! A batch of new events must also not overlap one another: [`overlapping_pairs`] finds
-//! every such pair with a sort and a sweep.
+//! A batch of new events must also not overlap one another: [`overlaps_within`] finds
+//! every item that overlaps another with a sort and a sweep.
 
 use std::fmt;
 
@@ -101,23 +101,35 @@ pub fn conflicts_in_descending<T>(
     conflicts
 }
 
-/// Every pair `(i, j)`, `i < j`, of `items` that overlap one another, sorted.
+/// Every item of `items` that overlaps another one, once, as `(item, other)` naming one
+/// item it overlaps; sorted by item. A batch of n identical ranges gives n entries, not
+/// the n·(n−1)/2 overlapping pairs, so a report built from it stays linear in the input.
 ///
-/// Sort by start, then sweep keeping the ranges still open: each new range overlaps
-/// exactly the open ones that end after it starts. O(n log n + k log k) for k pairs.
-pub fn overlapping_pairs(items: &[TimeRange]) -> Vec<(usize, usize)> {
+/// Sort by start (then index) and sweep: an item overlaps some item that starts no later
+/// than it exactly when the latest-ending such item ends after it starts; failing that,
+/// it overlaps a later-starting item exactly when the next item in start order starts
+/// before it ends. O(n log n).
+pub fn overlaps_within(items: &[TimeRange]) -> Vec<(usize, usize)> {
     let mut order: Vec<usize> = (0..items.len()).collect();
     order.sort_by_key(|&i| (items[i].start, i));
-    let mut open: Vec<usize> = Vec::new();
-    let mut pairs = Vec::new();
-    for i in order {
+    let mut found = Vec::new();
+    let mut latest: Option<usize> = None;
+    for (k, &i) in order.iter().enumerate() {
         let current = items[i];
-        open.retain(|&j| items[j].end > current.start);
-        pairs.extend(open.iter().map(|&j| (i.min(j), i.max(j))));
-        open.push(i);
+        let before = latest.filter(|&j| items[j].end > current.start);
+        let after = order
+            .get(k + 1)
+            .copied()
+            .filter(|&j| items[j].start < current.end);
+        if let Some(other) = before.or(after) {
+            found.push((i, other));
+        }
+        if latest.is_none_or(|j| items[j].end < current.end) {
+            latest = Some(i);
+        }
     }
-    pairs.sort_unstable();
-    pairs
+    found.sort_unstable();
+    found
 }
 
 #[cfg(test)]
@@ -201,7 +213,7 @@ mod tests {
     }
 
     #[test]
-    fn batch_pairs() {
+    fn batch_overlaps_name_each_item_once() {
         let items = [
             range(0, 10),
             range(20, 30),
@@ -209,10 +221,18 @@ mod tests {
             range(10, 20),
             range(30, 40),
         ];
-        assert_eq!(overlapping_pairs(&items), vec![(0, 2), (1, 2), (2, 3)]);
-        assert!(overlapping_pairs(&[]).is_empty());
-        assert!(overlapping_pairs(&[range(0, 1), range(1, 2)]).is_empty());
-        assert_eq!(overlapping_pairs(&[range(0, 5), range(0, 5)]), vec![(0, 1)]);
+        assert_eq!(
+            overlaps_within(&items),
+            vec![(0, 2), (1, 2), (2, 0), (3, 2)]
+        );
+        assert!(overlaps_within(&[]).is_empty());
+        assert!(overlaps_within(&[range(0, 1), range(1, 2)]).is_empty());
+        assert_eq!(
+            overlaps_within(&[range(0, 5), range(0, 5)]),
+            vec![(0, 1), (1, 0)]
+        );
+        let same = vec![range(0, 5); 500];
+        assert_eq!(overlaps_within(&same).len(), 500);
     }
 
     /// Sorted, pairwise disjoint ranges (possibly touching) on a minute timeline.
@@ -259,15 +279,15 @@ mod tests {
 
         #[test]
         fn sweep_matches_brute_force(items in prop::collection::vec(any_range(200), 0..40)) {
-            let mut expected = Vec::new();
-            for i in 0..items.len() {
-                for j in i + 1..items.len() {
-                    if items[i].overlaps(&items[j]) {
-                        expected.push((i, j));
-                    }
-                }
+            let failing: Vec<usize> = (0..items.len())
+                .filter(|&i| (0..items.len()).any(|j| j != i && items[i].overlaps(&items[j])))
+                .collect();
+            let found = overlaps_within(&items);
+            let reported: Vec<usize> = found.iter().map(|&(i, _)| i).collect();
+            prop_assert_eq!(reported, failing);
+            for (i, other) in found {
+                prop_assert!(i != other && items[i].overlaps(&items[other]));
             }
-            prop_assert_eq!(overlapping_pairs(&items), expected);
         }
 
         #[test]

@@ -10,6 +10,9 @@ use convene_service::ServiceError;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+/// At most this many field problems are listed in one `validation_failed` answer.
+pub const ERRORS_LISTED: usize = 100;
+
 /// The media type of error bodies in JSON.
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
@@ -46,10 +49,12 @@ pub struct Problem {
 /// An event that a write would overlap.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ConflictProblem {
-    /// The stored event's id; null when the overlap is with another item of the same batch.
+    /// The stored event's id; null when the overlap is with another item of the same
+    /// batch, or with an event of the owner's that the caller cannot read.
     pub id: Option<i64>,
-    /// Its title.
-    pub title: String,
+    /// Its title; null for an event the caller cannot read (only its busy interval is
+    /// revealed).
+    pub title: Option<String>,
     /// Its start (UTC).
     #[serde(serialize_with = "crate::dto::rfc3339")]
     #[schema(value_type = String, format = DateTime)]
@@ -177,13 +182,24 @@ impl ApiError {
     }
 
     /// 422 `validation_failed` listing every field problem.
+    /// At most [`ERRORS_LISTED`] field problems are listed; `detail` gives the total.
     pub fn validation(errors: Vec<FieldError>) -> Self {
+        let mut detail = format!("{} invalid field(s)", errors.len());
+        if errors.len() > ERRORS_LISTED {
+            detail.push_str(&format!("; the first {ERRORS_LISTED} are listed"));
+        }
         let mut e = Self::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "validation_failed",
-            format!("{} invalid field(s)", errors.len()),
+            detail,
         );
-        e.ext.errors = Some(errors.into_iter().map(FieldProblem::from).collect());
+        e.ext.errors = Some(
+            errors
+                .into_iter()
+                .take(ERRORS_LISTED)
+                .map(FieldProblem::from)
+                .collect(),
+        );
         e
     }
 
@@ -300,12 +316,19 @@ impl From<ServiceError> for ApiError {
             ServiceError::NotFound => Self::not_found(),
             ServiceError::Forbidden(why) => Self::new(StatusCode::FORBIDDEN, "forbidden", why),
             ServiceError::Conflict(conflicts) => {
-                let mut e = Self::new(
-                    StatusCode::CONFLICT,
-                    "event_conflict",
-                    format!("overlaps {} existing event(s)", conflicts.len()),
+                let listed = conflicts.listed.len();
+                let mut detail = format!("overlaps {} existing event(s)", conflicts.total);
+                if listed < conflicts.total {
+                    detail.push_str(&format!("; the first {listed} are listed"));
+                }
+                let mut e = Self::new(StatusCode::CONFLICT, "event_conflict", detail);
+                e.ext.conflicts = Some(
+                    conflicts
+                        .listed
+                        .into_iter()
+                        .map(ConflictProblem::from)
+                        .collect(),
                 );
-                e.ext.conflicts = Some(conflicts.into_iter().map(ConflictProblem::from).collect());
                 e
             }
             ServiceError::Contended => {

@@ -194,6 +194,27 @@ pub fn starting_before_desc(
     stored(query.load(conn)?)
 }
 
+/// How many of `owner`'s events overlap `range` (excluding `exclude`): what a conflict
+/// list too long to show in full reports as its total.
+pub fn count_overlapping(
+    conn: &mut DbConnection,
+    owner: UserId,
+    range: &TimeRange,
+    exclude: Option<EventId>,
+) -> StoreResult<usize> {
+    let mut query = events::table
+        .filter(events::owner_id.eq(owner.0))
+        .filter(events::start_time.lt(naive(range.end())))
+        .filter(events::end_time.gt(naive(range.start())))
+        .count()
+        .into_boxed();
+    if let Some(id) = exclude {
+        query = query.filter(events::id.ne(id.0));
+    }
+    let n: i64 = query.get_result(conn)?;
+    Ok(usize::try_from(n).unwrap_or(usize::MAX))
+}
+
 /// Events `user` owns or that are shared with them, by `(start_time, id)`, each with the
 /// user's permission role (`None` for the owner).
 pub fn list_for_user(

@@ -1,27 +1,32 @@
 //! The conflict scan: the owner's stored events that a time range would overlap, found
-//! by the index seek `domain::schedule` explains (one step in the usual case).
+//! by the index seek `domain::schedule` explains (one step in the usual case), bounded
+//! in what it lists and redacted for callers who cannot read them.
 
 use convene_domain::event::StoredEvent;
 use convene_domain::ids::{EventId, UserId};
 use convene_domain::schedule::{conflicts_in_descending, scan_bounds, TimeRange};
-use convene_persistence::{events, DbConnection};
+use convene_persistence::{events, permissions, DbConnection};
 
-use crate::error::Conflict;
+use crate::error::{Conflict, Found};
 use crate::ServiceError;
 
 /// Rows fetched per step of the scan.
 const SCAN_STEP: i64 = 32;
 
-/// The owner's stored events overlapping `range` (excluding `exclude`), in start order.
+/// The owner's stored events overlapping `range` (excluding `exclude`), as `viewer` may
+/// see them: at most `room` are listed (the latest-starting ones, in start order) and
+/// the rest only counted. Events `viewer` cannot read are listed without id and title.
 pub(crate) fn find(
     conn: &mut DbConnection,
     owner: UserId,
+    viewer: UserId,
     range: &TimeRange,
     exclude: Option<EventId>,
-) -> Result<Vec<Conflict>, ServiceError> {
+    room: usize,
+) -> Result<Found, ServiceError> {
     let mut found: Vec<StoredEvent> = Vec::new();
     let mut before = None;
-    loop {
+    let complete = loop {
         let step = events::starting_before_desc(
             conn,
             owner,
@@ -37,8 +42,36 @@ pub(crate) fn find(
         // Each step reaches further back in time: prepend to keep ascending order.
         found.splice(0..0, overlapping);
         if !all_overlap || fetched < SCAN_STEP as usize {
-            break;
+            break true;
         }
-    }
-    Ok(found.into_iter().map(Conflict::stored).collect())
+        if found.len() > room {
+            break false;
+        }
+    };
+    let total = if complete {
+        found.len()
+    } else {
+        events::count_overlapping(conn, owner, range, exclude)?
+    };
+    let keep = found.len().min(room);
+    found.drain(..found.len() - keep);
+    let readable = if viewer == owner {
+        None
+    } else {
+        let ids: Vec<EventId> = found.iter().map(|e| e.id).collect();
+        Some(permissions::held_by(conn, viewer, &ids)?)
+    };
+    let listed = found
+        .into_iter()
+        .map(|e| {
+            let visible = readable.as_ref().is_none_or(|r| r.contains(&e.id));
+            let conflict = Conflict::stored(e);
+            if visible {
+                conflict
+            } else {
+                conflict.redacted()
+            }
+        })
+        .collect();
+    Ok(Found { listed, total })
 }

@@ -9,10 +9,11 @@ use convene_persistence::StoreError;
 /// A stored event (or another item of the same batch) that a write would overlap.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Conflict {
-    /// The stored event's id; `None` for another item of the same batch.
+    /// The stored event's id; `None` for another item of the same batch, or for an event
+    /// the caller cannot read (only its busy interval is revealed).
     pub id: Option<EventId>,
-    /// Its title.
-    pub title: String,
+    /// Its title; `None` for an event the caller cannot read.
+    pub title: Option<String>,
     /// Its start.
     pub start_time: DateTime<Utc>,
     /// Its end.
@@ -30,11 +31,68 @@ impl Conflict {
             id: Some(event.id),
             start_time: event.content.range.start(),
             end_time: event.content.range.end(),
-            title: event.content.title,
+            title: Some(event.content.title),
             index: None,
             batch_index: None,
         }
     }
+
+    /// The same conflict with what the caller may not read removed.
+    pub(crate) fn redacted(self) -> Self {
+        Self {
+            id: None,
+            title: None,
+            ..self
+        }
+    }
+}
+
+/// At most this many conflicts are listed in one answer; the total is always given.
+pub const CONFLICTS_LISTED: usize = 50;
+
+/// The conflicts of a refused write: the first [`CONFLICTS_LISTED`] found, and how many
+/// there are in all.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Conflicts {
+    /// The listed conflicts.
+    pub listed: Vec<Conflict>,
+    /// How many conflicts there are, listed or not.
+    pub total: usize,
+}
+
+impl Conflicts {
+    /// Room left in the list.
+    pub(crate) fn room(&self) -> usize {
+        CONFLICTS_LISTED.saturating_sub(self.listed.len())
+    }
+
+    /// Adds conflicts found for one request item (`index` in a batch); `total` counts
+    /// those that did not fit as well.
+    pub(crate) fn extend(&mut self, found: Found, index: Option<usize>) {
+        self.total += found.total;
+        let room = self.room();
+        self.listed.extend(
+            found
+                .listed
+                .into_iter()
+                .take(room)
+                .map(|c| Conflict { index, ..c }),
+        );
+    }
+
+    /// Whether nothing conflicts.
+    pub fn is_empty(&self) -> bool {
+        self.total == 0
+    }
+}
+
+/// What one conflict scan found: at most the room it was given, and the total.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Found {
+    /// The conflicts listed, in start order.
+    pub listed: Vec<Conflict>,
+    /// How many there are in all.
+    pub total: usize,
 }
 
 /// Why a use case did not succeed.
@@ -58,9 +116,10 @@ pub enum ServiceError {
     /// The caller participates but lacks the role for the action.
     #[error("forbidden: {0}")]
     Forbidden(&'static str),
-    /// The change would overlap the owner's events listed here.
-    #[error("conflicts with {} event(s)", .0.len())]
-    Conflict(Vec<Conflict>),
+    /// The change would overlap the owner's events listed here (at most
+    /// [`CONFLICTS_LISTED`] of them).
+    #[error("conflicts with {} event(s)", .0.total)]
+    Conflict(Conflicts),
     /// A concurrent writer changed the same rows first; retried internally and only
     /// surfaced when it persists.
     #[error("contended write")]

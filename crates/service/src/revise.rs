@@ -9,6 +9,7 @@ use convene_domain::version::{is_effective, ChangeKind, VersionRecord};
 use convene_persistence::{events, versions, DbConnection};
 
 use crate::access::{authorized, Event, Precondition};
+use crate::error::{Conflicts, CONFLICTS_LISTED};
 use crate::time::now;
 use crate::{conflicts, notify, ServiceError, Services};
 
@@ -53,9 +54,18 @@ pub(crate) fn revise(
         if !is_effective(&event.content, &next) {
             return Ok(Event { event, role });
         }
-        let found = conflicts::find(conn, event.owner, &next.range, Some(event.id))?;
-        if !found.is_empty() {
-            return Err(ServiceError::Conflict(found));
+        let found = conflicts::find(
+            conn,
+            event.owner,
+            actor.id,
+            &next.range,
+            Some(event.id),
+            CONFLICTS_LISTED,
+        )?;
+        if found.total > 0 {
+            let mut all = Conflicts::default();
+            all.extend(found, None);
+            return Err(ServiceError::Conflict(all));
         }
         let updated = events::update_if_version(conn, event.id, event.version, &next, at)?
             .ok_or(ServiceError::Contended)?;

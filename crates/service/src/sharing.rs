@@ -7,7 +7,7 @@ use convene_domain::account::User;
 use convene_domain::event::StoredEvent;
 use convene_domain::ids::{EventId, UserId};
 use convene_domain::notification::NotificationKind;
-use convene_domain::permission::{can_revoke, grantable, Action, Permission, Role};
+use convene_domain::permission::{can_revoke, grantable, Action, Permission, Role, SHARE_MAX};
 use convene_domain::validation::FieldError;
 use convene_persistence::{permissions, users, DbConnection};
 
@@ -37,14 +37,20 @@ fn parse_role(raw: Option<&str>) -> Result<Role, FieldError> {
     }
 }
 
-/// Grants or changes roles for a list of users at once (owner only). Atomic: an unknown
-/// user, the owner themself, a duplicate user or a bad role fails the whole request.
+/// Grants or changes roles for a list of 1–[`SHARE_MAX`] users at once (owner only).
+/// Atomic: an unknown user, the owner themself, a duplicate user or a bad role fails the
+/// whole request; a longer list is refused before anything is looked up.
 pub fn share(
     services: &Services,
     actor: &User,
     id: EventId,
     grants: Vec<Grant>,
 ) -> Result<Vec<Permission>, ServiceError> {
+    if grants.len() > SHARE_MAX {
+        return Err(ServiceError::TooLarge(format!(
+            "a share request lists at most {SHARE_MAX} users"
+        )));
+    }
     let at = now();
     services.write(|conn, notes| {
         let Event { event, .. } = authorized(conn, id, actor.id, Action::Share)?;

@@ -14,7 +14,8 @@ use crate::negotiate::{Body, Reply};
 ///
 /// Upsert: an existing participant's role is changed. Atomic: an unknown user, the owner
 /// themself, a user listed twice or a role other than editor/viewer fails the whole
-/// request with 422 (`errors` carry the entry's `index`).
+/// request with 422 (`errors` carry the entry's `index`). At most 100 entries: a longer
+/// list answers 413.
 #[utoipa::path(
     post, path = "/api/events/{id}/share", tag = "sharing",
     params(("id" = i64, Path, description = "Event id")),
@@ -26,6 +27,7 @@ use crate::negotiate::{Body, Reply};
         (status = 401, description = "Not authenticated", body = Problem),
         (status = 403, description = "Only the owner shares", body = Problem),
         (status = 404, description = "No such event, or no access to it", body = Problem),
+        (status = 413, description = "More than 100 entries, or body too large", body = Problem),
         (status = 422, description = "Invalid entries; nothing stored", body = Problem),
     )
 )]

@@ -4,12 +4,12 @@ use convene_domain::account::User;
 use convene_domain::event::{parse_batch, BatchError, EventContent, EventInput};
 use convene_domain::notification::{NotificationData, NotificationKind};
 use convene_domain::permission::Role;
-use convene_domain::schedule::overlapping_pairs;
+use convene_domain::schedule::overlaps_within;
 use convene_domain::version::ChangeKind;
 use convene_persistence::{events, versions};
 
 use crate::access::Event;
-use crate::error::Conflict;
+use crate::error::{Conflict, Conflicts, CONFLICTS_LISTED};
 use crate::revise::snapshot;
 use crate::time::now;
 use crate::{conflicts, notify, ServiceError, Services};
@@ -38,20 +38,24 @@ pub fn create_batch(
     store(services, actor, contents, true)
 }
 
-/// Overlaps among the items themselves, each located at its item (`indexed`).
-fn in_batch_conflicts(contents: &[EventContent]) -> Vec<Conflict> {
+/// Items that overlap other items of the batch: each once, naming one item it overlaps.
+fn in_batch_conflicts(contents: &[EventContent]) -> Conflicts {
     let ranges: Vec<_> = contents.iter().map(|c| c.range).collect();
-    overlapping_pairs(&ranges)
+    let found = overlaps_within(&ranges);
+    let total = found.len();
+    let listed = found
         .into_iter()
-        .map(|(i, j)| Conflict {
+        .take(CONFLICTS_LISTED)
+        .map(|(item, other)| Conflict {
             id: None,
-            title: contents[i].title.clone(),
-            start_time: ranges[i].start(),
-            end_time: ranges[i].end(),
-            index: Some(j),
-            batch_index: Some(i),
+            title: Some(contents[other].title.clone()),
+            start_time: ranges[other].start(),
+            end_time: ranges[other].end(),
+            index: Some(item),
+            batch_index: Some(other),
         })
-        .collect()
+        .collect();
+    Conflicts { listed, total }
 }
 
 fn store(
@@ -66,12 +70,11 @@ fn store(
     }
     services.write(|conn, notes| {
         let at = now();
-        let mut found = Vec::new();
+        let mut found = Conflicts::default();
         for (i, content) in contents.iter().enumerate() {
-            for mut c in conflicts::find(conn, actor.id, &content.range, None)? {
-                c.index = indexed.then_some(i);
-                found.push(c);
-            }
+            let item =
+                conflicts::find(conn, actor.id, actor.id, &content.range, None, found.room())?;
+            found.extend(item, indexed.then_some(i));
         }
         if !found.is_empty() {
             return Err(ServiceError::Conflict(found));

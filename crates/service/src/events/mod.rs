@@ -15,21 +15,22 @@ use convene_persistence::events;
 
 pub use self::batch::{create, create_batch};
 use crate::access::{authorized, listed, Event, Precondition};
-use crate::error::Conflict;
+use crate::error::{Found, CONFLICTS_LISTED};
 use crate::page::{self, Page};
 use crate::revise::revise;
 use crate::time::now;
 use crate::{conflicts as scan, notify, ServiceError, Services};
 
 /// The stored events of `owner` that `range` would overlap, in start order (the
-/// conflict check on its own, read-only; writes repeat it inside their transaction).
+/// conflict check on its own, read-only, as the owner sees it; writes repeat it inside
+/// their transaction). At most [`CONFLICTS_LISTED`] are listed; `total` counts all.
 pub fn conflicts(
     services: &Services,
     owner: UserId,
     range: &TimeRange,
-) -> Result<Vec<Conflict>, ServiceError> {
+) -> Result<Found, ServiceError> {
     let mut conn = services.conn()?;
-    scan::find(&mut conn, owner, range, None)
+    scan::find(&mut conn, owner, owner, range, None, CONFLICTS_LISTED)
 }
 
 /// One event, for any participant.
