@@ -14,6 +14,11 @@ pub fn parse_timestamp(text: &str) -> Result<DateTime<Utc>, &'static str> {
             .ok_or("must be an RFC 3339 timestamp, e.g. 2030-01-31T09:30:00Z")?
             .and_utc(),
     };
+    // chrono reads a leap second (`23:59:60`) as a nanosecond count of 1e9 or more; no
+    // stored instant can be one.
+    if utc.nanosecond() >= 1_000_000_000 {
+        return Err("must not be a leap second (seconds 00–59)");
+    }
     if utc.nanosecond() % 1_000 != 0 {
         return Err("must have at most microsecond precision");
     }
@@ -31,6 +36,23 @@ mod tests {
         parse_timestamp(s)
             .unwrap()
             .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+    }
+
+    #[test]
+    fn leap_seconds_are_refused() {
+        for text in [
+            "2030-06-30T23:59:60Z",
+            "2030-06-30T23:59:60.5Z",
+            "2030-06-30T23:59:60",
+            "2030-07-01T01:59:60+02:00",
+        ] {
+            assert_eq!(
+                parse_timestamp(text),
+                Err("must not be a leap second (seconds 00–59)"),
+                "{text}"
+            );
+        }
+        assert!(parse_timestamp("2030-06-30T23:59:59.999999Z").is_ok());
     }
 
     #[test]

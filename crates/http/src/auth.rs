@@ -6,9 +6,11 @@ use std::num::NonZeroU32;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use actix_web::dev::Payload;
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::header;
-use actix_web::{web, FromRequest, HttpRequest};
+use actix_web::middleware::Next;
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use convene_service::auth::{authenticate, Principal};
 use convene_service::Services;
 use governor::clock::{Clock, DefaultClock};
@@ -33,14 +35,43 @@ impl FromRequest for Authenticated {
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let token = bearer_token(req).map(str::to_owned);
-        let services = req.app_data::<web::Data<Services>>().cloned();
-        Box::pin(async move {
-            let token = token.ok_or_else(ApiError::unauthorized)?;
-            let services = services.ok_or_else(|| ApiError::internal("services not configured"))?;
-            let principal = blocking(move || authenticate(&services, &token)).await?;
-            Ok(Authenticated(principal))
-        })
+        // Routes wrapped in `require_auth` authenticated before anything else ran.
+        if let Some(principal) = req.extensions().get::<Principal>().cloned() {
+            return Box::pin(async move { Ok(Authenticated(principal)) });
+        }
+        Box::pin(authenticate_request(req))
+    }
+}
+
+fn authenticate_request(
+    req: &HttpRequest,
+) -> impl Future<Output = Result<Authenticated, ApiError>> + 'static {
+    let token = bearer_token(req).map(str::to_owned);
+    let services = req.app_data::<web::Data<Services>>().cloned();
+    async move {
+        let token = token.ok_or_else(ApiError::unauthorized)?;
+        let services = services.ok_or_else(|| ApiError::internal("services not configured"))?;
+        let principal = blocking(move || authenticate(&services, &token)).await?;
+        Ok(Authenticated(principal))
+    }
+}
+
+/// Route middleware: authenticates the caller before the handler's extractors run, so a
+/// bad token answers 401 whatever is wrong with the body (its type, size or syntax),
+/// and the body of an unauthenticated request is never read.
+///
+/// The refusal is a response, not an error, so that the problem middleware outside sees
+/// it and encodes it as the client prefers.
+pub async fn require_auth(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    match authenticate_request(req.request()).await {
+        Ok(Authenticated(principal)) => {
+            req.extensions_mut().insert(principal);
+            Ok(next.call(req).await?.map_into_boxed_body())
+        }
+        Err(refused) => Ok(req.error_response(refused).map_into_boxed_body()),
     }
 }
 

@@ -124,6 +124,7 @@ struct Extensions {
     conflicts: Option<Vec<ConflictProblem>>,
     current_etag: Option<String>,
     retry_after: Option<u64>,
+    allow: Option<String>,
 }
 
 impl std::fmt::Display for ApiError {
@@ -160,6 +161,17 @@ impl ApiError {
             "unauthorized",
             "missing, invalid, expired or revoked credentials",
         )
+    }
+
+    /// 405 `method_not_allowed`, with the resource's methods in `Allow` (RFC 9110).
+    pub fn method_not_allowed(allow: String) -> Self {
+        let mut e = Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            format!("this resource allows {allow}"),
+        );
+        e.ext.allow = Some(allow);
+        e
     }
 
     /// 404 `not_found`.
@@ -283,6 +295,11 @@ impl ResponseError for ApiError {
         if let Some(etag) = &self.ext.current_etag {
             if let Ok(value) = HeaderValue::from_str(etag) {
                 res.insert_header((header::ETAG, value));
+            }
+        }
+        if let Some(allow) = &self.ext.allow {
+            if let Ok(value) = HeaderValue::from_str(allow) {
+                res.insert_header((header::ALLOW, value));
             }
         }
         if let Some(seconds) = self.ext.retry_after {

@@ -13,7 +13,9 @@ pub mod paging;
 pub mod routes;
 pub mod ws;
 
-use actix_web::web;
+use actix_web::http::Method;
+use actix_web::middleware::from_fn;
+use actix_web::{web, FromRequest, Handler, Resource, Responder, Route};
 
 pub use auth::AuthRateLimit;
 pub use openapi::{openapi_json, ApiDoc};
@@ -21,82 +23,148 @@ pub use openapi::{openapi_json, ApiDoc};
 use crate::error::ApiError;
 use crate::negotiate::Reply;
 
-/// A resource whose other methods answer 405 (not the app's 404).
-fn resource(path: &str) -> actix_web::Resource {
-    web::resource(path).default_service(web::to(method_not_allowed))
+/// One method of a resource and its handler.
+struct Endpoint {
+    method: Method,
+    route: Route,
+}
+
+/// `method` answered by `handler`, with no authentication of its own.
+fn open<F, Args>(method: Method, handler: F) -> Endpoint
+where
+    F: Handler<Args>,
+    Args: FromRequest + 'static,
+    F::Output: Responder + 'static,
+{
+    Endpoint {
+        route: web::route().method(method.clone()).to(handler),
+        method,
+    }
+}
+
+/// `method` answered by `handler` for an authenticated caller: the token is checked
+/// (401) before the body or anything else of the request is looked at.
+fn authed<F, Args>(method: Method, handler: F) -> Endpoint
+where
+    F: Handler<Args>,
+    Args: FromRequest + 'static,
+    F::Output: Responder + 'static,
+{
+    let Endpoint { method, route } = open(method, handler);
+    Endpoint {
+        route: route.wrap(from_fn(auth::require_auth)),
+        method,
+    }
+}
+
+/// A resource answering `endpoints`; any other method answers 405 with `Allow` listing
+/// these (not the app's 404).
+fn resource<const N: usize>(path: &str, endpoints: [Endpoint; N]) -> Resource {
+    let allow = endpoints
+        .iter()
+        .map(|e| e.method.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut resource = web::resource(path).default_service(web::to(move || {
+        let allow = allow.clone();
+        async move { Err::<Reply<()>, _>(ApiError::method_not_allowed(allow)) }
+    }));
+    for endpoint in endpoints {
+        resource = resource.route(endpoint.route);
+    }
+    resource
 }
 
 /// Registers every route, the docs, and the query/path error handlers. The caller
-/// provides `web::Data<Services>`, `web::Data<convene_live::Hub>` and `web::Data<AuthRateLimit>` and wraps the app in
-/// [`negotiate::problem_responses`].
+/// provides `web::Data<Services>`, `web::Data<convene_live::Hub>` and
+/// `web::Data<AuthRateLimit>` and wraps the app in [`negotiate::problem_responses`].
 pub fn configure(cfg: &mut web::ServiceConfig) {
     use routes::{auth, events, health, history, notifications, sharing, users};
+    use Method as M;
     cfg.app_data(web::PathConfig::default().error_handler(|_, _| ApiError::not_found().into()))
         .app_data(
             web::QueryConfig::default()
                 .error_handler(|e, _| ApiError::invalid_query(e.to_string()).into()),
         )
-        .service(resource("/healthz").route(web::get().to(health::healthz)))
-        .service(resource("/readyz").route(web::get().to(health::readyz)))
-        .service(resource("/ws/notifications").route(web::get().to(ws::notifications_ws)))
+        .service(resource("/healthz", [open(M::GET, health::healthz)]))
+        .service(resource("/readyz", [open(M::GET, health::readyz)]))
+        .service(resource(
+            "/ws/notifications",
+            [open(M::GET, ws::notifications_ws)],
+        ))
         .service(
             web::scope("/api")
-                .service(resource("/auth/register").route(web::post().to(auth::register)))
-                .service(resource("/auth/login").route(web::post().to(auth::login)))
-                .service(resource("/auth/refresh").route(web::post().to(auth::refresh)))
-                .service(resource("/auth/logout").route(web::post().to(auth::logout)))
-                .service(resource("/auth/me").route(web::get().to(auth::me)))
-                .service(resource("/users").route(web::get().to(users::find)))
-                .service(
-                    resource("/events")
-                        .route(web::get().to(events::list))
-                        .route(web::post().to(events::create)),
-                )
-                .service(resource("/events/batch").route(web::post().to(events::create_batch)))
-                .service(
-                    resource("/events/{id}")
-                        .route(web::get().to(events::get))
-                        .route(web::put().to(events::update))
-                        .route(web::patch().to(events::patch))
-                        .route(web::delete().to(events::delete)),
-                )
-                .service(resource("/events/{id}/share").route(web::post().to(sharing::share)))
-                .service(resource("/events/{id}/permissions").route(web::get().to(sharing::list)))
-                .service(
-                    resource("/events/{id}/permissions/{user_id}")
-                        .route(web::put().to(sharing::change_role))
-                        .route(web::delete().to(sharing::revoke)),
-                )
-                .service(
-                    resource("/events/{id}/changelog").route(web::get().to(history::changelog)),
-                )
-                .service(
-                    resource("/events/{id}/versions/{version}")
-                        .route(web::get().to(history::version)),
-                )
-                .service(
-                    resource("/events/{id}/diff/{v1}/{v2}").route(web::get().to(history::diff)),
-                )
-                .service(
-                    resource("/events/{id}/rollback/{version}")
-                        .route(web::post().to(history::rollback)),
-                )
-                .service(resource("/notifications").route(web::get().to(notifications::list)))
-                .service(
-                    resource("/notifications/read-all")
-                        .route(web::post().to(notifications::read_all)),
-                )
-                .service(
-                    resource("/notifications/{id}/read").route(web::post().to(notifications::read)),
-                ),
+                .service(resource("/auth/register", [open(M::POST, auth::register)]))
+                .service(resource("/auth/login", [open(M::POST, auth::login)]))
+                .service(resource("/auth/refresh", [open(M::POST, auth::refresh)]))
+                .service(resource("/auth/logout", [authed(M::POST, auth::logout)]))
+                .service(resource("/auth/me", [authed(M::GET, auth::me)]))
+                .service(resource("/users", [authed(M::GET, users::find)]))
+                .service(resource(
+                    "/events",
+                    [
+                        authed(M::GET, events::list),
+                        authed(M::POST, events::create),
+                    ],
+                ))
+                .service(resource(
+                    "/events/batch",
+                    [authed(M::POST, events::create_batch)],
+                ))
+                .service(resource(
+                    "/events/{id}",
+                    [
+                        authed(M::GET, events::get),
+                        authed(M::PUT, events::update),
+                        authed(M::PATCH, events::patch),
+                        authed(M::DELETE, events::delete),
+                    ],
+                ))
+                .service(resource(
+                    "/events/{id}/share",
+                    [authed(M::POST, sharing::share)],
+                ))
+                .service(resource(
+                    "/events/{id}/permissions",
+                    [authed(M::GET, sharing::list)],
+                ))
+                .service(resource(
+                    "/events/{id}/permissions/{user_id}",
+                    [
+                        authed(M::PUT, sharing::change_role),
+                        authed(M::DELETE, sharing::revoke),
+                    ],
+                ))
+                .service(resource(
+                    "/events/{id}/changelog",
+                    [authed(M::GET, history::changelog)],
+                ))
+                .service(resource(
+                    "/events/{id}/versions/{version}",
+                    [authed(M::GET, history::version)],
+                ))
+                .service(resource(
+                    "/events/{id}/diff/{v1}/{v2}",
+                    [authed(M::GET, history::diff)],
+                ))
+                .service(resource(
+                    "/events/{id}/rollback/{version}",
+                    [authed(M::POST, history::rollback)],
+                ))
+                .service(resource(
+                    "/notifications",
+                    [authed(M::GET, notifications::list)],
+                ))
+                .service(resource(
+                    "/notifications/read-all",
+                    [authed(M::POST, notifications::read_all)],
+                ))
+                .service(resource(
+                    "/notifications/{id}/read",
+                    [authed(M::POST, notifications::read)],
+                )),
         )
         .configure(docs::configure);
-}
-
-async fn method_not_allowed() -> Result<Reply<()>, ApiError> {
-    Err(ApiError::from_status(
-        actix_web::http::StatusCode::METHOD_NOT_ALLOWED,
-    ))
 }
 
 /// The answer for routes that do not exist: a 404 problem.

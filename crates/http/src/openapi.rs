@@ -21,7 +21,15 @@ Every body may be JSON or MessagePack (`Content-Type`); responses follow `Accept
 (q-values honoured; MessagePack only when ranked strictly above JSON). Errors are RFC 9457 \
 problem details with a stable `code`. Syntactically invalid bodies (bad JSON/MessagePack, \
 wrong JSON types) answer 400 `malformed_body`; well-formed but invalid values answer 422 \
-`validation_failed` listing every field problem."
+`validation_failed` listing every field problem (at most 100; `detail` gives the total).\n\n\
+Error codes: 400 `malformed_body`, `invalid_cursor`, `invalid_query`; 401 `unauthorized` \
+(checked before the body is read); 403 `forbidden`; 404 `not_found`; 405 \
+`method_not_allowed` (the `Allow` header lists the resource's methods); 409 \
+`event_conflict` (at most 50 `conflicts`, `detail` gives the total; for events the caller \
+cannot read, `id` and `title` are null), `username_taken`, `email_taken`; 412 \
+`precondition_failed`; 413 `payload_too_large` (body over 1 MiB, more than 500 batch \
+items or 100 share entries); 415 `unsupported_media_type`; 422 `validation_failed`; 429 \
+`rate_limited`; 500 `internal`; 503 `unavailable`."
     ),
     paths(
         routes::auth::register,

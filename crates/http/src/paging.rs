@@ -44,6 +44,13 @@ fn invalid() -> ApiError {
     )
 }
 
+/// Whether a decoded cursor instant is one a stored event can have (years 1–9999, as
+/// every accepted timestamp): anything else was not produced by this list.
+fn in_range(t: &DateTime<Utc>) -> bool {
+    use chrono::Datelike;
+    (1..=9999).contains(&t.year())
+}
+
 fn encode(text: String) -> String {
     URL_SAFE_NO_PAD.encode(text)
 }
@@ -70,7 +77,9 @@ pub fn parse_event_cursor(cursor: &str) -> Result<(DateTime<Utc>, EventId), ApiE
     match decode(cursor, "e")?.as_slice() {
         [micros, id] => {
             let micros: i64 = micros.parse().map_err(|_| invalid())?;
-            let start = DateTime::from_timestamp_micros(micros).ok_or_else(invalid)?;
+            let start = DateTime::from_timestamp_micros(micros)
+                .filter(in_range)
+                .ok_or_else(invalid)?;
             Ok((start, EventId(id.parse().map_err(|_| invalid())?)))
         }
         _ => Err(invalid()),
@@ -124,6 +133,9 @@ mod tests {
             "e:1:2",
             &encode("e:x:1".into()),
             &encode("e:1".into()),
+            // Years −250,000 and 20,000: integers, but no instant a stored event has.
+            &encode("e:-7952342400000000000:1".into()),
+            &encode("e:568971820800000000:1".into()),
         ] {
             assert!(parse_event_cursor(bad).is_err(), "{bad}");
         }

@@ -1,0 +1,143 @@
+//! Input a careful client never sends but a hostile one may: leap seconds, tampered
+//! cursors, credentials and bodies that are both wrong (hardening findings 8 and 12).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use base64::Engine;
+use convene_tests::{app, assert_problem, backend_tests, slot, Backend, StatusCode};
+use serde_json::json;
+
+backend_tests!(
+    leap_seconds_are_refused_not_stored,
+    tampered_cursors_outside_the_calendar_are_invalid,
+    credentials_are_checked_before_the_body,
+    wrong_methods_answer_405_with_allow,
+);
+
+async fn leap_seconds_are_refused_not_stored(backend: Backend) {
+    let app = app!(backend);
+    let (_, token) = app.user("leaper").await;
+    for (start, end) in [
+        ("2030-06-30T23:59:60Z", "2030-07-01T00:30:00Z"),
+        (slot(1).as_str(), "2030-01-01T01:59:60.5+00:00"),
+    ] {
+        let res = app
+            .post(
+                "/api/events",
+                &json!({"title": "leap", "start_time": start, "end_time": end}),
+                Some(&token),
+            )
+            .await;
+        let problem =
+            assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+        let message = problem["errors"][0]["message"].as_str().unwrap();
+        assert!(message.contains("leap second"), "{problem}");
+    }
+    let event = app.create_event(&token, "E", &slot(1), &slot(2)).await;
+    let res = app
+        .patch(
+            &format!("/api/events/{}", event["id"]),
+            &json!({"end_time": "2030-01-01T02:59:60Z"}),
+            Some(&token),
+        )
+        .await;
+    assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    // As a query value it is unparsable, like any other malformed timestamp.
+    let res = app
+        .get("/api/events?from=2030-06-30T23:59:60Z", Some(&token))
+        .await;
+    assert_problem(res, StatusCode::BAD_REQUEST, "invalid_query").await;
+}
+
+async fn tampered_cursors_outside_the_calendar_are_invalid(backend: Backend) {
+    let app = app!(backend);
+    let (_, token) = app.user("tamperer").await;
+    app.create_event(&token, "E", &slot(1), &slot(2)).await;
+    let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+    // Year −250,000 and year 20,000: valid integers, but no stored event starts there.
+    for micros in [-7_952_342_400_000_000_000_i64, 568_971_820_800_000_000] {
+        let cursor = b64(&format!("e:{micros}:1"));
+        let res = app
+            .get(&format!("/api/events?cursor={cursor}"), Some(&token))
+            .await;
+        assert_problem(res, StatusCode::BAD_REQUEST, "invalid_cursor").await;
+    }
+    // The first second of year 1 is fine (an empty page).
+    let cursor = b64("e:-62135596800000000:1");
+    let res = app
+        .get(&format!("/api/events?cursor={cursor}"), Some(&token))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+}
+
+async fn credentials_are_checked_before_the_body(backend: Backend) {
+    let app = app!(backend);
+    let (_, token) = app.user("bodyfirst").await;
+    let send = |auth: Option<&str>, content_type: &str, body: Vec<u8>| {
+        let mut req = app
+            .request(reqwest::Method::POST, "/api/events")
+            .header("content-type", content_type)
+            .body(body);
+        if let Some(auth) = auth {
+            req = req.header("authorization", auth);
+        }
+        req.send()
+    };
+    let big = vec![b' '; 2 * 1024 * 1024];
+    for auth in [None, Some("Bearer not-a-token"), Some("Basic abc")] {
+        for (content_type, body) in [
+            ("text/plain", b"hello".to_vec()),
+            ("application/json", b"{\"title\": ".to_vec()),
+            ("application/msgpack", vec![0xc1]),
+            ("application/json", big.clone()),
+        ] {
+            let res = send(auth, content_type, body).await.unwrap();
+            let problem = assert_problem(res, StatusCode::UNAUTHORIZED, "unauthorized").await;
+            assert!(problem["detail"].is_string());
+        }
+    }
+    // With a good token the body's problems are reported as before.
+    let bearer = format!("Bearer {token}");
+    let res = send(Some(&bearer), "text/plain", b"x".to_vec())
+        .await
+        .unwrap();
+    assert_problem(
+        res,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+    )
+    .await;
+    let res = send(Some(&bearer), "application/json", b"{".to_vec())
+        .await
+        .unwrap();
+    assert_problem(res, StatusCode::BAD_REQUEST, "malformed_body").await;
+}
+
+async fn wrong_methods_answer_405_with_allow(backend: Backend) {
+    let app = app!(backend);
+    let (_, token) = app.user("methodical").await;
+    for (method, path, allow) in [
+        (reqwest::Method::DELETE, "/api/events", "GET, POST"),
+        (reqwest::Method::PATCH, "/api/auth/login", "POST"),
+        (reqwest::Method::GET, "/api/events/1/share", "POST"),
+        (
+            reqwest::Method::POST,
+            "/api/events/1",
+            "GET, PUT, PATCH, DELETE",
+        ),
+        (reqwest::Method::PUT, "/healthz", "GET"),
+    ] {
+        for auth in [None, Some(token.as_str())] {
+            let mut req = app.request(method.clone(), path);
+            if let Some(token) = auth {
+                req = req.bearer_auth(token);
+            }
+            let res = req.send().await.unwrap();
+            assert_eq!(
+                res.headers().get("allow").map(|v| v.to_str().unwrap()),
+                Some(allow),
+                "{method} {path}"
+            );
+            assert_problem(res, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed").await;
+        }
+    }
+}
