@@ -11,6 +11,7 @@ pub mod negotiate;
 pub mod openapi;
 pub mod paging;
 pub mod routes;
+pub mod telemetry;
 pub mod ws;
 
 use actix_web::http::Method;

@@ -18,6 +18,8 @@ use convene_persistence::Backend;
 use convene_service::fanout::Fanout;
 use convene_service::{AuthSettings, ServiceError, Services};
 use tracing_actix_web::TracingLogger;
+use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::EnvFilter;
 
 pub use config::{ConfigError, DatabaseSettings, Settings};
 
@@ -124,7 +126,7 @@ impl Application {
                 .app_data(heartbeat.clone())
                 .app_data(rate_limit.clone())
                 .wrap(from_fn(problem_responses))
-                .wrap(TracingLogger::default())
+                .wrap(TracingLogger::<convene_http::telemetry::RequestSpans>::new())
                 .configure(convene_http::configure)
                 .default_service(web::to(convene_http::not_found))
         })
@@ -161,4 +163,18 @@ impl Application {
 /// Applies pending migrations to the configured database; returns how many ran.
 pub fn migrate(settings: &DatabaseSettings) -> Result<usize, StartupError> {
     Ok(db::connect(&settings.database_url, 1)?.migrations_applied())
+}
+
+/// The log output of the server: one line per event and per finished request (its span,
+/// with method, route, redacted path, client address, status and request id), filtered
+/// by `RUST_LOG`, written to `writer`.
+pub fn log_subscriber<W>(filter: EnvFilter, writer: W) -> impl tracing::Subscriber + Send + Sync
+where
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+        .with_writer(writer)
+        .finish()
 }

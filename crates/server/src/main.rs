@@ -85,10 +85,11 @@ fn main() -> ExitCode {
 fn serve(settings: &Settings) -> Result<(), String> {
     let filter = EnvFilter::try_new(&settings.rust_log)
         .map_err(|e| format!("invalid configuration: RUST_LOG: {e}"))?;
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
-        .init();
+    tracing::subscriber::set_global_default(convene_server::log_subscriber(
+        filter,
+        std::io::stdout,
+    ))
+    .map_err(|e| format!("cannot install the logger: {e}"))?;
     let app = Application::build(settings).map_err(|e| e.to_string())?;
     tracing::info!(bind = %settings.bind, port = app.port(), "convene listening");
     actix_web::rt::System::new()
