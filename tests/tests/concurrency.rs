@@ -1,5 +1,6 @@
 //! Concurrent writes: racing creates, moves and `If-Match` updates let exactly one
-//! through, also across two server instances on one database.
+//! through, also across two server instances on one database; racing shares and
+//! deletes never answer 500.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use convene_tests::{
@@ -13,6 +14,8 @@ backend_tests!(
     concurrent_if_match_updates_one_wins,
     concurrent_moves_and_creates_onto_one_slot_one_wins,
     two_instances_share_the_conflict_guard,
+    concurrent_shares_of_one_user_all_succeed,
+    a_share_racing_a_delete_is_200_or_404,
 );
 
 async fn concurrent_overlapping_creates_one_wins(backend: Backend) {
@@ -162,4 +165,72 @@ async fn two_instances_share_the_conflict_guard(backend: Backend) {
     }
     assert_eq!(created, 1);
     assert_eq!(list_event_ids(&app, &token, "").await.len(), 1);
+}
+
+async fn concurrent_shares_of_one_user_all_succeed(backend: Backend) {
+    let app = app!(backend);
+    let (_, owner) = app.user("sharerace").await;
+    let (bob, bob_token) = app.user("sharedbob").await;
+    for round in 0..5 {
+        let event = app
+            .create_event(&owner, &format!("r{round}"), &slot(round), &slot(round + 1))
+            .await;
+        let path = format!("/api/events/{}/share", id_of(&event));
+        let requests = (0..10)
+            .map(|i| {
+                let role = if i % 2 == 0 { "editor" } else { "viewer" };
+                app.request(Method::POST, &path)
+                    .bearer_auth(&owner)
+                    .json(&json!([{"user_id": bob, "role": role}]))
+            })
+            .collect();
+        for (status, body) in race(requests).await {
+            assert_eq!(status, StatusCode::OK, "{body}");
+            assert_eq!(body[0]["user_id"], bob);
+        }
+        let read = app
+            .get_ok(&format!("/api/events/{}", id_of(&event)), &bob_token)
+            .await;
+        assert!(
+            read["role"] == "editor" || read["role"] == "viewer",
+            "{read}"
+        );
+    }
+}
+
+async fn a_share_racing_a_delete_is_200_or_404(backend: Backend) {
+    let app = app!(backend);
+    let (_, owner) = app.user("deleterace").await;
+    let (bob, _) = app.user("deletebob").await;
+    for round in 0..10 {
+        let event = app
+            .create_event(&owner, &format!("d{round}"), &slot(round), &slot(round + 1))
+            .await;
+        let id = id_of(&event);
+        let mut requests: Vec<_> = (0..4)
+            .map(|_| {
+                app.request(Method::POST, &format!("/api/events/{id}/share"))
+                    .bearer_auth(&owner)
+                    .json(&json!([{"user_id": bob, "role": "viewer"}]))
+            })
+            .collect();
+        requests.insert(
+            2,
+            app.request(Method::DELETE, &format!("/api/events/{id}"))
+                .bearer_auth(&owner),
+        );
+        let results = race(requests).await;
+        assert_eq!(results[2].0, StatusCode::NO_CONTENT, "{results:?}");
+        for (status, body) in results {
+            assert!(
+                [
+                    StatusCode::OK,
+                    StatusCode::NOT_FOUND,
+                    StatusCode::NO_CONTENT
+                ]
+                .contains(&status),
+                "{status} {body}"
+            );
+        }
+    }
 }

@@ -197,6 +197,7 @@ pub fn connect(backend: &Backend, size: u32) -> Result<Database, DbError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)?;
         }
+        create_private(path)?;
     }
     let manager = Manager {
         backend: backend.clone(),
@@ -216,6 +217,41 @@ pub fn connect(backend: &Backend, size: u32) -> Result<Database, DbError> {
         manager,
         migrations_applied,
     })
+}
+
+/// Creates the SQLite file readable by its owner only (it holds password and token
+/// hashes; SQLite gives its `-wal` and `-shm` files the same mode), or warns when an
+/// existing one is readable by others.
+fn create_private(path: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            warn_if_exposed(path);
+            Ok(())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Logs a warning when a file holding secrets can be read or written by other users.
+pub fn warn_if_exposed(path: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(meta) = std::fs::metadata(path) {
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            tracing::warn!(
+                path = %path.display(),
+                mode = format!("{mode:o}"),
+                "file accessible to other users, and it holds secrets: chmod 600 it"
+            );
+        }
+    }
 }
 
 /// Applies every pending migration of the connection's backend; returns how many ran.

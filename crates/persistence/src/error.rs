@@ -24,6 +24,10 @@ pub enum StoreError {
     /// A row with the same unique key exists.
     #[error("duplicate {0:?}")]
     Duplicate(UniqueKey),
+    /// A row the write refers to is gone (a foreign key found nothing): e.g. the event
+    /// was deleted by a concurrent transaction.
+    #[error("a referenced row is gone")]
+    Missing,
     /// The database cannot be reached (no connection in time, connection closed).
     #[error("database unavailable: {0}")]
     Unavailable(String),
@@ -55,6 +59,7 @@ impl From<DieselError> for StoreError {
                             UniqueKey::Other
                         })
                     }
+                    DatabaseErrorKind::ForeignKeyViolation => Self::Missing,
                     DatabaseErrorKind::ClosedConnection => {
                         Self::Unavailable(info.message().to_owned())
                     }

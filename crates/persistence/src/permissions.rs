@@ -7,6 +7,7 @@ use convene_domain::ids::{EventId, UserId};
 use convene_domain::permission::{Permission, Role};
 use diesel::prelude::*;
 
+use crate::db::per_backend;
 use crate::error::time::{naive, utc};
 use crate::error::{StoreError, StoreResult};
 use crate::events::role_of;
@@ -73,7 +74,9 @@ pub fn find(
     row.map(Permission::try_from).transpose()
 }
 
-/// Grants `role`, or changes the existing role; call inside a write transaction.
+/// Grants `role`, or changes the existing role, in one statement (`INSERT … ON CONFLICT
+/// DO UPDATE`): two concurrent grants to the same user both succeed, the later one's
+/// role standing. An event deleted meanwhile is `StoreError::Missing`.
 pub fn upsert(
     conn: &mut DbConnection,
     event: EventId,
@@ -83,29 +86,23 @@ pub fn upsert(
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
     let now = naive(now);
-    let updated = diesel::update(
-        event_permissions::table
-            .filter(event_permissions::event_id.eq(event.0))
-            .filter(event_permissions::user_id.eq(user.0)),
-    )
-    .set((
-        event_permissions::role.eq(role.as_str()),
-        event_permissions::granted_by.eq(granted_by.0),
-        event_permissions::updated_at.eq(now),
-    ))
-    .execute(conn)?;
-    if updated == 0 {
-        diesel::insert_into(event_permissions::table)
-            .values((
-                event_permissions::event_id.eq(event.0),
-                event_permissions::user_id.eq(user.0),
-                event_permissions::role.eq(role.as_str()),
-                event_permissions::granted_by.eq(granted_by.0),
-                event_permissions::created_at.eq(now),
-                event_permissions::updated_at.eq(now),
-            ))
-            .execute(conn)?;
-    }
+    per_backend!(conn, |c| diesel::insert_into(event_permissions::table)
+        .values((
+            event_permissions::event_id.eq(event.0),
+            event_permissions::user_id.eq(user.0),
+            event_permissions::role.eq(role.as_str()),
+            event_permissions::granted_by.eq(granted_by.0),
+            event_permissions::created_at.eq(now),
+            event_permissions::updated_at.eq(now),
+        ))
+        .on_conflict((event_permissions::event_id, event_permissions::user_id))
+        .do_update()
+        .set((
+            event_permissions::role.eq(role.as_str()),
+            event_permissions::granted_by.eq(granted_by.0),
+            event_permissions::updated_at.eq(now),
+        ))
+        .execute(c))?;
     Ok(())
 }
 

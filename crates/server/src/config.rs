@@ -154,35 +154,46 @@ fn secret_beside(database: &Path) -> Result<Vec<u8>, ConfigError> {
     let fail = |what: &str, e: std::io::Error| {
         ConfigError(format!("SECRET_KEY: cannot {what} {}: {e}", path.display()))
     };
-    match std::fs::read(&path) {
-        Ok(secret) if secret.len() >= MIN_SECRET_BYTES => return Ok(secret),
-        Ok(_) => {
-            return Err(ConfigError(format!(
-                "SECRET_KEY: {} holds fewer than {MIN_SECRET_BYTES} bytes",
-                path.display()
-            )))
+    let read = |path: &Path| match std::fs::read(path) {
+        Ok(secret) if secret.len() >= MIN_SECRET_BYTES => {
+            convene_persistence::db::warn_if_exposed(path);
+            Ok(Some(secret))
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(fail("read", e)),
+        Ok(_) => Err(ConfigError(format!(
+            "SECRET_KEY: {} holds fewer than {MIN_SECRET_BYTES} bytes",
+            path.display()
+        ))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(fail("read", e)),
+    };
+    if let Some(secret) = read(&path)? {
+        return Ok(secret);
     }
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| fail("create the directory of", e))?;
     }
+    // Written whole under a name of its own, then linked into place: a process starting
+    // at the same moment sees either no secret file or a complete one, never a part.
     let secret = convene_service::tokens::random_token(48).into_bytes();
-    let mut file = match std::fs::OpenOptions::new()
+    let tmp = path.with_extension(format!(
+        "secret.{}.{}",
+        std::process::id(),
+        convene_service::tokens::random_token(6)
+    ));
+    let written = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
-        .open(&path)
-    {
-        Ok(file) => file,
-        // Another process starting at the same moment won the race: use its secret.
+        .open(&tmp)
+        .and_then(|mut file| file.write_all(&secret).and_then(|()| file.sync_all()));
+    let linked = written.and_then(|()| std::fs::hard_link(&tmp, &path));
+    let _ = std::fs::remove_file(&tmp);
+    match linked {
+        Ok(()) => Ok(secret),
+        // Another process won the race: its secret is complete, use it.
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            std::thread::sleep(std::time::Duration::from_millis(50));
-            return std::fs::read(&path).map_err(|e| fail("read", e));
+            read(&path)?.ok_or_else(|| fail("read", e))
         }
-        Err(e) => return Err(fail("create", e)),
-    };
-    file.write_all(&secret).map_err(|e| fail("write", e))?;
-    Ok(secret)
+        Err(e) => Err(fail("create", e)),
+    }
 }

@@ -147,6 +147,8 @@ impl From<StoreError> for ServiceError {
             // A concurrent writer won; the write is retried (see `write::retrying`).
             StoreError::Overlap => Self::Contended,
             StoreError::Unavailable(why) => Self::Unavailable(why),
+            // What the write refers to was deleted meanwhile.
+            StoreError::Missing => Self::NotFound,
             StoreError::Duplicate(_) | StoreError::Other(_) => Self::Internal(e.to_string()),
         }
     }
