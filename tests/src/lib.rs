@@ -137,6 +137,9 @@ pub fn test_settings(database_url: &str) -> Settings {
         database_pool_size: 5,
         bcrypt_cost: 4,
         auth_rate_limit_per_minute: 0,
+        trusted_proxies: Vec::new(),
+        ws_max_connections_per_user: 32,
+        ws_max_connections: 20_000,
         rust_log: "warn".into(),
     }
 }

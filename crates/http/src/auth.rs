@@ -16,6 +16,7 @@ use convene_service::Services;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
+use crate::client::{limit_key, TrustedProxies};
 use crate::error::{blocking, ApiError};
 
 /// The bearer token of a request, from `Authorization: Bearer <token>`.
@@ -92,17 +93,18 @@ impl AuthRateLimit {
         }
     }
 
-    /// Counts one attempt from the request's peer address; 429 with the wait when over.
+    /// Counts one attempt from the request's client; 429 with the wait when over.
     ///
-    /// The peer address is used, not `X-Forwarded-For`, which any client can forge.
+    /// The client is the peer address, or behind a trusted proxy the address it
+    /// forwarded for ([`TrustedProxies`]); an IPv6 client counts by its /64.
     pub fn check(&self, req: &HttpRequest) -> Result<(), ApiError> {
-        let (Some(limiter), Some(peer)) = (&self.limiter, req.peer_addr()) else {
+        let (Some(limiter), Some(client)) = (&self.limiter, TrustedProxies::of(req)) else {
             return Ok(());
         };
         if limiter.len() > TRACKED_CLIENTS {
             limiter.retain_recent();
         }
-        limiter.check_key(&peer.ip()).map_err(|not_until| {
+        limiter.check_key(&limit_key(client)).map_err(|not_until| {
             let wait = not_until.wait_time_from(DefaultClock::default().now());
             ApiError::rate_limited(wait.as_secs() + u64::from(wait.subsec_nanos() > 0))
         })

@@ -217,10 +217,15 @@ impl ApiError {
 
     /// 429 `rate_limited`, retry after `seconds`.
     pub fn rate_limited(seconds: u64) -> Self {
+        Self::rate_limited_because(seconds, "too many attempts")
+    }
+
+    /// 429 `rate_limited` for `why`, retry after `seconds`.
+    pub fn rate_limited_because(seconds: u64, why: &str) -> Self {
         let mut e = Self::new(
             StatusCode::TOO_MANY_REQUESTS,
             "rate_limited",
-            format!("too many attempts; retry in {seconds} s"),
+            format!("{why}; retry in {seconds} s"),
         );
         e.ext.retry_after = Some(seconds);
         e

@@ -3,6 +3,7 @@
 //! This crate never writes SQL.
 
 pub mod auth;
+pub mod client;
 pub mod docs;
 pub mod dto;
 pub mod error;

@@ -1,5 +1,5 @@
 //! What a request's log line records: its method, route, path (secrets redacted),
-//! client address, status and request id.
+//! client address (the same one the rate limit uses), status and request id.
 //!
 //! The path is logged without the values of query parameters that carry credentials
 //! (`token`: an access token on the WebSocket URL, a feed token), so reading the logs
@@ -11,6 +11,8 @@ use actix_web::http::Uri;
 use actix_web::{Error, HttpMessage};
 use tracing::Span;
 use tracing_actix_web::{DefaultRootSpanBuilder, RequestId, RootSpanBuilder};
+
+use crate::client::TrustedProxies;
 
 /// Query parameters whose values are never logged.
 const SECRET_PARAMS: [&str; 1] = ["token"];
@@ -28,9 +30,8 @@ impl RootSpanBuilder for RequestSpans {
             .get::<RequestId>()
             .map(ToString::to_string)
             .unwrap_or_default();
-        let client = req
-            .peer_addr()
-            .map(|a| a.ip().to_string())
+        let client = TrustedProxies::of(req.request())
+            .map(|ip| ip.to_string())
             .unwrap_or_default();
         tracing::info_span!(
             "HTTP request",

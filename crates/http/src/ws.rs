@@ -17,7 +17,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use actix_ws::{CloseCode, CloseReason, Message, Session};
 use chrono::{DateTime, Utc};
 use convene_domain::ids::{NotificationId, UserId};
-use convene_live::hub::{Ended, Hub, Pushed, Subscription};
+use convene_live::hub::{Ended, Full, Hub, Pushed, Subscription};
 use convene_service::auth::authenticate;
 use convene_service::notifications;
 use convene_service::Services;
@@ -46,6 +46,9 @@ impl Default for Heartbeat {
         }
     }
 }
+/// When a refused connection may try again.
+const CONNECTION_RETRY_SECONDS: u64 = 5;
+
 /// Stored notifications read per replay step.
 const REPLAY_STEP: u32 = 500;
 
@@ -84,6 +87,7 @@ enum Frames {
         (status = 101, description = "Switching to WebSocket; frames carry WsNotification documents"),
         (status = 400, description = "`invalid_query` or not a WebSocket request", body = Problem),
         (status = 401, description = "Missing or invalid token; no upgrade", body = Problem),
+        (status = 429, description = "`rate_limited`: the user (`WS_MAX_CONNECTIONS_PER_USER`) or the server (`WS_MAX_CONNECTIONS`) has as many connections open as allowed; `Retry-After` set", body = Problem),
     )
 )]
 pub async fn notifications_ws(
@@ -109,16 +113,29 @@ pub async fn notifications_ws(
         .ok_or_else(ApiError::unauthorized)?;
     let auth_services = services.clone();
     let principal = blocking(move || authenticate(&auth_services, &token)).await?;
-    let (response, session, stream) = actix_ws::handle(&req, body).map_err(|e| {
-        ApiError::new(
-            actix_web::http::StatusCode::BAD_REQUEST,
-            "malformed_body",
-            e.to_string(),
-        )
-    })?;
-    // Subscribe before anything is read from the store: whatever commits from now on
-    // reaches the queue, whatever committed before is in the store.
-    let subscription = hub.subscribe(principal.user.id, principal.session_id);
+    // Subscribe before the upgrade (a full hub answers 429 instead) and before anything
+    // is read from the store: whatever commits from now on reaches the queue, whatever
+    // committed before is in the store.
+    let subscription = hub
+        .subscribe(principal.user.id, principal.session_id)
+        .map_err(|full| {
+            let what = match full {
+                Full::User => "you have as many live connections open as allowed",
+                Full::Instance => "this server has as many live connections open as it takes",
+            };
+            ApiError::rate_limited_because(CONNECTION_RETRY_SECONDS, what)
+        })?;
+    let (response, session, stream) = match actix_ws::handle(&req, body) {
+        Ok(upgraded) => upgraded,
+        Err(e) => {
+            hub.unsubscribe(subscription.user, subscription.id);
+            return Err(ApiError::new(
+                actix_web::http::StatusCode::BAD_REQUEST,
+                "malformed_body",
+                e.to_string(),
+            ));
+        }
+    };
     let heartbeat = req
         .app_data::<web::Data<Heartbeat>>()
         .map(|h| *h.get_ref())

@@ -80,11 +80,40 @@ pub struct Subscription {
     pub control: watch::Receiver<Option<Ended>>,
 }
 
+/// How many connections the hub holds at most.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Per user (all their tabs and devices).
+    pub per_user: usize,
+    /// In all, on this instance.
+    pub total: usize,
+}
+
+impl Default for Limits {
+    /// 32 per user, 20,000 in all (`WS_MAX_CONNECTIONS_PER_USER`, `WS_MAX_CONNECTIONS`).
+    fn default() -> Self {
+        Self {
+            per_user: 32,
+            total: 20_000,
+        }
+    }
+}
+
+/// Why a connection was not registered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Full {
+    /// The user has [`Limits::per_user`] connections open already.
+    User,
+    /// The instance has [`Limits::total`] connections open already.
+    Instance,
+}
+
 /// The open connections of this process.
 #[derive(Default)]
 pub struct Hub {
     connections: Mutex<HashMap<UserId, Vec<Connection>>>,
     next_id: AtomicU64,
+    limits: Limits,
 }
 
 impl Hub {
@@ -94,23 +123,44 @@ impl Hub {
         self.connections.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Registers a connection of `user` in `session`.
-    pub fn subscribe(&self, user: UserId, session: SessionId) -> Subscription {
+    /// A hub holding at most `limits` connections.
+    pub fn new(limits: Limits) -> Self {
+        Self {
+            limits,
+            ..Self::default()
+        }
+    }
+
+    /// Registers a connection of `user` in `session`, unless the user or the instance
+    /// has as many open as the limits allow.
+    pub fn subscribe(&self, user: UserId, session: SessionId) -> Result<Subscription, Full> {
+        let mut map = self.lock();
+        let total: usize = map.values().map(Vec::len).sum();
+        if total >= self.limits.total {
+            return Err(Full::Instance);
+        }
+        let list = map.entry(user).or_default();
+        if list.len() >= self.limits.per_user {
+            if list.is_empty() {
+                map.remove(&user);
+            }
+            return Err(Full::User);
+        }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (queue_tx, queue_rx) = mpsc::channel(QUEUE);
         let (control_tx, control_rx) = watch::channel(None);
-        self.lock().entry(user).or_default().push(Connection {
+        list.push(Connection {
             id,
             session,
             queue: queue_tx,
             control: control_tx,
         });
-        Subscription {
+        Ok(Subscription {
             id,
             user,
             queue: queue_rx,
             control: control_rx,
-        }
+        })
     }
 
     /// Removes a connection (when its socket closes).
@@ -187,11 +237,33 @@ mod tests {
     }
 
     #[test]
+    fn connections_are_capped_per_user_and_in_all() {
+        let hub = Hub::new(Limits {
+            per_user: 2,
+            total: 3,
+        });
+        let a1 = hub.subscribe(UserId(1), SessionId(1)).unwrap();
+        let _a2 = hub.subscribe(UserId(1), SessionId(1)).unwrap();
+        assert_eq!(
+            hub.subscribe(UserId(1), SessionId(2)).err(),
+            Some(Full::User)
+        );
+        let _b1 = hub.subscribe(UserId(2), SessionId(3)).unwrap();
+        assert_eq!(
+            hub.subscribe(UserId(3), SessionId(4)).err(),
+            Some(Full::Instance)
+        );
+        assert_eq!(hub.connection_count(), 3);
+        hub.unsubscribe(a1.user, a1.id);
+        assert!(hub.subscribe(UserId(3), SessionId(4)).is_ok());
+    }
+
+    #[test]
     fn delivers_to_every_connection_of_the_recipient_only() {
         let hub = Hub::default();
-        let mut a1 = hub.subscribe(UserId(1), SessionId(1));
-        let mut a2 = hub.subscribe(UserId(1), SessionId(2));
-        let mut b = hub.subscribe(UserId(2), SessionId(3));
+        let mut a1 = hub.subscribe(UserId(1), SessionId(1)).unwrap();
+        let mut a2 = hub.subscribe(UserId(1), SessionId(2)).unwrap();
+        let mut b = hub.subscribe(UserId(2), SessionId(3)).unwrap();
         hub.deliver(&[note(10, 1)]);
         assert_eq!(
             a1.queue.try_recv().unwrap().notification.id,
@@ -207,8 +279,8 @@ mod tests {
     #[test]
     fn a_full_queue_drops_only_that_connection() {
         let hub = Hub::default();
-        let mut slow = hub.subscribe(UserId(1), SessionId(1));
-        let mut fast = hub.subscribe(UserId(1), SessionId(2));
+        let mut slow = hub.subscribe(UserId(1), SessionId(1)).unwrap();
+        let mut fast = hub.subscribe(UserId(1), SessionId(2)).unwrap();
         for i in 0..QUEUE as i64 {
             hub.deliver(&[note(i, 1)]);
             fast.queue.try_recv().unwrap();
@@ -231,8 +303,8 @@ mod tests {
     #[test]
     fn revoking_a_session_ends_its_connections() {
         let hub = Hub::default();
-        let a = hub.subscribe(UserId(1), SessionId(1));
-        let b = hub.subscribe(UserId(1), SessionId(2));
+        let a = hub.subscribe(UserId(1), SessionId(1)).unwrap();
+        let b = hub.subscribe(UserId(1), SessionId(2)).unwrap();
         hub.session_revoked(SessionId(1));
         assert_eq!(*a.control.borrow(), Some(Ended::SessionRevoked));
         assert_eq!(*b.control.borrow(), None);

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use clap::{Args, ValueEnum};
 use convene_persistence::Backend;
 use convene_service::tokens::JwtAlgorithm;
+use ipnet::IpNet;
 
 /// Shortest accepted `SECRET_KEY`, in bytes (HMAC keys shorter than the hash are weak).
 pub const MIN_SECRET_BYTES: usize = 32;
@@ -104,6 +105,20 @@ pub struct Settings {
         default_value_t = 10
     )]
     pub auth_rate_limit_per_minute: u32,
+    /// Reverse proxies (addresses or CIDR networks, comma-separated) whose
+    /// `X-Forwarded-For`/`Forwarded` headers name the client; empty: those headers are
+    /// ignored and the peer address is the client.
+    #[arg(long, env = "TRUSTED_PROXIES", value_name = "TRUSTED_PROXIES",
+          value_delimiter = ',', value_parser = parse_network)]
+    pub trusted_proxies: Vec<IpNet>,
+    /// Most open WebSocket connections of one user (beyond: 429).
+    #[arg(long, env = "WS_MAX_CONNECTIONS_PER_USER", value_name = "WS_MAX_CONNECTIONS_PER_USER",
+          default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub ws_max_connections_per_user: u32,
+    /// Most open WebSocket connections of this instance (beyond: 429).
+    #[arg(long, env = "WS_MAX_CONNECTIONS", value_name = "WS_MAX_CONNECTIONS",
+          default_value_t = 20_000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub ws_max_connections: u32,
     /// Log filter (tracing `EnvFilter` syntax).
     #[arg(
         long,
@@ -112,6 +127,14 @@ pub struct Settings {
         default_value = "info"
     )]
     pub rust_log: String,
+}
+
+/// An address (`10.0.0.1`, a network of one) or a CIDR network (`10.0.0.0/8`).
+fn parse_network(raw: &str) -> Result<IpNet, String> {
+    let raw = raw.trim();
+    raw.parse::<IpNet>()
+        .or_else(|_| raw.parse::<std::net::IpAddr>().map(IpNet::from))
+        .map_err(|_| format!("{raw:?} is not an IP address or CIDR network"))
 }
 
 /// A configuration problem: one line naming the key.

@@ -9,9 +9,11 @@ use std::sync::Arc;
 
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
+use convene_http::client::TrustedProxies;
 use convene_http::negotiate::problem_responses;
 use convene_http::ws::Heartbeat;
 use convene_http::AuthRateLimit;
+use convene_live::hub::Limits;
 use convene_live::Hub;
 use convene_persistence::db::{self, DbError};
 use convene_persistence::Backend;
@@ -87,7 +89,10 @@ impl Application {
         }
         let backend = settings.database.database_url.clone();
         let database = db::connect(&backend, settings.database_pool_size)?;
-        let hub = Arc::new(Hub::default());
+        let hub = Arc::new(Hub::new(Limits {
+            per_user: settings.ws_max_connections_per_user as usize,
+            total: settings.ws_max_connections as usize,
+        }));
         let fanout = match &backend {
             Backend::Postgres(_) => Fanout::Postgres,
             Backend::Sqlite(_) => Fanout::Local(hub.clone()),
@@ -115,6 +120,7 @@ impl Application {
         let hub = web::Data::from(hub);
         let heartbeat = web::Data::new(heartbeat);
         let rate_limit = web::Data::new(AuthRateLimit::new(settings.auth_rate_limit_per_minute));
+        let proxies = web::Data::new(TrustedProxies(settings.trusted_proxies.clone()));
         let addr = listener.local_addr().map_err(|source| StartupError::Bind {
             addr: settings.bind.to_string(),
             source,
@@ -125,6 +131,7 @@ impl Application {
                 .app_data(hub.clone())
                 .app_data(heartbeat.clone())
                 .app_data(rate_limit.clone())
+                .app_data(proxies.clone())
                 .wrap(from_fn(problem_responses))
                 .wrap(TracingLogger::<convene_http::telemetry::RequestSpans>::new())
                 .configure(convene_http::configure)

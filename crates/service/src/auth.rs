@@ -48,18 +48,23 @@ pub struct UserSummary {
 /// Registers an account. Duplicate username or email (case-insensitive) → taken errors.
 pub fn register(services: &Services, input: RegistrationInput) -> Result<User, ServiceError> {
     let reg = Registration::parse(input).map_err(ServiceError::Validation)?;
-    let mut conn = services.conn()?;
-    // Answer duplicates before paying for bcrypt; the unique indexes still decide races.
-    if users::username_taken(&mut conn, &reg.username)? {
-        return Err(ServiceError::UsernameTaken);
-    }
-    if users::email_taken(&mut conn, &reg.email)? {
-        return Err(ServiceError::EmailTaken);
+    {
+        // Answer duplicates before paying for bcrypt; the unique indexes still decide
+        // races. The connection goes back to the pool before hashing.
+        let mut conn = services.conn()?;
+        if users::username_taken(&mut conn, &reg.username)? {
+            return Err(ServiceError::UsernameTaken);
+        }
+        if users::email_taken(&mut conn, &reg.email)? {
+            return Err(ServiceError::EmailTaken);
+        }
     }
     // The domain caps passwords at 72 bytes, all of which bcrypt uses (only its NUL
-    // terminator is cut at exactly 72), so nothing the user typed is dropped.
+    // terminator is cut at exactly 72), so nothing the user typed is dropped. No
+    // connection is held meanwhile: slow hashing never starves the pool.
     let hash = bcrypt::hash(&reg.password, services.auth.bcrypt_cost)
         .map_err(|e| ServiceError::Internal(format!("bcrypt: {e}")))?;
+    let mut conn = services.conn()?;
     users::insert(&mut conn, &reg.username, &reg.email, &hash, now()).map_err(|e| match e {
         StoreError::Duplicate(UniqueKey::Username) => ServiceError::UsernameTaken,
         StoreError::Duplicate(UniqueKey::Email) => ServiceError::EmailTaken,
@@ -70,8 +75,8 @@ pub fn register(services: &Services, input: RegistrationInput) -> Result<User, S
 /// Checks a username-or-email and password and opens a session. Unknown logins cost one
 /// bcrypt verification too, so timing does not reveal which accounts exist.
 pub fn login(services: &Services, login: &str, password: &str) -> Result<TokenPair, ServiceError> {
-    let mut conn = services.conn()?;
-    let found = users::find_by_login(&mut conn, login, is_email_login(login))?;
+    // The connection goes back to the pool before bcrypt runs.
+    let found = users::find_by_login(&mut *services.conn()?, login, is_email_login(login))?;
     let hash = found
         .as_ref()
         .map_or(services.dummy_hash.as_str(), |c| c.password_hash.as_str());
@@ -86,7 +91,7 @@ pub fn login(services: &Services, login: &str, password: &str) -> Result<TokenPa
     let now = now();
     let refresh = random_token(32);
     let refresh_expires = now + services.auth.refresh_ttl;
-    let session_id = write_transaction(&mut conn, |conn| {
+    let session_id = write_transaction(&mut *services.conn()?, |conn| {
         let id = sessions::create(conn, account.user.id, now, refresh_expires)?;
         sessions::add_refresh_token(conn, id, &hash_refresh_token(&refresh), refresh_expires)?;
         Ok::<_, ServiceError>(id)
