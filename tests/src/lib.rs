@@ -138,6 +138,10 @@ pub fn test_settings(database_url: &str) -> Settings {
         bcrypt_cost: 4,
         auth_rate_limit_per_minute: 0,
         trusted_proxies: Vec::new(),
+        notification_retention_days: 90,
+        session_retention_days: 30,
+        retention_interval_seconds: 3600,
+        max_grantees_per_event: 100,
         ws_max_connections_per_user: 32,
         ws_max_connections: 20_000,
         rust_log: "warn".into(),
@@ -175,6 +179,28 @@ impl TestApp {
             backend,
             db,
         })
+    }
+
+    /// How many rows `table` holds, read straight from the database.
+    pub fn count_rows(&self, table: &str) -> i64 {
+        #[derive(diesel::QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let sql = format!("SELECT COUNT(*) AS n FROM {table}");
+        let count: Count = match DbBackend::from_url(&self.db.url()).expect("test database url") {
+            DbBackend::Postgres(url) => diesel::sql_query(sql)
+                .get_result(&mut diesel::PgConnection::establish(&url).expect("connect"))
+                .expect("count"),
+            DbBackend::Sqlite(path) => diesel::sql_query(sql)
+                .get_result(
+                    &mut diesel::SqliteConnection::establish(&path.to_string_lossy())
+                        .expect("open"),
+                )
+                .expect("count"),
+        };
+        count.n
     }
 
     /// The absolute URL of `path`.

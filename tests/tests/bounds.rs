@@ -11,6 +11,7 @@ backend_tests!(
     editors_see_only_the_busy_interval_of_events_they_cannot_read,
     validation_errors_are_capped_with_the_total_in_detail,
     share_lists_are_bounded,
+    grantees_per_event_are_capped,
 );
 
 fn item(title: &str, start: &str, end: &str) -> Value {
@@ -236,4 +237,48 @@ async fn share_lists_are_bounded(backend: Backend) {
     let res = app.post(&path, &json!(entries), Some(&token)).await;
     let problem = assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
     assert_eq!(problem["errors"].as_array().unwrap().len(), 100);
+}
+
+async fn grantees_per_event_are_capped(backend: Backend) {
+    let app = app!(backend, |s| s.max_grantees_per_event = 3);
+    let (_, owner) = app.user("popular").await;
+    let mut users = Vec::new();
+    for i in 0..4 {
+        users.push(app.user(&format!("fan{i}")).await.0);
+    }
+    let event = app.create_event(&owner, "E", &slot(1), &slot(2)).await;
+    let path = format!("/api/events/{}/share", event["id"]);
+    let entries = |ids: &[i64]| {
+        json!(ids
+            .iter()
+            .map(|id| json!({"user_id": id, "role": "viewer"}))
+            .collect::<Vec<_>>())
+    };
+    let res = app.post(&path, &entries(&users[..2]), Some(&owner)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    // Two more would make four.
+    let res = app.post(&path, &entries(&users[2..4]), Some(&owner)).await;
+    let problem = assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    assert!(problem["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("at most 3"));
+    // Changing roles of existing grantees does not count twice; one more fits.
+    let res = app
+        .post(
+            &path,
+            &entries(&[users[0], users[1], users[2]]),
+            Some(&owner),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = app.post(&path, &entries(&users[3..4]), Some(&owner)).await;
+    assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    // Unknown ids and other refusals read alike.
+    let res = app.post(&path, &entries(&[987_654]), Some(&owner)).await;
+    let problem = assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    assert_eq!(
+        problem["errors"][0]["message"],
+        "is not a user this event can be shared with"
+    );
 }

@@ -11,6 +11,7 @@ pub mod events;
 pub mod live;
 pub mod notifications;
 pub mod permissions;
+pub mod retention;
 pub mod schema;
 pub mod sessions;
 pub mod users;

@@ -12,6 +12,7 @@ use crate::db::per_backend;
 use crate::error::time::{naive, utc};
 use crate::error::{StoreError, StoreResult};
 use crate::events::role_of;
+use crate::permissions::IN_CHUNK;
 use crate::schema::notifications;
 use crate::DbConnection;
 
@@ -230,14 +231,19 @@ pub fn mark_all_read(conn: &mut DbConnection, user: UserId) -> StoreResult<usize
 
 /// Notifications by id, in id order.
 pub fn by_ids(conn: &mut DbConnection, ids: &[NotificationId]) -> StoreResult<Vec<Notification>> {
-    let ids: Vec<i64> = ids.iter().map(|n| n.0).collect();
-    stored(
-        notifications::table
-            .filter(notifications::id.eq_any(ids))
-            .order(notifications::id.asc())
-            .select(NotificationRow::as_select())
-            .load(conn)?,
-    )
+    let mut sorted: Vec<i64> = ids.iter().map(|n| n.0).collect();
+    sorted.sort_unstable();
+    let mut found = Vec::with_capacity(sorted.len());
+    for chunk in sorted.chunks(IN_CHUNK) {
+        found.extend(stored(
+            notifications::table
+                .filter(notifications::id.eq_any(chunk))
+                .order(notifications::id.asc())
+                .select(NotificationRow::as_select())
+                .load(conn)?,
+        )?);
+    }
+    Ok(found)
 }
 
 /// Everyone's notifications with id above `after`, oldest first (a live listener

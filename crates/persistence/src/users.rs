@@ -9,6 +9,7 @@ use diesel::prelude::*;
 
 use crate::error::time::{naive, utc};
 use crate::error::StoreResult;
+use crate::permissions::IN_CHUNK;
 use crate::schema::{lower, users};
 use crate::DbConnection;
 
@@ -129,10 +130,14 @@ pub fn search_by_username(
 
 /// Which of `ids` are registered users.
 pub fn existing(conn: &mut DbConnection, ids: &[UserId]) -> StoreResult<HashSet<UserId>> {
-    let raw: Vec<i64> = ids.iter().map(|u| u.0).collect();
-    let found: Vec<i64> = users::table
-        .filter(users::id.eq_any(raw))
-        .select(users::id)
-        .load(conn)?;
-    Ok(found.into_iter().map(UserId).collect())
+    let mut found = HashSet::new();
+    for chunk in ids.chunks(IN_CHUNK) {
+        let raw: Vec<i64> = chunk.iter().map(|u| u.0).collect();
+        let rows: Vec<i64> = users::table
+            .filter(users::id.eq_any(raw))
+            .select(users::id)
+            .load(conn)?;
+        found.extend(rows.into_iter().map(UserId));
+    }
+    Ok(found)
 }

@@ -111,6 +111,22 @@ pub struct Settings {
     #[arg(long, env = "TRUSTED_PROXIES", value_name = "TRUSTED_PROXIES",
           value_delimiter = ',', value_parser = parse_network)]
     pub trusted_proxies: Vec<IpNet>,
+    /// Most users one event may be shared with, besides its owner (beyond: 422).
+    #[arg(long, env = "MAX_GRANTEES_PER_EVENT", value_name = "MAX_GRANTEES_PER_EVENT",
+          default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub max_grantees_per_event: u32,
+    /// Days read notifications are kept (0: purged at the next run).
+    #[arg(long, env = "NOTIFICATION_RETENTION_DAYS", value_name = "NOTIFICATION_RETENTION_DAYS",
+          default_value_t = 90, value_parser = clap::value_parser!(u32).range(0..=36_500))]
+    pub notification_retention_days: u32,
+    /// Days ended sessions and expired refresh tokens are kept.
+    #[arg(long, env = "SESSION_RETENTION_DAYS", value_name = "SESSION_RETENTION_DAYS",
+          default_value_t = 30, value_parser = clap::value_parser!(u32).range(0..=36_500))]
+    pub session_retention_days: u32,
+    /// Seconds between two runs of the retention task.
+    #[arg(long, env = "RETENTION_INTERVAL_SECONDS", value_name = "RETENTION_INTERVAL_SECONDS",
+          default_value_t = 3600, value_parser = clap::value_parser!(u32).range(1..=86_400))]
+    pub retention_interval_seconds: u32,
     /// Most open WebSocket connections of one user (beyond: 429).
     #[arg(long, env = "WS_MAX_CONNECTIONS_PER_USER", value_name = "WS_MAX_CONNECTIONS_PER_USER",
           default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=100_000))]

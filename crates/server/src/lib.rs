@@ -18,6 +18,7 @@ use convene_live::Hub;
 use convene_persistence::db::{self, DbError};
 use convene_persistence::Backend;
 use convene_service::fanout::Fanout;
+use convene_service::retention::{self, Purged, Retention};
 use convene_service::{AuthSettings, ServiceError, Services};
 use tracing_actix_web::TracingLogger;
 use tracing_subscriber::fmt::MakeWriter;
@@ -51,11 +52,12 @@ pub enum StartupError {
 pub struct Application {
     port: u16,
     server: actix_web::dev::Server,
-    /// The PostgreSQL live listener, started with the server.
-    listener: Option<ListenerTask>,
+    /// Tasks started with the server: the retention task, and with PostgreSQL the live
+    /// listener.
+    background: Vec<Task>,
 }
 
-type ListenerTask = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+type Task = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
 
 impl Application {
     /// Connects (and migrates) the database and binds the listen address from `settings`.
@@ -106,16 +108,26 @@ impl Application {
                 bcrypt_cost: settings.bcrypt_cost,
             },
             fanout,
-        )?;
+        )?
+        .with_max_grantees(settings.max_grantees_per_event as usize);
         let services = Arc::new(services);
-        let listener_task = match backend {
-            Backend::Postgres(url) => Some(convene_live::listener::run(
+        let mut background: Vec<Task> = vec![Box::pin(retention_task(
+            services.clone(),
+            Retention {
+                read_notifications: chrono::Duration::days(
+                    settings.notification_retention_days.into(),
+                ),
+                ended_sessions: chrono::Duration::days(settings.session_retention_days.into()),
+            },
+            std::time::Duration::from_secs(settings.retention_interval_seconds.into()),
+        ))];
+        if let Backend::Postgres(url) = backend {
+            background.push(Box::pin(convene_live::listener::run(
                 url,
                 services.clone(),
                 hub.clone(),
-            )),
-            Backend::Sqlite(_) => None,
-        };
+            )));
+        }
         let services = web::Data::from(services);
         let hub = web::Data::from(hub);
         let heartbeat = web::Data::new(heartbeat);
@@ -147,7 +159,7 @@ impl Application {
         Ok(Self {
             port: addr.port(),
             server,
-            listener: listener_task.map(|task| Box::pin(task) as ListenerTask),
+            background,
         })
     }
 
@@ -158,12 +170,31 @@ impl Application {
 
     /// Serves until stopped (SIGTERM or Ctrl-C stop it gracefully).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let listener = self.listener.map(tokio::spawn);
+        let background: Vec<_> = self.background.into_iter().map(tokio::spawn).collect();
         let result = self.server.await;
-        if let Some(listener) = listener {
-            listener.abort();
+        for task in background {
+            task.abort();
         }
         result
+    }
+}
+
+/// Purges what `policy` no longer keeps, now and then every `every`, for as long as the
+/// server runs. Every instance runs it; the deletes are idempotent.
+async fn retention_task(services: Arc<Services>, policy: Retention, every: std::time::Duration) {
+    let mut ticks = tokio::time::interval(every);
+    loop {
+        ticks.tick().await;
+        let services = services.clone();
+        let now = chrono::Utc::now();
+        match tokio::task::spawn_blocking(move || retention::purge(&services, now, policy)).await {
+            Ok(Ok(purged)) if purged != Purged::default() => {
+                tracing::info!(?purged, "retention: purged");
+            }
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "retention: purge failed; retrying later"),
+            Err(e) => tracing::warn!(error = %e, "retention: task failed"),
+        }
     }
 }
 

@@ -13,6 +13,7 @@ pub mod history;
 pub mod notifications;
 mod notify;
 pub mod page;
+pub mod retention;
 mod revise;
 pub mod sharing;
 mod time;
@@ -48,7 +49,12 @@ pub struct Services {
     /// A hash verified against when the login name is unknown, so that an unknown
     /// username costs the same bcrypt work as a wrong password.
     dummy_hash: String,
+    /// Most users one event may be shared with (besides its owner).
+    max_grantees: usize,
 }
+
+/// Most users one event may be shared with by default (`MAX_GRANTEES_PER_EVENT`).
+pub const DEFAULT_MAX_GRANTEES: usize = 100;
 
 impl Services {
     /// Builds the services; hashes the timing-equaliser once, at the configured cost.
@@ -60,7 +66,16 @@ impl Services {
             auth,
             fanout,
             dummy_hash,
+            max_grantees: DEFAULT_MAX_GRANTEES,
         })
+    }
+
+    /// The same services sharing an event with at most `n` users.
+    pub fn with_max_grantees(self, n: usize) -> Self {
+        Self {
+            max_grantees: n,
+            ..self
+        }
     }
 
     /// Checks that the database answers, waiting at most `timeout` for a connection.

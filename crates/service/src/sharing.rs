@@ -25,6 +25,9 @@ pub struct Grant {
     pub role: Option<String>,
 }
 
+/// Why an entry names a user the event cannot be shared with.
+const NOT_SHAREABLE: &str = "is not a user this event can be shared with";
+
 /// A requested role: `editor` or `viewer` (the owner is never granted).
 fn parse_role(raw: Option<&str>) -> Result<Role, FieldError> {
     match raw.map(|r| (r, Role::parse(r))) {
@@ -73,7 +76,9 @@ pub fn share(
                 None => Some("is required"),
                 Some(u) if u == event.owner => Some("is the owner, who has every right already"),
                 Some(u) if !seen.insert(u) => Some("appears more than once in this request"),
-                Some(u) if !known.contains(&u) => Some("no such user"),
+                // The same words for an id nobody has and for any other user that cannot
+                // be added, so the answer does not tell which ids exist.
+                Some(u) if !known.contains(&u) => Some(NOT_SHAREABLE),
                 Some(_) => None,
             };
             if let Some(problem) = problem {
@@ -81,6 +86,20 @@ pub fn share(
             }
             if let (Some(user), None, Some(role)) = (grant.user_id, problem, role) {
                 wanted.push((user, role));
+            }
+        }
+        if errors.is_empty() {
+            let current = permissions::grantees(conn, event.id)?;
+            let added = wanted.iter().filter(|(u, _)| !current.contains(u)).count();
+            if current.len() + added > services.max_grantees {
+                errors.push(FieldError::new(
+                    "body",
+                    format!(
+                        "an event can be shared with at most {} users; it has {}",
+                        services.max_grantees,
+                        current.len()
+                    ),
+                ));
             }
         }
         if !errors.is_empty() {
