@@ -291,7 +291,7 @@ pub async fn start_with_heartbeat(
     .await
     .expect("build task")
     .expect("application starts");
-    tokio::spawn(app.run_until_stopped());
+    tokio::spawn(app.run_until(std::future::pending()));
     let address = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
     for _ in 0..100 {

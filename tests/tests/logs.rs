@@ -41,7 +41,8 @@ fn log() -> &'static Captured {
     static LOG: OnceLock<Captured> = OnceLock::new();
     LOG.get_or_init(|| {
         let captured = Captured::default();
-        let subscriber = convene_server::log_subscriber(EnvFilter::new("info"), captured.clone());
+        let subscriber =
+            convene_server::log_subscriber(EnvFilter::new("info"), captured.clone(), false);
         tracing::subscriber::set_global_default(subscriber).expect("install the logger");
         captured
     })

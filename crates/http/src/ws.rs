@@ -6,8 +6,9 @@
 //! greater id in id order, then continues live with no gap and no duplicate: the
 //! connection subscribes to the hub before reading the store, and live items already
 //! replayed are skipped. The server pings every 30 s and drops a peer silent for 90 s;
-//! it closes with 1008 when the session is revoked or the token expires, and with 1013
-//! when the client fell more than a queue behind (reconnect with `since`).
+//! it closes with 1008 when the session is revoked or the token expires, with 1013
+//! when the client fell more than a queue behind, and with 1001 when the server shuts
+//! down (reconnect with `since`).
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -78,7 +79,8 @@ enum Frames {
 /// with no gap and no duplicate. Every connection of the user receives every
 /// notification (all tabs, devices and server instances). The server pings every 30 s
 /// and drops peers silent for 90 s; close code 1008 means the session was revoked or
-/// the token expired, 1013 that the client fell too far behind (reconnect with `since`).
+/// the token expired, 1013 that the client fell too far behind, 1001 that the server is
+/// shutting down (reconnect with `since`).
 #[utoipa::path(
     get, path = "/ws/notifications", tag = "notifications",
     params(WsQuery),
@@ -264,11 +266,20 @@ impl Connection {
                     None if *sub.control.borrow() == Some(Ended::SessionRevoked) => {
                         return Close::Reason(CloseCode::Policy, "session revoked");
                     }
+                    None if *sub.control.borrow() == Some(Ended::ShuttingDown) => {
+                        return Close::Reason(CloseCode::Away, "server shutting down; reconnect with since");
+                    }
                     None => return Close::Reason(CloseCode::Again, "fell too far behind; reconnect with since"),
                 },
                 changed = sub.control.changed() => {
-                    if *sub.control.borrow() == Some(Ended::SessionRevoked) {
-                        return Close::Reason(CloseCode::Policy, "session revoked");
+                    match *sub.control.borrow() {
+                        Some(Ended::SessionRevoked) => {
+                            return Close::Reason(CloseCode::Policy, "session revoked");
+                        }
+                        Some(Ended::ShuttingDown) => {
+                            return Close::Reason(CloseCode::Away, "server shutting down; reconnect with since");
+                        }
+                        None => {}
                     }
                     if changed.is_err() {
                         // The hub let go without a revocation: too far behind.

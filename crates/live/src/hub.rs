@@ -59,6 +59,8 @@ impl Pushed {
 pub enum Ended {
     /// The session was revoked (logout or refresh-token reuse).
     SessionRevoked,
+    /// The server is shutting down.
+    ShuttingDown,
 }
 
 struct Connection {
@@ -104,7 +106,7 @@ impl Default for Limits {
 pub enum Full {
     /// The user has [`Limits::per_user`] connections open already.
     User,
-    /// The instance has [`Limits::total`] connections open already.
+    /// The instance has [`Limits::total`] connections open already, or is stopping.
     Instance,
 }
 
@@ -114,6 +116,7 @@ pub struct Hub {
     connections: Mutex<HashMap<UserId, Vec<Connection>>>,
     next_id: AtomicU64,
     limits: Limits,
+    closed: std::sync::atomic::AtomicBool,
 }
 
 impl Hub {
@@ -136,7 +139,7 @@ impl Hub {
     pub fn subscribe(&self, user: UserId, session: SessionId) -> Result<Subscription, Full> {
         let mut map = self.lock();
         let total: usize = map.values().map(Vec::len).sum();
-        if total >= self.limits.total {
+        if total >= self.limits.total || self.closed.load(Ordering::SeqCst) {
             return Err(Full::Instance);
         }
         let list = map.entry(user).or_default();
@@ -172,6 +175,16 @@ impl Hub {
                 map.remove(&user);
             }
         }
+    }
+
+    /// Ends every connection at once (the server is stopping) and takes no more.
+    pub fn shut_down(&self) {
+        let mut map = self.lock();
+        for connection in map.values().flatten() {
+            connection.control.send_replace(Some(Ended::ShuttingDown));
+        }
+        map.clear();
+        self.closed.store(true, Ordering::SeqCst);
     }
 
     /// How many connections are open.

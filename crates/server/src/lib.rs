@@ -55,6 +55,8 @@ pub struct Application {
     /// Tasks started with the server: the retention task, and with PostgreSQL the live
     /// listener.
     background: Vec<Task>,
+    /// The live hub, told first when the server stops.
+    hub: Arc<Hub>,
 }
 
 type Task = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
@@ -129,6 +131,7 @@ impl Application {
             )));
         }
         let services = web::Data::from(services);
+        let hub_handle = hub.clone();
         let hub = web::Data::from(hub);
         let heartbeat = web::Data::new(heartbeat);
         let rate_limit = web::Data::new(AuthRateLimit::new(settings.auth_rate_limit_per_minute));
@@ -150,6 +153,7 @@ impl Application {
                 .default_service(web::to(convene_http::not_found))
         })
         .shutdown_timeout(10)
+        .disable_signals()
         .listen(listener)
         .map_err(|source| StartupError::Bind {
             addr: addr.to_string(),
@@ -160,6 +164,7 @@ impl Application {
             port: addr.port(),
             server,
             background,
+            hub: hub_handle,
         })
     }
 
@@ -168,14 +173,49 @@ impl Application {
         self.port
     }
 
-    /// Serves until stopped (SIGTERM or Ctrl-C stop it gracefully).
+    /// Serves until SIGTERM or Ctrl-C, then stops as [`Application::run_until`] does.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.run_until(stop_signal()).await
+    }
+
+    /// Serves until `stop` completes, then closes every WebSocket with 1001 ("going
+    /// away") at once and stops gracefully: requests in flight complete, for at most
+    /// 10 s. (Tests that must not take over the process's signals pass their own `stop`.)
+    pub async fn run_until(
+        self,
+        stop: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         let background: Vec<_> = self.background.into_iter().map(tokio::spawn).collect();
+        let handle = self.server.handle();
+        let hub = self.hub;
+        let stopper = tokio::spawn(async move {
+            stop.await;
+            tracing::info!("stopping: closing live connections, finishing requests");
+            hub.shut_down();
+            handle.stop(true).await;
+        });
         let result = self.server.await;
+        stopper.abort();
         for task in background {
             task.abort();
         }
         result
+    }
+}
+
+/// SIGTERM or SIGINT (Ctrl-C).
+async fn stop_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        tracing::warn!("cannot listen for stop signals; stop with SIGKILL");
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
     }
 }
 
@@ -206,11 +246,17 @@ pub fn migrate(settings: &DatabaseSettings) -> Result<usize, StartupError> {
 /// The log output of the server: one line per event and per finished request (its span,
 /// with method, route, redacted path, client address, status and request id), filtered
 /// by `RUST_LOG`, written to `writer`.
-pub fn log_subscriber<W>(filter: EnvFilter, writer: W) -> impl tracing::Subscriber + Send + Sync
+/// Colours only when `ansi` (the binary passes whether stdout is a terminal).
+pub fn log_subscriber<W>(
+    filter: EnvFilter,
+    writer: W,
+    ansi: bool,
+) -> impl tracing::Subscriber + Send + Sync
 where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
     tracing_subscriber::fmt()
+        .with_ansi(ansi)
         .with_env_filter(filter)
         .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
         .with_writer(writer)

@@ -85,9 +85,11 @@ fn main() -> ExitCode {
 fn serve(settings: &Settings) -> Result<(), String> {
     let filter = EnvFilter::try_new(&settings.rust_log)
         .map_err(|e| format!("invalid configuration: RUST_LOG: {e}"))?;
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
     tracing::subscriber::set_global_default(convene_server::log_subscriber(
         filter,
         std::io::stdout,
+        ansi,
     ))
     .map_err(|e| format!("cannot install the logger: {e}"))?;
     let app = Application::build(settings).map_err(|e| e.to_string())?;
