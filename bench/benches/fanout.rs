@@ -67,6 +67,7 @@ fn serve() {
         bcrypt_cost: 4,
         auth_rate_limit_per_minute: 0,
         trusted_proxies: Vec::new(),
+        database_connect_timeout: 2,
         notification_retention_days: 90,
         session_retention_days: 30,
         retention_interval_seconds: 3600,

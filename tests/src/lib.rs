@@ -138,6 +138,7 @@ pub fn test_settings(database_url: &str) -> Settings {
         bcrypt_cost: 4,
         auth_rate_limit_per_minute: 0,
         trusted_proxies: Vec::new(),
+        database_connect_timeout: 2,
         notification_retention_days: 90,
         session_retention_days: 30,
         retention_interval_seconds: 3600,
@@ -750,6 +751,84 @@ impl TestApp {
     }
 }
 
+/// A TCP proxy on 127.0.0.1 in front of another address, that a test can cut (every
+/// connection dropped, new ones refused) and restore on the same port: a database
+/// outage without touching the database.
+pub struct TcpProxy {
+    port: u16,
+    target: std::net::SocketAddr,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl TcpProxy {
+    /// A running proxy to `target`.
+    pub async fn start(target: std::net::SocketAddr) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind proxy");
+        let port = listener.local_addr().expect("proxy addr").port();
+        let mut proxy = Self {
+            port,
+            target,
+            task: None,
+        };
+        proxy.task = Some(tokio::spawn(Self::serve(listener, target)));
+        proxy
+    }
+
+    /// Its port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    async fn serve(listener: tokio::net::TcpListener, target: std::net::SocketAddr) {
+        let mut links = tokio::task::JoinSet::new();
+        while let Ok((mut client, _)) = listener.accept().await {
+            links.spawn(async move {
+                if let Ok(mut server) = tokio::net::TcpStream::connect(target).await {
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                }
+            });
+        }
+        // Dropping the set aborts every link.
+    }
+
+    /// Cuts every connection and refuses new ones.
+    pub fn cut(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+
+    /// Serves again on the same port.
+    pub async fn restore(&mut self) {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", self.port))
+            .await
+            .expect("rebind proxy");
+        self.task = Some(tokio::spawn(Self::serve(listener, self.target)));
+    }
+}
+
+impl Drop for TcpProxy {
+    fn drop(&mut self) {
+        self.cut();
+    }
+}
+
+/// `url` with its host and port replaced by `127.0.0.1:port`.
+pub fn with_port(url: &str, port: u16) -> String {
+    let scheme_end = url.find("://").map_or(0, |i| i + 3);
+    let rest = &url[scheme_end..];
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let authority = &rest[..authority_end];
+    let userinfo = authority.rfind('@').map_or("", |i| &authority[..=i]);
+    format!(
+        "{}{userinfo}127.0.0.1:{port}{}",
+        &url[..scheme_end],
+        &rest[authority_end..]
+    )
+}
+
 /// Sends `requests` all at once; returns each `(status, JSON body or null)` in request
 /// order.
 pub async fn race(requests: Vec<reqwest::RequestBuilder>) -> Vec<(StatusCode, Value)> {
@@ -774,6 +853,21 @@ pub async fn race(requests: Vec<reqwest::RequestBuilder>) -> Vec<(StatusCode, Va
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn port_is_replaced() {
+        assert_eq!(
+            with_port(
+                "postgres://postgres@127.0.0.1:5432/db?sslmode=disable",
+                7000
+            ),
+            "postgres://postgres@127.0.0.1:7000/db?sslmode=disable"
+        );
+        assert_eq!(
+            with_port("postgres://localhost/db", 7000),
+            "postgres://127.0.0.1:7000/db"
+        );
+    }
 
     #[test]
     fn database_name_is_replaced() {

@@ -13,6 +13,9 @@ use utoipa::ToSchema;
 /// At most this many field problems are listed in one `validation_failed` answer.
 pub const ERRORS_LISTED: usize = 100;
 
+/// When a client may retry after a 503.
+pub const UNAVAILABLE_RETRY_SECONDS: u64 = 1;
+
 /// The media type of error bodies in JSON.
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
@@ -244,11 +247,13 @@ impl ApiError {
     /// 503 `unavailable`; the cause is logged here and never sent.
     pub fn unavailable(cause: impl std::fmt::Display) -> Self {
         tracing::warn!(%cause, "service unavailable");
-        Self::new(
+        let mut e = Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "unavailable",
             "the service is temporarily unavailable",
-        )
+        );
+        e.ext.retry_after = Some(UNAVAILABLE_RETRY_SECONDS);
+        e
     }
 
     /// A generic problem for a status nobody described (e.g. 405 from routing).

@@ -1,5 +1,7 @@
 //! Connections, the pool, transactions and migrations for both backends.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
@@ -146,12 +148,51 @@ pub struct Database {
     pool: Pool,
     manager: Manager,
     migrations_applied: usize,
+    /// How long a checkout waits while the database answers.
+    checkout_timeout: Duration,
+    /// Whether the last checkout failed: then the next ones wait only
+    /// [`DEGRADED_CHECKOUT_TIMEOUT`], so that clients learn of an outage at once.
+    failing: Arc<AtomicBool>,
 }
 
+/// How long a checkout waits for a connection by default (`DATABASE_CONNECT_TIMEOUT`).
+pub const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long a checkout waits while the database is known to be unreachable. The pool
+/// keeps trying to reconnect meanwhile, so recovery is as quick as before.
+pub const DEGRADED_CHECKOUT_TIMEOUT: Duration = Duration::from_millis(250);
+
 impl Database {
-    /// A pooled connection (waits up to the pool's time-out).
+    /// The same database, waiting at most `timeout` for a connection while it answers.
+    pub fn with_checkout_timeout(self, timeout: Duration) -> Self {
+        Self {
+            checkout_timeout: timeout,
+            ..self
+        }
+    }
+
+    fn timeout(&self) -> Duration {
+        if self.failing.load(Ordering::Relaxed) {
+            DEGRADED_CHECKOUT_TIMEOUT.min(self.checkout_timeout)
+        } else {
+            self.checkout_timeout
+        }
+    }
+
+    /// A pooled connection: waits up to the checkout time-out, or much less while the
+    /// last checkout failed; `Unavailable` when none comes.
     pub fn get(&self) -> StoreResult<PooledConnection> {
-        Ok(self.pool.get()?)
+        match self.pool.get_timeout(self.timeout()) {
+            Ok(conn) => {
+                self.failing.store(false, Ordering::Relaxed);
+                Ok(conn)
+            }
+            Err(e) => {
+                if !self.failing.swap(true, Ordering::Relaxed) {
+                    tracing::warn!(error = %e, "database unreachable; failing fast until it answers");
+                }
+                Err(e.into())
+            }
+        }
     }
 
     /// How many migrations [`connect`] applied.
@@ -170,6 +211,7 @@ impl Database {
     /// an open file even after it disappears from disk, so a fresh connection opens the
     /// file without creating it (`mode=rw`) and reads the schema.
     pub fn ping(&self, timeout: Duration) -> StoreResult<()> {
+        let timeout = timeout.min(self.timeout());
         self.try_ping(timeout)
             .map_err(|e| StoreError::Unavailable(e.to_string()))
     }
@@ -216,6 +258,8 @@ pub fn connect(backend: &Backend, size: u32) -> Result<Database, DbError> {
         pool,
         manager,
         migrations_applied,
+        checkout_timeout: CHECKOUT_TIMEOUT,
+        failing: Arc::new(AtomicBool::new(false)),
     })
 }
 

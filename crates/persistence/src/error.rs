@@ -63,12 +63,36 @@ impl From<DieselError> for StoreError {
                     DatabaseErrorKind::ClosedConnection => {
                         Self::Unavailable(info.message().to_owned())
                     }
+                    _ if is_storage_failure(info.message()) => {
+                        Self::Unavailable(info.message().to_owned())
+                    }
                     _ => Self::Other(e.to_string()),
                 }
             }
             _ => Self::Other(e.to_string()),
         }
     }
+}
+
+/// Messages of storage that cannot be written or reached right now (SQLite's
+/// `SQLITE_READONLY`, `SQLITE_FULL`, `SQLITE_IOERR`, `SQLITE_CANTOPEN`, `SQLITE_BUSY`;
+/// PostgreSQL's disk-full, read-only and shutdown errors): the request may succeed
+/// later, so it is `Unavailable` (503), not a bug.
+fn is_storage_failure(message: &str) -> bool {
+    const MARKERS: [&str; 11] = [
+        "readonly database",
+        "database or disk is full",
+        "disk I/O error",
+        "unable to open database file",
+        "database is locked",
+        "No space left on device",
+        "could not extend file",
+        "read-only transaction",
+        "terminating connection",
+        "the database system is shutting down",
+        "the database system is starting up",
+    ];
+    MARKERS.iter().any(|m| message.contains(m))
 }
 
 impl From<diesel::r2d2::PoolError> for StoreError {
@@ -102,5 +126,23 @@ pub(crate) mod time {
     /// A stored timestamp as a UTC instant.
     pub(crate) fn utc(n: NaiveDateTime) -> DateTime<Utc> {
         n.and_utc()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn storage_failures_are_unavailable_not_bugs() {
+        for m in [
+            "attempt to write a readonly database",
+            "database or disk is full",
+            "could not extend file \"base/1/2\": No space left on device",
+            "cannot execute INSERT in a read-only transaction",
+        ] {
+            assert!(is_storage_failure(m), "{m}");
+        }
+        assert!(!is_storage_failure("syntax error at or near \"SELEC\""));
     }
 }

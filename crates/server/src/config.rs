@@ -111,6 +111,11 @@ pub struct Settings {
     #[arg(long, env = "TRUSTED_PROXIES", value_name = "TRUSTED_PROXIES",
           value_delimiter = ',', value_parser = parse_network)]
     pub trusted_proxies: Vec<IpNet>,
+    /// Seconds a request waits for a database connection (beyond: 503). While the
+    /// database is known to be unreachable, requests wait at most 0.25 s.
+    #[arg(long, env = "DATABASE_CONNECT_TIMEOUT", value_name = "DATABASE_CONNECT_TIMEOUT",
+          default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=60))]
+    pub database_connect_timeout: u32,
     /// Most users one event may be shared with, besides its owner (beyond: 422).
     #[arg(long, env = "MAX_GRANTEES_PER_EVENT", value_name = "MAX_GRANTEES_PER_EVENT",
           default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=100_000))]

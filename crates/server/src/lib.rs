@@ -92,7 +92,9 @@ impl Application {
                 .map_err(|e| ConfigError(format!("DATABASE_URL: {e}")))?;
         }
         let backend = settings.database.database_url.clone();
-        let database = db::connect(&backend, settings.database_pool_size)?;
+        let database = db::connect(&backend, settings.database_pool_size)?.with_checkout_timeout(
+            std::time::Duration::from_secs(settings.database_connect_timeout.into()),
+        );
         let hub = Arc::new(Hub::new(Limits {
             per_user: settings.ws_max_connections_per_user as usize,
             total: settings.ws_max_connections as usize,
