@@ -35,6 +35,7 @@ backend_tests!(
     postgres_only:
     change_through_one_instance_reaches_another,
     listener_recovers_after_its_connection_is_killed,
+    a_logout_while_the_listener_is_away_still_closes_the_socket,
 );
 
 fn ws_url(app: &TestApp, query: &str) -> String {
@@ -394,15 +395,28 @@ async fn change_through_one_instance_reaches_another(backend: Backend) {
     assert_eq!(close_code(&mut on_b).await, Some(CloseCode::Policy));
 }
 
-/// PostgreSQL: `pg_terminate_backend` on the listener's connection; delivery resumes.
-async fn listener_recovers_after_its_connection_is_killed(backend: Backend) {
-    let app = app!(backend);
+/// PostgreSQL: terminates the live listener's connection of `app`'s database.
+fn kill_listener(app: &TestApp) {
     let TestDb::Postgres {
         admin_url, name, ..
     } = &app.db
     else {
-        panic!("a PostgreSQL-only test got a {backend:?} database");
+        panic!("a PostgreSQL-only test got a {:?} database", app.backend);
     };
+    use diesel::{Connection, RunQueryDsl};
+    let mut admin = diesel::PgConnection::establish(admin_url).unwrap();
+    let killed = diesel::sql_query(format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = '{name}' AND application_name = 'convene-listener'"
+    ))
+    .execute(&mut admin)
+    .unwrap();
+    assert_eq!(killed, 1, "one listener connection");
+}
+
+/// PostgreSQL: `pg_terminate_backend` on the listener's connection; delivery resumes.
+async fn listener_recovers_after_its_connection_is_killed(backend: Backend) {
+    let app = app!(backend);
     let (_, alice_token) = app.user("alice").await;
     let (bob, bob_token) = app.user("bob").await;
     let mut socket = connect(&app, &bob_token, "").await;
@@ -413,17 +427,7 @@ async fn listener_recovers_after_its_connection_is_killed(backend: Backend) {
     app.share(&alice_token, id, bob, "viewer").await;
     assert_eq!(expect_doc(&mut socket).await["type"], "event_shared");
 
-    let killed = {
-        use diesel::{Connection, RunQueryDsl};
-        let mut admin = diesel::PgConnection::establish(admin_url).unwrap();
-        diesel::sql_query(format!(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-             WHERE datname = '{name}' AND application_name = 'convene-listener'"
-        ))
-        .execute(&mut admin)
-        .unwrap()
-    };
-    assert_eq!(killed, 1, "one listener connection");
+    kill_listener(&app);
     // A change committed while the listener is down is still pushed: the listener
     // catches up after reconnecting (with backoff).
     app.patch_event(&alice_token, id, &json!({"title": "During the outage"}))
@@ -434,6 +438,18 @@ async fn listener_recovers_after_its_connection_is_killed(backend: Backend) {
     app.patch_event(&alice_token, id, &json!({"title": "After recovery"}))
         .await;
     assert_eq!(expect_doc(&mut socket).await["type"], "event_updated");
+}
+
+/// PostgreSQL: a logout committed while the listener is reconnecting is announced to
+/// nobody; the listener re-checks the open sessions once back and closes that socket.
+async fn a_logout_while_the_listener_is_away_still_closes_the_socket(backend: Backend) {
+    let app = app!(backend);
+    let (_, token) = app.user("awaylogout").await;
+    let mut socket = connect(&app, &token, "").await;
+    kill_listener(&app);
+    let res = app.post("/api/auth/logout", &json!({}), Some(&token)).await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert_eq!(close_code(&mut socket).await, Some(CloseCode::Policy));
 }
 
 /// The heartbeat, with the contract's 30 s / 90 s shortened to 200 ms / 1 s: an attentive

@@ -187,6 +187,14 @@ impl Hub {
         self.closed.store(true, Ordering::SeqCst);
     }
 
+    /// The sessions with open connections.
+    pub fn sessions(&self) -> Vec<SessionId> {
+        let mut all: Vec<SessionId> = self.lock().values().flatten().map(|c| c.session).collect();
+        all.sort_unstable();
+        all.dedup();
+        all
+    }
+
     /// How many connections are open.
     pub fn connection_count(&self) -> usize {
         self.lock().values().map(Vec::len).sum()

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use convene_domain::ids::NotificationId;
 use convene_service::fanout::{parse_payload, LiveMessage, LiveSink, CHANNEL};
-use convene_service::{notifications, ServiceError, Services};
+use convene_service::{auth, notifications, ServiceError, Services};
 use futures_util::StreamExt;
 use openssl::ssl::{SslConnector, SslMethod, SslVerifyMode};
 use postgres_openssl::MakeTlsConnector;
@@ -84,6 +84,7 @@ async fn listen_once(
     tracing::info!("live listener connected");
     *backoff = Duration::from_millis(100);
     catch_up(services, hub, delivered).await?;
+    end_revoked_sessions(services, hub).await?;
     while let Some(payload) = rx.recv().await {
         match parse_payload(&payload) {
             Some(LiveMessage::Notifications(mut ids)) => {
@@ -108,6 +109,24 @@ async fn listen_once(
     }
     driver.abort();
     drop(client);
+    Ok(())
+}
+
+/// Once listening: closes the connections of sessions that ended while the listener was
+/// away (their revocation was announced to nobody).
+async fn end_revoked_sessions(services: &Arc<Services>, hub: &Arc<Hub>) -> Result<(), String> {
+    let open = hub.sessions();
+    if open.is_empty() {
+        return Ok(());
+    }
+    let services = services.clone();
+    for session in blocking(move || auth::ended_sessions(&services, &open)).await? {
+        tracing::info!(
+            session = session.0,
+            "live listener: session ended while away"
+        );
+        hub.session_revoked(session);
+    }
     Ok(())
 }
 

@@ -148,3 +148,28 @@ pub fn active_user(
         .optional()?;
     Ok(row.map(UserRow::user))
 }
+
+/// Which of `ids` are no longer live sessions (revoked, expired or gone), in chunks of
+/// 500 ids.
+pub fn ended_among(
+    conn: &mut DbConnection,
+    ids: &[SessionId],
+    now: DateTime<Utc>,
+) -> StoreResult<Vec<SessionId>> {
+    let mut live = std::collections::HashSet::new();
+    for chunk in ids.chunks(crate::permissions::IN_CHUNK) {
+        let raw: Vec<i64> = chunk.iter().map(|s| s.0).collect();
+        let found: Vec<i64> = sessions::table
+            .filter(sessions::id.eq_any(raw))
+            .filter(sessions::revoked_at.is_null())
+            .filter(sessions::expires_at.gt(naive(now)))
+            .select(sessions::id)
+            .load(conn)?;
+        live.extend(found);
+    }
+    Ok(ids
+        .iter()
+        .copied()
+        .filter(|s| !live.contains(&s.0))
+        .collect())
+}

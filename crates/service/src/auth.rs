@@ -231,3 +231,13 @@ pub fn find_users(services: &Services, username: &str) -> Result<Vec<UserSummary
         .map(|(id, username)| UserSummary { id, username })
         .collect())
 }
+
+/// Which of `sessions` have ended (revoked, expired or gone): what a live listener that
+/// was away re-checks, since a logout announced meanwhile never reached it.
+pub fn ended_sessions(
+    services: &Services,
+    sessions: &[SessionId],
+) -> Result<Vec<SessionId>, ServiceError> {
+    let mut conn = services.conn()?;
+    Ok(sessions::ended_among(&mut conn, sessions, now())?)
+}
