@@ -1,5 +1,7 @@
 //! The real `convene` process: stopped with SIGTERM while WebSockets are open, it says
-//! "going away" (1001) to every socket at once and exits promptly and cleanly.
+//! "going away" (1001) to every socket at once and exits promptly and cleanly; killed
+//! with SIGKILL in the middle of batch writes, it loses no acknowledged batch and keeps
+//! no partial one.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{BufRead, BufReader};
@@ -54,6 +56,10 @@ async fn token(client: &reqwest::Client, base: &str) -> String {
         .await
         .unwrap();
     assert_eq!(res.status(), 201);
+    login(client, base).await
+}
+
+async fn login(client: &reqwest::Client, base: &str) -> String {
     let tokens: Value = client
         .post(format!("http://{base}/api/auth/login"))
         .json(&json!({"username": "pat", "password": "correct horse battery"}))
@@ -64,6 +70,118 @@ async fn token(client: &reqwest::Client, base: &str) -> String {
         .await
         .unwrap();
     tokens["access_token"].as_str().unwrap().to_owned()
+}
+
+/// Every page of `path` (a keyset-paginated list), concatenated.
+async fn all_items(client: &reqwest::Client, base: &str, token: &str, path: &str) -> Vec<Value> {
+    let mut items = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let url = match &cursor {
+            Some(c) => format!("http://{base}{path}?limit=200&cursor={c}"),
+            None => format!("http://{base}{path}?limit=200"),
+        };
+        let page: Value = client
+            .get(url)
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        items.extend(page["items"].as_array().unwrap().iter().cloned());
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => return items,
+        }
+    }
+}
+
+/// 50 events, one hour each, tagged `tag`, in hours no other batch uses.
+fn batch(tag: &str, first_hour: i64) -> Value {
+    let start = chrono::DateTime::parse_from_rfc3339("2030-01-01T00:00:00Z").unwrap();
+    let events: Vec<Value> = (0..50)
+        .map(|i| {
+            let at = start + chrono::Duration::hours(first_hour + i);
+            json!({"title": format!("{tag}/{i}"),
+                   "start_time": at.to_rfc3339(),
+                   "end_time": (at + chrono::Duration::minutes(30)).to_rfc3339()})
+        })
+        .collect();
+    json!({ "events": events })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_during_batches_keeps_every_batch_whole_or_absent() {
+    let dir = tempfile::tempdir().unwrap();
+    let client = reqwest::Client::new();
+    let mut acknowledged = Vec::new();
+    for round in 0..5_i64 {
+        let (mut child, base) = serve(dir.path());
+        let token = if round == 0 {
+            token(&client, &base).await
+        } else {
+            login(&client, &base).await
+        };
+        let writers: Vec<_> = (0..4_i64)
+            .map(|writer| {
+                let (client, base, token) = (client.clone(), base.clone(), token.clone());
+                tokio::spawn(async move {
+                    let mut done = Vec::new();
+                    for k in 0..1_000_i64 {
+                        let tag = format!("r{round}w{writer}b{k}");
+                        let first_hour = ((round * 4 + writer) * 1_000 + k) * 50;
+                        let sent = client
+                            .post(format!("http://{base}/api/events/batch"))
+                            .bearer_auth(&token)
+                            .json(&batch(&tag, first_hour))
+                            .send()
+                            .await;
+                        match sent {
+                            Ok(res) if res.status() == 201 => done.push(tag),
+                            Ok(res) => panic!("batch {tag}: {}", res.status()),
+                            Err(_) => break, // the server died under it
+                        }
+                    }
+                    done
+                })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(150 + 70 * round as u64)).await;
+        child.kill().unwrap();
+        child.wait().unwrap();
+        for writer in writers {
+            acknowledged.extend(writer.await.unwrap());
+        }
+    }
+    let (mut child, base) = serve(dir.path());
+    let token = login(&client, &base).await;
+    let events = all_items(&client, &base, &token, "/api/events").await;
+    let mut per_batch = std::collections::BTreeMap::<String, usize>::new();
+    for e in &events {
+        let tag = e["title"].as_str().unwrap().split('/').next().unwrap();
+        *per_batch.entry(tag.to_owned()).or_default() += 1;
+        assert_eq!(e["version"], 1, "{e}");
+    }
+    for (tag, n) in &per_batch {
+        assert_eq!(*n, 50, "batch {tag} is partial");
+    }
+    for tag in &acknowledged {
+        assert!(
+            per_batch.contains_key(tag),
+            "acknowledged batch {tag} is missing"
+        );
+    }
+    assert!(
+        !acknowledged.is_empty(),
+        "some batches completed before the kills"
+    );
+    // One notification (the owner's own copy) per stored event.
+    let notes = all_items(&client, &base, &token, "/api/notifications").await;
+    assert_eq!(notes.len(), events.len());
+    child.kill().unwrap();
+    child.wait().unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
