@@ -123,10 +123,9 @@ pub fn share(
                     at,
                 ));
             }
-            result.push(
-                permissions::find(conn, event.id, user)?
-                    .ok_or_else(|| ServiceError::Internal("permission vanished".into()))?,
-            );
+            // Gone only when the event was deleted meanwhile (its permissions went with
+            // it): then it is not found.
+            result.push(permissions::find(conn, event.id, user)?.ok_or(ServiceError::NotFound)?);
         }
         Ok(result)
     })
