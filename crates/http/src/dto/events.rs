@@ -1,0 +1,153 @@
+//! Events: the create, update and batch bodies, and the event documents.
+
+use chrono::{DateTime, Utc};
+use convene_domain::event::{EventInput, PatchInput};
+use convene_service::Event;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::rfc3339;
+
+/// Deserialises a field that may be absent (`None`), `null` (`Some(None)`) or a value.
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// `POST /api/events` body (also each item of a batch).
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct EventCreate {
+    /// 1–200 characters, not blank.
+    #[schema(value_type = String, required = true, example = "Standup")]
+    pub title: Option<String>,
+    /// Up to 10,000 characters; defaults to "".
+    pub description: Option<String>,
+    /// RFC 3339; any offset (none means UTC); at most microseconds.
+    #[schema(value_type = String, format = DateTime, required = true, example = "2030-01-31T09:30:00Z")]
+    pub start_time: Option<String>,
+    /// RFC 3339, strictly after `start_time`.
+    #[schema(value_type = String, format = DateTime, required = true, example = "2030-01-31T09:45:00Z")]
+    pub end_time: Option<String>,
+    /// Up to 500 characters.
+    pub location: Option<String>,
+}
+
+impl From<EventCreate> for EventInput {
+    fn from(e: EventCreate) -> Self {
+        Self {
+            title: e.title,
+            description: e.description,
+            start_time: e.start_time,
+            end_time: e.end_time,
+            location: e.location,
+        }
+    }
+}
+
+/// `PUT`/`PATCH /api/events/{id}` body: any subset of the fields; absent fields are
+/// unchanged and `location: null` clears the location.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+pub struct EventUpdate {
+    /// New title.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = String)]
+    pub title: Option<Option<String>>,
+    /// New description.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = String)]
+    pub description: Option<Option<String>>,
+    /// New start.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = String, format = DateTime)]
+    pub start_time: Option<Option<String>>,
+    /// New end.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = String, format = DateTime)]
+    pub end_time: Option<Option<String>>,
+    /// New location; `null` clears it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub location: Option<Option<String>>,
+}
+
+impl From<EventUpdate> for PatchInput {
+    fn from(e: EventUpdate) -> Self {
+        Self {
+            title: e.title,
+            description: e.description,
+            start_time: e.start_time,
+            end_time: e.end_time,
+            location: e.location,
+        }
+    }
+}
+
+/// `POST /api/events/batch` body.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct BatchCreate {
+    /// 1–500 events, created atomically.
+    #[schema(value_type = Vec<EventCreate>, required = true)]
+    pub events: Option<Vec<EventCreate>>,
+}
+
+/// An event as the caller sees it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventRead {
+    /// The event's id.
+    pub id: i64,
+    /// Title.
+    pub title: String,
+    /// Description ("" when none).
+    pub description: String,
+    /// Start (UTC).
+    #[serde(serialize_with = "rfc3339")]
+    pub start_time: DateTime<Utc>,
+    /// End (UTC).
+    #[serde(serialize_with = "rfc3339")]
+    pub end_time: DateTime<Utc>,
+    /// Location, or null.
+    pub location: Option<String>,
+    /// The owner's id.
+    pub owner_id: i64,
+    /// Current version (also the ETag).
+    pub version: i32,
+    /// Creation time (UTC).
+    #[serde(serialize_with = "rfc3339")]
+    pub created_at: DateTime<Utc>,
+    /// Last effective change (UTC).
+    #[serde(serialize_with = "rfc3339")]
+    pub updated_at: DateTime<Utc>,
+    /// The caller's role: `owner`, `editor` or `viewer`.
+    #[schema(example = "owner")]
+    pub role: &'static str,
+}
+
+impl From<Event> for EventRead {
+    fn from(Event { event: e, role }: Event) -> Self {
+        Self {
+            id: e.id.0,
+            start_time: e.content.range.start(),
+            end_time: e.content.range.end(),
+            title: e.content.title,
+            description: e.content.description,
+            location: e.content.location,
+            owner_id: e.owner.0,
+            version: e.version.0,
+            created_at: e.created_at,
+            updated_at: e.updated_at,
+            role: role.as_str(),
+        }
+    }
+}
+
+/// A page of events.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventList {
+    /// Events by start time, then id.
+    pub items: Vec<EventRead>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}

@@ -1,0 +1,126 @@
+//! Versions: the version document, the changelog and the diff.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use convene_domain::version::{FieldChange, FieldValue, VersionRecord};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::rfc3339;
+
+/// One version of an event.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VersionRead {
+    /// The event.
+    pub event_id: i64,
+    /// Version number (1 = created).
+    pub version: i32,
+    /// Title at this version.
+    pub title: String,
+    /// Description at this version.
+    pub description: String,
+    /// Start at this version.
+    #[serde(serialize_with = "rfc3339")]
+    pub start_time: DateTime<Utc>,
+    /// End at this version.
+    #[serde(serialize_with = "rfc3339")]
+    pub end_time: DateTime<Utc>,
+    /// Location at this version.
+    pub location: Option<String>,
+    /// `created`, `updated` or `rolled_back`.
+    #[schema(example = "updated")]
+    pub change: &'static str,
+    /// The version restored, for `rolled_back`.
+    pub restored_from: Option<i32>,
+    /// Who made the change.
+    pub changed_by: i64,
+    /// When.
+    #[serde(serialize_with = "rfc3339")]
+    pub changed_at: DateTime<Utc>,
+}
+
+impl From<VersionRecord> for VersionRead {
+    fn from(v: VersionRecord) -> Self {
+        Self {
+            event_id: v.event_id.0,
+            version: v.version.0,
+            start_time: v.content.range.start(),
+            end_time: v.content.range.end(),
+            title: v.content.title,
+            description: v.content.description,
+            location: v.content.location,
+            change: v.change.as_str(),
+            restored_from: v.restored_from.map(|r| r.0),
+            changed_by: v.changed_by.0,
+            changed_at: v.changed_at,
+        }
+    }
+}
+
+/// A page of versions.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Changelog {
+    /// Versions in order.
+    pub items: Vec<VersionRead>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// One field's change between two versions.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FieldDiff {
+    /// Value in `from_version` (string or null).
+    #[schema(value_type = Option<String>)]
+    pub from: serde_json::Value,
+    /// Value in `to_version` (string or null).
+    #[schema(value_type = Option<String>)]
+    pub to: serde_json::Value,
+}
+
+/// The differences between two versions.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Diff {
+    /// The event.
+    pub event_id: i64,
+    /// The first version.
+    pub from_version: i32,
+    /// The second version.
+    pub to_version: i32,
+    /// Each differing field among title, description, start_time, end_time, location.
+    pub changes: std::collections::BTreeMap<&'static str, FieldDiff>,
+}
+
+fn field_value(v: FieldValue) -> serde_json::Value {
+    match v {
+        FieldValue::Text(t) => t.into(),
+        FieldValue::Time(t) => t.to_rfc3339_opts(SecondsFormat::AutoSi, true).into(),
+        FieldValue::Null => serde_json::Value::Null,
+    }
+}
+
+impl Diff {
+    /// The document for `changes` between two versions of `event_id`.
+    pub fn new(
+        event_id: i64,
+        from_version: i32,
+        to_version: i32,
+        changes: Vec<FieldChange>,
+    ) -> Self {
+        Self {
+            event_id,
+            from_version,
+            to_version,
+            changes: changes
+                .into_iter()
+                .map(|c| {
+                    (
+                        c.field.as_str(),
+                        FieldDiff {
+                            from: field_value(c.from),
+                            to: field_value(c.to),
+                        },
+                    )
+                })
+                .collect(),
+        }
+    }
+}
