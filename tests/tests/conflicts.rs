@@ -196,12 +196,28 @@ async fn editor_moves_are_checked_against_the_owners_calendar(backend: Backend) 
     assert_eq!(read["role"], "editor");
     assert_eq!(read["version"], 2);
 
-    // Onto another event of the owner: 409 listing it.
+    // Onto another event of the owner, one the editor cannot read: 409 listing only its
+    // busy interval (no id, no title).
     let res = app
         .put(
             &path,
             &json!({"start_time": "2030-01-01T16:30:00Z", "end_time": "2030-01-01T17:30:00Z"}),
             Some(&editor),
+        )
+        .await;
+    let problem = assert_problem(res, StatusCode::CONFLICT, "event_conflict").await;
+    assert_eq!(
+        problem["conflicts"],
+        json!([{"id": null, "title": null,
+                "start_time": blocker["start_time"], "end_time": blocker["end_time"]}]),
+        "{problem}"
+    );
+    // The owner making the same move sees the event itself.
+    let res = app
+        .put(
+            &path,
+            &json!({"start_time": "2030-01-01T16:30:00Z", "end_time": "2030-01-01T17:30:00Z"}),
+            Some(&owner),
         )
         .await;
     let problem = assert_problem(res, StatusCode::CONFLICT, "event_conflict").await;
@@ -282,7 +298,8 @@ async fn a_long_event_conflicts_with_many(backend: Backend) {
         .await;
     app.create_event(&token, "after", &slot(45), &slot(46))
         .await;
-    // One long event over all 70: every one of them is listed, in start order.
+    // One long event over all 70: the first 50 are listed, in start order, and
+    // `detail` gives the total.
     let res = app.create_event_raw(&token,
         json!({"title": "long", "start_time": "2030-01-01T10:15:00Z", "end_time": "2030-01-02T20:45:00Z"}),
     )
@@ -294,9 +311,11 @@ async fn a_long_event_conflicts_with_many(backend: Backend) {
         .iter()
         .map(id_of)
         .collect();
-    let mut sorted = listed.clone();
-    sorted.sort_unstable();
-    assert_eq!(sorted, ids(&created), "every overlapped event is listed");
+    assert_eq!(listed, ids(&created)[..50], "the first 50 in start order");
+    assert_eq!(
+        problem["detail"],
+        "overlaps 70 existing event(s); the first 50 are listed"
+    );
     // Moving the "after" event over the last 40 lists exactly those.
     let after = list_event_ids(&app, &token, &format!("from={}", query_escape(&slot(45)))).await;
     let res = app

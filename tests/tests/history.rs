@@ -522,6 +522,14 @@ async fn editor_rollback_is_checked_against_the_owners_calendar(backend: Backend
     let res = rollback(&app, &editor_token, id, 2).await;
     let problem = assert_problem(res, StatusCode::CONFLICT, "event_conflict").await;
     assert_eq!(problem["conflicts"].as_array().unwrap().len(), 1);
+    // The editor cannot read the owner's event: only its busy interval is shown.
+    assert_eq!(problem["conflicts"][0]["id"], Value::Null);
+    assert_eq!(problem["conflicts"][0]["title"], Value::Null);
+    assert_eq!(problem["conflicts"][0]["start_time"], blocker["start_time"]);
+    assert_eq!(problem["conflicts"][0]["end_time"], blocker["end_time"]);
+    // The owner restoring the same version is told which event is in the way.
+    let res = rollback(&app, &owner, id, 2).await;
+    let problem = assert_problem(res, StatusCode::CONFLICT, "event_conflict").await;
     assert_eq!(problem["conflicts"][0]["id"], blocker["id"]);
     assert_eq!(versions(&changelog(&app, &owner, id).await), vec![1, 2, 3]);
 }

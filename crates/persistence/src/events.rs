@@ -194,6 +194,29 @@ pub fn starting_before_desc(
     stored(query.load(conn)?)
 }
 
+/// `owner`'s events starting inside `range` (at or after its start, before its end),
+/// earliest first, at most `limit`: one index range scan.
+pub fn starting_within_asc(
+    conn: &mut DbConnection,
+    owner: UserId,
+    range: &TimeRange,
+    exclude: Option<EventId>,
+    limit: i64,
+) -> StoreResult<Vec<StoredEvent>> {
+    let mut query = events::table
+        .filter(events::owner_id.eq(owner.0))
+        .filter(events::start_time.ge(naive(range.start())))
+        .filter(events::start_time.lt(naive(range.end())))
+        .select(EventRow::as_select())
+        .order((events::start_time.asc(), events::id.asc()))
+        .limit(limit)
+        .into_boxed();
+    if let Some(id) = exclude {
+        query = query.filter(events::id.ne(id.0));
+    }
+    stored(query.load(conn)?)
+}
+
 /// How many of `owner`'s events overlap `range` (excluding `exclude`): what a conflict
 /// list too long to show in full reports as its total.
 pub fn count_overlapping(

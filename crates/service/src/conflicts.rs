@@ -14,8 +14,8 @@ use crate::ServiceError;
 const SCAN_STEP: i64 = 32;
 
 /// The owner's stored events overlapping `range` (excluding `exclude`), as `viewer` may
-/// see them: at most `room` are listed (the latest-starting ones, in start order) and
-/// the rest only counted. Events `viewer` cannot read are listed without id and title.
+/// see them: at most `room` are listed (the first ones, in start order) and the rest
+/// only counted. Events `viewer` cannot read are listed without id and title.
 pub(crate) fn find(
     conn: &mut DbConnection,
     owner: UserId,
@@ -53,8 +53,11 @@ pub(crate) fn find(
     } else {
         events::count_overlapping(conn, owner, range, exclude)?
     };
-    let keep = found.len().min(room);
-    found.drain(..found.len() - keep);
+    if complete {
+        found.truncate(room);
+    } else {
+        found = earliest(conn, owner, range, exclude, room)?;
+    }
     let readable = if viewer == owner {
         None
     } else {
@@ -74,4 +77,27 @@ pub(crate) fn find(
         })
         .collect();
     Ok(Found { listed, total })
+}
+
+/// The first `room` of the owner's events overlapping `range`, in start order, by two
+/// index seeks: the events are disjoint, so only the last one starting before the range
+/// can reach into it; the others start inside it.
+fn earliest(
+    conn: &mut DbConnection,
+    owner: UserId,
+    range: &TimeRange,
+    exclude: Option<EventId>,
+    room: usize,
+) -> Result<Vec<StoredEvent>, ServiceError> {
+    let mut first: Vec<StoredEvent> =
+        events::starting_before_desc(conn, owner, range.start(), exclude, None, 1)?
+            .into_iter()
+            .filter(|e| e.content.range.overlaps(range))
+            .collect();
+    let limit = i64::try_from(room).unwrap_or(i64::MAX);
+    first.extend(events::starting_within_asc(
+        conn, owner, range, exclude, limit,
+    )?);
+    first.truncate(room);
+    Ok(first)
 }
