@@ -83,3 +83,124 @@ async fn a_database_outage_answers_503_fast_and_recovers(backend: Backend) {
     }
     assert_eq!(app.get("/readyz", None).await.status(), StatusCode::OK);
 }
+
+/// A small tmpfs mounted for one test (root only), unmounted on drop.
+struct Mount(std::path::PathBuf);
+
+impl Mount {
+    /// Mounts a 16 MiB tmpfs at a new directory; `None` (the test is skipped, saying so)
+    /// unless `TEST_MOUNTS` is set, which CI does: then failing to mount fails the test.
+    fn tmpfs() -> Option<Self> {
+        if std::env::var_os("TEST_MOUNTS").is_none() {
+            eprintln!("TEST_MOUNTS is not set: skipping the full-disk test");
+            return None;
+        }
+        let dir = std::env::temp_dir().join(format!("convene-full-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let status = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=16m", "tmpfs"])
+            .arg(&dir)
+            .status()
+            .unwrap();
+        assert!(status.success(), "TEST_MOUNTS is set but mount failed");
+        Some(Self(dir))
+    }
+
+    /// Fills the filesystem with a file, until no byte is left.
+    fn fill(&self) -> std::path::PathBuf {
+        use std::io::Write;
+        let path = self.0.join("filler");
+        let mut file = std::fs::File::create(&path).unwrap();
+        let chunk = vec![0u8; 64 * 1024];
+        while file.write_all(&chunk).is_ok() {}
+        while file.write_all(&[0u8]).is_ok() {}
+        let _ = file.sync_all();
+        path
+    }
+}
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.0)
+            .status();
+        let _ = std::fs::remove_dir(&self.0);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_answers_503_and_recovers() {
+    let Some(mount) = Mount::tmpfs() else {
+        return;
+    };
+    let url = format!("sqlite://{}/convene.db", mount.0.display());
+    let base = convene_tests::start(convene_tests::test_settings(&url)).await;
+    let client = reqwest::Client::new();
+    let post = |path: &str, body: serde_json::Value, token: Option<String>| {
+        let mut req = client.post(format!("{base}{path}")).json(&body);
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        req.send()
+    };
+    let account = json!({"username": "diskfull", "email": "full@example.com", "password": convene_tests::PASSWORD});
+    let res = post("/api/auth/register", account.clone(), None)
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let tokens: serde_json::Value = post("/api/auth/login", account, None)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = tokens["access_token"].as_str().unwrap().to_owned();
+    let event = |h: u32| {
+        json!({"title": format!("e{h}"), "description": "d".repeat(10_000),
+               "start_time": slot(h), "end_time": slot(h + 1)})
+    };
+
+    let filler = mount.fill();
+    let mut refused = 0;
+    for h in 0..60 {
+        let res = post("/api/events", event(h), Some(token.clone()))
+            .await
+            .unwrap();
+        if res.status() == StatusCode::CREATED {
+            continue;
+        }
+        assert_eq!(res.headers().get("retry-after").unwrap(), "1");
+        assert_problem(res, StatusCode::SERVICE_UNAVAILABLE, "unavailable").await;
+        refused += 1;
+        if refused == 3 {
+            break;
+        }
+    }
+    assert_eq!(refused, 3, "writes to a full disk are refused with 503");
+
+    std::fs::remove_file(filler).unwrap();
+    let freed = Instant::now();
+    let mut h = 100;
+    loop {
+        let res = post("/api/events", event(h), Some(token.clone()))
+            .await
+            .unwrap();
+        if res.status() == StatusCode::CREATED {
+            break;
+        }
+        assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(freed.elapsed() < Duration::from_secs(5), "no recovery");
+        h += 2;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        client
+            .get(format!("{base}/readyz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+}

@@ -113,6 +113,10 @@ impl Manager {
                      PRAGMA synchronous = NORMAL;
                      PRAGMA foreign_keys = ON;"
                 ))?;
+                // SQLite silently opens a file it cannot write read-only, and such a
+                // connection stays read-only after the file is writable again: refuse it
+                // (the pool retries), so no pooled connection is ever read-only.
+                assert_writable(&mut conn)?;
                 Ok(DbConnection::Sqlite(conn))
             }
         }
@@ -135,6 +139,13 @@ impl ManageConnection for Manager {
     fn has_broken(&self, conn: &mut DbConnection) -> bool {
         <DbConnection as Connection>::TransactionManager::is_broken_transaction_manager(conn)
     }
+}
+
+/// Fails unless `conn` can write: takes the write lock (`BEGIN IMMEDIATE`, which a
+/// read-only connection is refused) and lets it go at once.
+fn assert_writable(conn: &mut SqliteConnection) -> Result<(), DbError> {
+    conn.batch_execute("BEGIN IMMEDIATE; ROLLBACK;")?;
+    Ok(())
 }
 
 /// The shared connection pool.
@@ -209,7 +220,8 @@ impl Database {
     ///
     /// PostgreSQL: a pooled connection runs `SELECT 1`. SQLite: pooled connections keep
     /// an open file even after it disappears from disk, so a fresh connection opens the
-    /// file without creating it (`mode=rw`) and reads the schema.
+    /// file without creating it (`mode=rw`), reads the schema and takes the write lock
+    /// for an instant: a database that cannot be written is not ready.
     pub fn ping(&self, timeout: Duration) -> StoreResult<()> {
         let timeout = timeout.min(self.timeout());
         self.try_ping(timeout)
@@ -225,7 +237,9 @@ impl Database {
             Backend::Sqlite(path) => {
                 let uri = format!("file:{}?mode=rw", path.display());
                 let mut conn = SqliteConnection::establish(&uri)?;
+                conn.batch_execute(&format!("PRAGMA busy_timeout = {};", timeout.as_millis()))?;
                 diesel::sql_query("SELECT 1 FROM users LIMIT 1").execute(&mut conn)?;
+                assert_writable(&mut conn)?;
             }
         }
         Ok(())
