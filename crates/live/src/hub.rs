@@ -117,6 +117,9 @@ pub struct Hub {
     next_id: AtomicU64,
     limits: Limits,
     closed: std::sync::atomic::AtomicBool,
+    /// How many connections the map holds; changed only under its lock, so admitting a
+    /// connection costs no walk over every user.
+    open: std::sync::atomic::AtomicUsize,
 }
 
 impl Hub {
@@ -138,8 +141,9 @@ impl Hub {
     /// has as many open as the limits allow.
     pub fn subscribe(&self, user: UserId, session: SessionId) -> Result<Subscription, Full> {
         let mut map = self.lock();
-        let total: usize = map.values().map(Vec::len).sum();
-        if total >= self.limits.total || self.closed.load(Ordering::SeqCst) {
+        if self.open.load(Ordering::SeqCst) >= self.limits.total
+            || self.closed.load(Ordering::SeqCst)
+        {
             return Err(Full::Instance);
         }
         let list = map.entry(user).or_default();
@@ -152,6 +156,7 @@ impl Hub {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (queue_tx, queue_rx) = mpsc::channel(QUEUE);
         let (control_tx, control_rx) = watch::channel(None);
+        self.open.fetch_add(1, Ordering::SeqCst);
         list.push(Connection {
             id,
             session,
@@ -170,7 +175,9 @@ impl Hub {
     pub fn unsubscribe(&self, user: UserId, id: u64) {
         let mut map = self.lock();
         if let Some(list) = map.get_mut(&user) {
+            let before = list.len();
             list.retain(|c| c.id != id);
+            self.open.fetch_sub(before - list.len(), Ordering::SeqCst);
             if list.is_empty() {
                 map.remove(&user);
             }
@@ -184,6 +191,7 @@ impl Hub {
             connection.control.send_replace(Some(Ended::ShuttingDown));
         }
         map.clear();
+        self.open.store(0, Ordering::SeqCst);
         self.closed.store(true, Ordering::SeqCst);
     }
 
@@ -197,7 +205,7 @@ impl Hub {
 
     /// How many connections are open.
     pub fn connection_count(&self) -> usize {
-        self.lock().values().map(Vec::len).sum()
+        self.open.load(Ordering::SeqCst)
     }
 }
 
@@ -211,7 +219,9 @@ impl LiveSink for Hub {
             let shared = Arc::new(Pushed::new(n.clone()));
             // Dropping a connection's sender closes its queue: a full queue means the
             // client fell behind, a closed one that it is gone.
+            let before = list.len();
             list.retain(|c| c.queue.try_send(shared.clone()).is_ok());
+            self.open.fetch_sub(before - list.len(), Ordering::SeqCst);
             if list.is_empty() {
                 map.remove(&n.body.user_id);
             }
@@ -221,6 +231,7 @@ impl LiveSink for Hub {
     fn session_revoked(&self, session: SessionId) {
         let mut map = self.lock();
         for list in map.values_mut() {
+            let before = list.len();
             list.retain(|c| {
                 if c.session == session {
                     c.control.send_replace(Some(Ended::SessionRevoked));
@@ -229,6 +240,7 @@ impl LiveSink for Hub {
                     true
                 }
             });
+            self.open.fetch_sub(before - list.len(), Ordering::SeqCst);
         }
         map.retain(|_, list| !list.is_empty());
     }
