@@ -10,10 +10,9 @@ use convene_domain::ids::NotificationId;
 use convene_service::fanout::{parse_payload, LiveMessage, LiveSink, CHANNEL};
 use convene_service::{auth, notifications, ServiceError, Services};
 use futures_util::StreamExt;
-use openssl::ssl::{SslConnector, SslMethod, SslVerifyMode};
-use postgres_openssl::MakeTlsConnector;
 use tokio_postgres::AsyncMessage;
 
+use crate::target::Target;
 use crate::Hub;
 
 /// The `application_name` of the listener's connection (visible in `pg_stat_activity`).
@@ -22,28 +21,12 @@ const MAX_BACKOFF: Duration = Duration::from_secs(5);
 /// Missed notifications loaded per step when catching up.
 const CATCH_UP_STEP: u32 = 1_000;
 
-fn tls() -> Result<MakeTlsConnector, openssl::error::ErrorStack> {
-    let mut builder = SslConnector::builder(SslMethod::tls())?;
-    // As libpq's `sslmode=require`: encrypt; certificate checks are the operator's
-    // choice of sslmode for the pooled connections.
-    builder.set_verify(SslVerifyMode::NONE);
-    Ok(MakeTlsConnector::new(builder.build()))
-}
-
-/// Checks at start-up that the listener can use `url` (tokio-postgres understands only
-/// part of libpq's parameters, e.g. `sslmode` disable/prefer/require).
-pub fn check_url(url: &str) -> Result<(), String> {
-    url.parse::<tokio_postgres::Config>()
-        .map(|_| ())
-        .map_err(|e| format!("the live-notification listener cannot use this URL ({e}); use sslmode=disable, prefer or require"))
-}
-
 /// Listens forever: connect, `LISTEN`, deliver; on any failure wait and reconnect.
-pub async fn run(url: String, services: Arc<Services>, hub: Arc<Hub>) {
+pub async fn run(target: Target, services: Arc<Services>, hub: Arc<Hub>) {
     let mut backoff = Duration::from_millis(100);
     let mut delivered = None;
     loop {
-        match listen_once(&url, &services, &hub, &mut backoff, &mut delivered).await {
+        match listen_once(&target, &services, &hub, &mut backoff, &mut delivered).await {
             Ok(()) => tracing::warn!("live listener connection closed; reconnecting"),
             Err(e) => tracing::warn!(error = %e, "live listener failed; reconnecting"),
         }
@@ -53,15 +36,16 @@ pub async fn run(url: String, services: Arc<Services>, hub: Arc<Hub>) {
 }
 
 async fn listen_once(
-    url: &str,
+    target: &Target,
     services: &Arc<Services>,
     hub: &Arc<Hub>,
     backoff: &mut Duration,
     delivered: &mut Option<NotificationId>,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    let mut config: tokio_postgres::Config = url.parse()?;
-    config.application_name(APPLICATION_NAME);
-    let (client, mut connection) = config.connect(tls()?).await?;
+    let (client, mut connection) = target
+        .config(APPLICATION_NAME)
+        .connect(target.tls()?)
+        .await?;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let driver = tokio::spawn(async move {
         let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));

@@ -87,10 +87,13 @@ impl Application {
         heartbeat: Heartbeat,
     ) -> Result<Self, StartupError> {
         let secret = settings.resolve_secret()?;
-        if let Backend::Postgres(url) = &settings.database.database_url {
-            convene_live::listener::check_url(url)
-                .map_err(|e| ConfigError(format!("DATABASE_URL: {e}")))?;
-        }
+        let listener_target = match &settings.database.database_url {
+            Backend::Postgres(url) => Some(
+                convene_live::target::Target::from_url(url)
+                    .map_err(|e| ConfigError(format!("DATABASE_URL: {e}")))?,
+            ),
+            Backend::Sqlite(_) => None,
+        };
         let backend = settings.database.database_url.clone();
         let database = db::connect(&backend, settings.database_pool_size)?.with_checkout_timeout(
             std::time::Duration::from_secs(settings.database_connect_timeout.into()),
@@ -125,9 +128,9 @@ impl Application {
             },
             std::time::Duration::from_secs(settings.retention_interval_seconds.into()),
         ))];
-        if let Backend::Postgres(url) = backend {
+        if let Some(target) = listener_target {
             background.push(Box::pin(convene_live::listener::run(
-                url,
+                target,
                 services.clone(),
                 hub.clone(),
             )));

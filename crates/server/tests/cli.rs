@@ -97,7 +97,7 @@ fn invalid_configuration_names_the_key() {
             &[
                 (
                     "DATABASE_URL",
-                    "postgres://127.0.0.1:1/x?sslmode=verify-full",
+                    "postgres://127.0.0.1:1/x?sslmode=verify-full&sslrootcert=/nonexistent/root.crt",
                 ),
                 ("SECRET_KEY", "0123456789abcdef0123456789abcdef"),
             ],
