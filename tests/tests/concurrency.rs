@@ -134,37 +134,62 @@ async fn concurrent_moves_and_creates_onto_one_slot_one_wins(backend: Backend) {
     );
 }
 
-/// Two servers on one database: the conflict check still lets exactly one write through.
+/// Two servers on one database, 50 rounds: 10 overlapping creates raced across both let
+/// exactly one through, then 10 `If-Match` PATCHes of that event with the same ETag
+/// let exactly one through.
 async fn two_instances_share_the_conflict_guard(backend: Backend) {
     let app = app!(backend);
     let second = convene_tests::start(convene_tests::test_settings(&app.db.url())).await;
     let (_, token) = app.user("two_servers").await;
-    let mut requests = Vec::new();
-    for i in 0..20 {
-        let base = if i % 2 == 0 { &app.address } else { &second };
-        requests.push(
-            app.client
-                .post(format!("{base}/api/events"))
-                .bearer_auth(&token)
-                .json(&json!({"title": format!("r{i}"),
-                              "start_time": format!("2030-01-01T10:{i:02}:00Z"),
-                              "end_time": format!("2030-01-01T11:{i:02}:00Z")})),
-        );
+    let instances = [app.address.clone(), second];
+    for round in 0..50 {
+        let day = format!("2030-02-{:02}", 1 + round % 28);
+        let hour = 2 * (round / 28);
+        let creates = (0..10)
+            .map(|i| {
+                app.client
+                    .post(format!("{}/api/events", instances[i % 2]))
+                    .bearer_auth(&token)
+                    .json(&json!({"title": format!("r{round}c{i}"),
+                                  "start_time": format!("{day}T{hour:02}:{i:02}:00Z"),
+                                  "end_time": format!("{day}T{:02}:{i:02}:00Z", hour + 1)}))
+            })
+            .collect();
+        let mut winner = None;
+        for (status, body) in race(creates).await {
+            match status {
+                StatusCode::CREATED => {
+                    assert!(winner.is_none(), "round {round}: a second create won");
+                    winner = Some(id_of(&body));
+                }
+                StatusCode::CONFLICT => assert_eq!(body["code"], "event_conflict"),
+                other => panic!("round {round}: unexpected {other}: {body}"),
+            }
+        }
+        let id = winner.unwrap_or_else(|| panic!("round {round}: no create won"));
+        let patches = (0..10)
+            .map(|i| {
+                app.client
+                    .patch(format!("{}/api/events/{id}", instances[i % 2]))
+                    .bearer_auth(&token)
+                    .header("if-match", "\"1\"")
+                    .json(&json!({"title": format!("r{round}p{i}")}))
+            })
+            .collect();
+        let mut updated = 0;
+        for (status, body) in race(patches).await {
+            match status {
+                StatusCode::OK => updated += 1,
+                StatusCode::PRECONDITION_FAILED => {
+                    assert_eq!(body["code"], "precondition_failed");
+                }
+                other => panic!("round {round}: unexpected {other}: {body}"),
+            }
+        }
+        assert_eq!(updated, 1, "round {round}: exactly one PATCH wins");
     }
-    let results = race(requests).await;
-    let created = results
-        .iter()
-        .filter(|(s, _)| *s == StatusCode::CREATED)
-        .count();
-    for (status, body) in &results {
-        assert!(
-            *status == StatusCode::CREATED
-                || (*status == StatusCode::CONFLICT && body["code"] == "event_conflict"),
-            "unexpected {status}: {body}"
-        );
-    }
-    assert_eq!(created, 1);
-    assert_eq!(list_event_ids(&app, &token, "").await.len(), 1);
+    assert_eq!(list_event_ids(&app, &token, "").await.len(), 50);
+    assert_eq!(app.count_rows("event_versions"), 100);
 }
 
 async fn concurrent_shares_of_one_user_all_succeed(backend: Backend) {

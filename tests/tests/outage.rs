@@ -6,22 +6,38 @@ use std::time::{Duration, Instant};
 
 use convene_persistence::Backend as DbBackend;
 use convene_tests::{
-    app, assert_problem, backend_tests, slot, with_port, Backend, StatusCode, TcpProxy,
+    assert_problem, backend_tests, slot, with_port, Backend, StatusCode, TcpProxy,
 };
+use futures_util::StreamExt;
 use serde_json::json;
 
-backend_tests!(; postgres_only: a_database_outage_answers_503_fast_and_recovers);
+const POSTGRES: std::net::SocketAddr = std::net::SocketAddr::V4(std::net::SocketAddrV4::new(
+    std::net::Ipv4Addr::LOCALHOST,
+    5432,
+));
 
-async fn a_database_outage_answers_503_fast_and_recovers(backend: Backend) {
-    let target: std::net::SocketAddr = "127.0.0.1:5432".parse().unwrap();
-    let mut proxy = TcpProxy::start(target).await;
+backend_tests!(; postgres_only:
+    a_database_outage_answers_503_fast_and_recovers,
+    a_database_restart_under_load_loses_and_repeats_nothing,
+);
+
+/// An app whose every database connection (pool and listener) goes through `proxy`.
+async fn behind(proxy: &TcpProxy, backend: Backend) -> Option<convene_tests::TestApp> {
     let port = proxy.port();
-    let app = app!(backend, |s| {
+    convene_tests::TestApp::spawn_with(backend, |s| {
         let DbBackend::Postgres(url) = &s.database.database_url else {
             panic!("PostgreSQL only");
         };
         s.database.database_url = DbBackend::Postgres(with_port(url, port));
-    });
+    })
+    .await
+}
+
+async fn a_database_outage_answers_503_fast_and_recovers(backend: Backend) {
+    let mut proxy = TcpProxy::start(POSTGRES).await;
+    let Some(app) = behind(&proxy, backend).await else {
+        return;
+    };
     let (_, token) = app.user("outage").await;
     app.create_event(&token, "before", &slot(1), &slot(2)).await;
 
@@ -82,6 +98,93 @@ async fn a_database_outage_answers_503_fast_and_recovers(backend: Backend) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(app.get("/readyz", None).await.status(), StatusCode::OK);
+}
+
+/// PostgreSQL "restarts" three times (every connection dropped, none accepted for
+/// 300 ms) while a client writes 60 events, retrying on 503 as `Retry-After` invites:
+/// no answer but 201 or 503, every event stored once, and the WebSocket (whose
+/// notifications come through the listener, which reconnects and catches up) carries
+/// each event's notification exactly once.
+async fn a_database_restart_under_load_loses_and_repeats_nothing(backend: Backend) {
+    let mut proxy = TcpProxy::start(POSTGRES).await;
+    let Some(app) = behind(&proxy, backend).await else {
+        return;
+    };
+    let (_, token) = app.user("restarts").await;
+    let ws = format!(
+        "{}/ws/notifications?token={token}",
+        app.address.replacen("http://", "ws://", 1)
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(ws).await.unwrap();
+    let writer = {
+        let (client, base, token) = (app.client.clone(), app.address.clone(), token.clone());
+        tokio::spawn(async move {
+            let mut unavailable = 0;
+            for i in 0..60 {
+                let body = json!({"title": format!("load {i}"), "start_time": slot(2 * i), "end_time": slot(2 * i + 1)});
+                loop {
+                    let res = client
+                        .post(format!("{base}/api/events"))
+                        .bearer_auth(&token)
+                        .json(&body)
+                        .send()
+                        .await
+                        .unwrap();
+                    match res.status() {
+                        StatusCode::CREATED => break,
+                        StatusCode::SERVICE_UNAVAILABLE => {
+                            assert_eq!(res.headers().get("retry-after").unwrap(), "1");
+                            unavailable += 1;
+                            tokio::time::sleep(Duration::from_millis(100)).await;
+                        }
+                        // A create that committed just before its connection died is
+                        // answered 503; its retry then conflicts with itself.
+                        StatusCode::CONFLICT => {
+                            let problem: serde_json::Value = res.json().await.unwrap();
+                            assert_eq!(
+                                problem["conflicts"][0]["title"], body["title"],
+                                "{problem}"
+                            );
+                            break;
+                        }
+                        other => panic!("event {i}: {other}: {}", res.text().await.unwrap()),
+                    }
+                }
+            }
+            unavailable
+        })
+    };
+    for _ in 0..3 {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        proxy.cut();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        proxy.restore().await;
+    }
+    let unavailable = tokio::time::timeout(Duration::from_secs(60), writer)
+        .await
+        .expect("the writer finishes")
+        .unwrap();
+    eprintln!("503s during the restarts: {unavailable}");
+
+    let mut pushed = std::collections::BTreeMap::<String, usize>::new();
+    while pushed.len() < 60 {
+        let frame = tokio::time::timeout(Duration::from_secs(10), socket.next())
+            .await
+            .unwrap_or_else(|_| panic!("only {} of 60 notifications pushed", pushed.len()))
+            .unwrap()
+            .unwrap();
+        if let tokio_tungstenite::tungstenite::Message::Text(text) = frame {
+            let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+            let title = doc["data"]["title"].as_str().unwrap().to_owned();
+            *pushed.entry(title).or_default() += 1;
+        }
+    }
+    // Nothing more arrives: no duplicate.
+    let extra = tokio::time::timeout(Duration::from_millis(500), socket.next()).await;
+    assert!(extra.is_err(), "a notification pushed twice: {extra:?}");
+    assert!(pushed.values().all(|n| *n == 1), "{pushed:?}");
+    assert_eq!(app.count_rows("events"), 60);
+    assert_eq!(app.count_rows("notifications"), 60);
 }
 
 /// A small tmpfs mounted for one test (root only), unmounted on drop.

@@ -141,10 +141,14 @@ impl ManageConnection for Manager {
     }
 }
 
-/// Fails unless `conn` can write: takes the write lock (`BEGIN IMMEDIATE`, which a
-/// read-only connection is refused) and lets it go at once.
+/// Fails unless `conn` can write. A read-only connection still takes the write lock
+/// (`BEGIN IMMEDIATE` succeeds), so this writes for real, a header field, and rolls it
+/// back: only the write itself is refused ("attempt to write a readonly database").
 fn assert_writable(conn: &mut SqliteConnection) -> Result<(), DbError> {
-    conn.batch_execute("BEGIN IMMEDIATE; ROLLBACK;")?;
+    conn.batch_execute("BEGIN IMMEDIATE")?;
+    let written = conn.batch_execute("PRAGMA user_version = 0");
+    conn.batch_execute("ROLLBACK")?;
+    written?;
     Ok(())
 }
 

@@ -21,6 +21,11 @@ pub enum StoreError {
     /// keeps an owner's events apart fired (PostgreSQL). Retrying re-reads the winner.
     #[error("overlaps an event written concurrently")]
     Overlap,
+    /// The database aborted this transaction because of a concurrent one: a deadlock
+    /// (PostgreSQL's exclusion-constraint checks of two racing inserts can wait on each
+    /// other) or a serialization failure. Running the transaction again succeeds.
+    #[error("aborted by a concurrent transaction: {0}")]
+    Aborted(String),
     /// A row with the same unique key exists.
     #[error("duplicate {0:?}")]
     Duplicate(UniqueKey),
@@ -60,6 +65,12 @@ impl From<DieselError> for StoreError {
                         })
                     }
                     DatabaseErrorKind::ForeignKeyViolation => Self::Missing,
+                    DatabaseErrorKind::SerializationFailure => {
+                        Self::Aborted(info.message().to_owned())
+                    }
+                    _ if info.message().contains("deadlock detected") => {
+                        Self::Aborted(info.message().to_owned())
+                    }
                     DatabaseErrorKind::ClosedConnection => {
                         Self::Unavailable(info.message().to_owned())
                     }
@@ -144,5 +155,54 @@ mod tests {
             assert!(is_storage_failure(m), "{m}");
         }
         assert!(!is_storage_failure("syntax error at or near \"SELEC\""));
+    }
+
+    struct Info(&'static str);
+
+    impl diesel::result::DatabaseErrorInformation for Info {
+        fn message(&self) -> &str {
+            self.0
+        }
+        fn details(&self) -> Option<&str> {
+            None
+        }
+        fn hint(&self) -> Option<&str> {
+            None
+        }
+        fn table_name(&self) -> Option<&str> {
+            None
+        }
+        fn column_name(&self) -> Option<&str> {
+            None
+        }
+        fn constraint_name(&self) -> Option<&str> {
+            None
+        }
+        fn statement_position(&self) -> Option<i32> {
+            None
+        }
+    }
+
+    fn database_error(kind: DatabaseErrorKind, message: &'static str) -> StoreError {
+        DieselError::DatabaseError(kind, Box::new(Info(message))).into()
+    }
+
+    #[test]
+    fn transactions_aborted_by_a_concurrent_one_can_be_retried() {
+        assert!(matches!(
+            database_error(DatabaseErrorKind::Unknown, "deadlock detected"),
+            StoreError::Aborted(_)
+        ));
+        assert!(matches!(
+            database_error(
+                DatabaseErrorKind::SerializationFailure,
+                "could not serialize access due to concurrent update"
+            ),
+            StoreError::Aborted(_)
+        ));
+        assert!(matches!(
+            database_error(DatabaseErrorKind::Unknown, "division by zero"),
+            StoreError::Other(_)
+        ));
     }
 }

@@ -24,6 +24,7 @@ diesel::define_sql_function! {
 }
 
 /// The advisory lock that orders notification writers (see [`order_notifications`]).
+/// Far above any user id, which [`crate::events::lock_calendar`] uses as its key.
 const NOTIFICATION_ORDER_LOCK: i64 = 0x636f_6e76_656e_6501;
 
 /// PostgreSQL: makes notification ids commit in id order. Taken right before the
@@ -33,8 +34,14 @@ const NOTIFICATION_ORDER_LOCK: i64 = 0x636f_6e76_656e_6501;
 /// already.
 pub fn order_notifications(conn: &mut DbConnection) -> StoreResult<()> {
     if let DbConnection::Postgresql(_) = conn {
-        diesel::select(pg_advisory_xact_lock(NOTIFICATION_ORDER_LOCK)).execute(conn)?;
+        advisory_xact_lock(conn, NOTIFICATION_ORDER_LOCK)?;
     }
+    Ok(())
+}
+
+/// PostgreSQL: takes the advisory lock `key` until the transaction ends.
+pub(crate) fn advisory_xact_lock(conn: &mut DbConnection, key: i64) -> StoreResult<()> {
+    diesel::select(pg_advisory_xact_lock(key)).execute(conn)?;
     Ok(())
 }
 

@@ -1,7 +1,8 @@
 //! The real `convene` process: stopped with SIGTERM while WebSockets are open, it says
 //! "going away" (1001) to every socket at once and exits promptly and cleanly; killed
 //! with SIGKILL in the middle of batch writes, it loses no acknowledged batch and keeps
-//! no partial one.
+//! no partial one (on SQLite and PostgreSQL); its SQLite file made read-only for a
+//! moment, it keeps no read-only connection once the file is writable again.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{BufRead, BufReader};
@@ -13,23 +14,81 @@ use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Message;
 
-/// A `convene serve` child on port 0 over a fresh SQLite file, and its base URL.
-fn serve(dir: &std::path::Path) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_convene"))
+/// The SQLite `DATABASE_URL` of a file in `dir`.
+fn sqlite_url(dir: &std::path::Path) -> String {
+    format!("sqlite://{}/convene.db", dir.display())
+}
+
+/// A fresh PostgreSQL database (dropped with this value) made from
+/// `TEST_DATABASE_URL`, or `None` when that is not set.
+struct PgDatabase {
+    admin: String,
+    name: String,
+    url: String,
+}
+
+impl PgDatabase {
+    fn create() -> Option<Self> {
+        use diesel::{Connection, RunQueryDsl};
+        let Ok(admin) = std::env::var("TEST_DATABASE_URL") else {
+            eprintln!("TEST_DATABASE_URL is not set: skipping the PostgreSQL variant");
+            return None;
+        };
+        let name = format!("convene_process_{}", std::process::id());
+        let mut conn = diesel::PgConnection::establish(&admin).expect("PostgreSQL reachable");
+        diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(&mut conn)
+            .unwrap();
+        diesel::sql_query(format!("CREATE DATABASE {name}"))
+            .execute(&mut conn)
+            .unwrap();
+        let mut url = url::Url::parse(&admin).unwrap();
+        url.set_path(&name);
+        Some(Self {
+            admin,
+            name,
+            url: url.to_string(),
+        })
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        use diesel::{Connection, RunQueryDsl};
+        if let Ok(mut conn) = diesel::PgConnection::establish(&self.admin) {
+            let _ = diesel::sql_query(format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ))
+            .execute(&mut conn);
+        }
+    }
+}
+
+/// A `convene serve` child on port 0 over `database_url`, and its base URL.
+fn serve(dir: &std::path::Path, database_url: &str) -> (Child, String) {
+    serve_with(dir, database_url, |_| {})
+}
+
+/// [`serve`], with the command adjusted by `adjust` (e.g. another user).
+fn serve_with(
+    dir: &std::path::Path,
+    database_url: &str,
+    adjust: impl FnOnce(&mut Command),
+) -> (Child, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_convene"));
+    command
         .current_dir(dir)
         .env_clear()
-        .env(
-            "DATABASE_URL",
-            format!("sqlite://{}/convene.db", dir.display()),
-        )
+        .env("DATABASE_URL", database_url)
         .env("SECRET_KEY", "process-test-secret-0123456789abcdefghij")
         .env("BIND", "127.0.0.1:0")
         .env("BCRYPT_COST", "4")
         .env("AUTH_RATE_LIMIT_PER_MINUTE", "0")
         .env("RUST_LOG", "info")
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+        .stdout(Stdio::piped());
+    adjust(&mut command);
+    let mut child = command.spawn().unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let port = loop {
         let line = lines
@@ -113,12 +172,31 @@ fn batch(tag: &str, first_hour: i64) -> Value {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigkill_during_batches_keeps_every_batch_whole_or_absent() {
+async fn sigkill_during_batches_on_sqlite() {
     let dir = tempfile::tempdir().unwrap();
+    sigkill_during_batches_keeps_every_batch_whole_or_absent(dir.path(), &sqlite_url(dir.path()))
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_during_batches_on_postgres() {
+    let Some(db) = PgDatabase::create() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    sigkill_during_batches_keeps_every_batch_whole_or_absent(dir.path(), &db.url).await;
+}
+
+/// 10 × SIGKILL while four writers send 50-event batches: every batch is whole or
+/// absent, every acknowledged one is there, one version and one notification per event.
+async fn sigkill_during_batches_keeps_every_batch_whole_or_absent(
+    dir: &std::path::Path,
+    database_url: &str,
+) {
     let client = reqwest::Client::new();
     let mut acknowledged = Vec::new();
-    for round in 0..5_i64 {
-        let (mut child, base) = serve(dir.path());
+    for round in 0..10_i64 {
+        let (mut child, base) = serve(dir, database_url);
         let token = if round == 0 {
             token(&client, &base).await
         } else {
@@ -148,14 +226,14 @@ async fn sigkill_during_batches_keeps_every_batch_whole_or_absent() {
                 })
             })
             .collect();
-        tokio::time::sleep(Duration::from_millis(150 + 70 * round as u64)).await;
+        tokio::time::sleep(Duration::from_millis(150 + 40 * round as u64)).await;
         child.kill().unwrap();
         child.wait().unwrap();
         for writer in writers {
             acknowledged.extend(writer.await.unwrap());
         }
     }
-    let (mut child, base) = serve(dir.path());
+    let (mut child, base) = serve(dir, database_url);
     let token = login(&client, &base).await;
     let events = all_items(&client, &base, &token, "/api/events").await;
     let mut per_batch = std::collections::BTreeMap::<String, usize>::new();
@@ -187,7 +265,7 @@ async fn sigkill_during_batches_keeps_every_batch_whole_or_absent() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_says_going_away_to_every_socket_and_exits_promptly() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut child, base) = serve(dir.path());
+    let (mut child, base) = serve(dir.path(), &sqlite_url(dir.path()));
     let client = reqwest::Client::new();
     let token = token(&client, &base).await;
     let mut sockets = Vec::new();
@@ -229,4 +307,92 @@ async fn sigterm_says_going_away_to_every_socket_and_exits_promptly() {
         "{:?}",
         stopped.elapsed()
     );
+}
+
+/// Finding 13: the SQLite file is read-only for a moment (0444) while requests make the
+/// pool open connections. SQLite would open them read-only, and they would stay so; the
+/// server refuses them, readiness says the database cannot be written, and once the file
+/// is writable again every write succeeds. File modes do not bind root, so as root the
+/// server runs as `nobody`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_only_moment_leaves_no_read_only_connection() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    use std::os::unix::process::CommandExt;
+    const NOBODY: u32 = 65_534;
+    let dir = tempfile::tempdir().unwrap();
+    let as_root = std::fs::metadata(dir.path()).unwrap().uid() == 0;
+    if as_root {
+        std::os::unix::fs::chown(dir.path(), Some(NOBODY), Some(NOBODY)).unwrap();
+    }
+    let (child, base) = serve_with(dir.path(), &sqlite_url(dir.path()), |command| {
+        if as_root {
+            command.uid(NOBODY).gid(NOBODY);
+        }
+    });
+    let _child = KillOnDrop(child);
+    let client = reqwest::Client::new();
+    let token = token(&client, &base).await;
+    let create = |i: usize| {
+        let hour = format!("2031-01-01T{:02}:{:02}:00Z", i / 60, i % 60);
+        client
+            .post(format!("http://{base}/api/events"))
+            .bearer_auth(&token)
+            .json(&json!({"title": format!("w{i}"), "start_time": hour,
+                          "end_time": hour.replace(":00Z", ":30Z")}))
+            .send()
+    };
+    let file = dir.path().join("convene.db");
+    let set_mode = |mode| std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode));
+    assert_eq!(create(0).await.unwrap().status(), 201);
+
+    set_mode(0o444).unwrap();
+    // Concurrent reads make the pool open connections while the file is read-only.
+    let reads: Vec<_> = (0..20)
+        .map(|_| {
+            client
+                .get(format!("http://{base}/api/events"))
+                .bearer_auth(&token)
+                .send()
+        })
+        .collect();
+    for res in futures_util::future::join_all(reads).await {
+        let status = res.unwrap().status();
+        assert!(status == 200 || status == 503, "{status}");
+    }
+    let ready = client
+        .get(format!("http://{base}/readyz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        ready.status(),
+        503,
+        "readiness must see the file cannot be written"
+    );
+    set_mode(0o600).unwrap();
+
+    let ready = client
+        .get(format!("http://{base}/readyz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 200);
+    for wave in 0..4 {
+        let writes: Vec<_> = (0..10).map(|i| create(1 + wave * 10 + i)).collect();
+        for res in futures_util::future::join_all(writes).await {
+            let res = res.unwrap();
+            let status = res.status();
+            assert_eq!(status, 201, "{}", res.text().await.unwrap());
+        }
+    }
+}
+
+/// A child process killed when this is dropped, also when the test panics.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }

@@ -145,7 +145,7 @@ impl From<StoreError> for ServiceError {
     fn from(e: StoreError) -> Self {
         match e {
             // A concurrent writer won; the write is retried (see `write::retrying`).
-            StoreError::Overlap => Self::Contended,
+            StoreError::Overlap | StoreError::Aborted(_) => Self::Contended,
             StoreError::Unavailable(why) => Self::Unavailable(why),
             // What the write refers to was deleted meanwhile.
             StoreError::Missing => Self::NotFound,

@@ -50,6 +50,7 @@ pub(crate) fn revise(
         let at = now();
         let Event { event, role } = authorized(conn, id, actor.id, action)?;
         Precondition::check(precondition, event.version)?;
+        events::lock_calendar(conn, event.owner)?;
         let (next, restored_from) = next_content(conn, &event.content)?;
         if !is_effective(&event.content, &next) {
             return Ok(Event { event, role });

@@ -70,6 +70,7 @@ fn store(
     }
     services.write(|conn, notes| {
         let at = now();
+        events::lock_calendar(conn, actor.id)?;
         let mut found = Conflicts::default();
         for (i, content) in contents.iter().enumerate() {
             let item =
