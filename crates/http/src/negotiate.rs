@@ -17,6 +17,8 @@ use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use convene_domain::validation::FieldError;
+
 use crate::error::{ApiError, PROBLEM_JSON};
 
 /// Largest accepted request body.
@@ -210,14 +212,39 @@ async fn read_body(
     Ok((kind, body))
 }
 
+/// Decodes a body in two steps: the syntax into a document (else 400 `malformed_body`),
+/// then the document into `T`, where a value of the wrong type is a field problem like
+/// any other (422 `validation_failed`, naming the field's path, e.g. `events[3].title`).
 fn decode<T: DeserializeOwned>(kind: BodyKind, body: &[u8]) -> Result<T, ApiError> {
-    match kind {
+    let document: serde_json::Value = match kind {
         BodyKind::Json => serde_json::from_slice(body)
-            .map_err(|e| ApiError::malformed_body(format!("invalid JSON: {e}"))),
+            .map_err(|e| ApiError::malformed_body(format!("invalid JSON: {e}")))?,
         BodyKind::MsgPack => rmp_serde::from_slice(body)
-            .map_err(|e| ApiError::malformed_body(format!("invalid MessagePack: {e}"))),
-        BodyKind::Form => serde_urlencoded::from_bytes(body)
-            .map_err(|e| ApiError::malformed_body(format!("invalid form: {e}"))),
+            .map_err(|e| ApiError::malformed_body(format!("invalid MessagePack: {e}")))?,
+        // Form fields are all text: nothing can have the wrong type.
+        BodyKind::Form => {
+            return serde_urlencoded::from_bytes(body)
+                .map_err(|e| ApiError::malformed_body(format!("invalid form: {e}")))
+        }
+    };
+    serde_path_to_error::deserialize(document)
+        .map_err(|e| ApiError::validation(vec![type_error(&e)]))
+}
+
+/// The field problem of a document whose `path` holds a value of the wrong type. Inside
+/// a batch (`events[3].title`) the item's position is also given as `index`.
+fn type_error(e: &serde_path_to_error::Error<serde_json::Error>) -> FieldError {
+    let path = e.path().to_string();
+    let field = if path == "." { "body".to_owned() } else { path };
+    let message = e.inner().to_string();
+    let index = field
+        .strip_prefix("events[")
+        .and_then(|rest| rest.split(']').next())
+        .and_then(|n| n.parse().ok());
+    let error = FieldError::new(field, message);
+    match index {
+        Some(i) => error.at(i),
+        None => error,
     }
 }
 

@@ -19,9 +19,12 @@ use crate::{dto, routes};
         description = "Collaborative events: share, version, never double-book, live notifications.\n\n\
 Every body may be JSON or MessagePack (`Content-Type`); responses follow `Accept` \
 (q-values honoured; MessagePack only when ranked strictly above JSON). Errors are RFC 9457 \
-problem details with a stable `code`. Syntactically invalid bodies (bad JSON/MessagePack, \
-wrong JSON types) answer 400 `malformed_body`; well-formed but invalid values answer 422 \
-`validation_failed` listing every field problem (at most 100; `detail` gives the total).\n\n\
+problem details with a stable `code`. Syntactically invalid bodies (bad JSON/MessagePack) \
+answer 400 `malformed_body`; well-formed but invalid values answer 422 \
+`validation_failed` listing every field problem (at most 100; `detail` gives the total). \
+A value of the wrong type (`{\"title\": 5}`) is such a field problem, named by its path \
+from the body's root (`title`, `events[3].title` with `index` 3, `[0].user_id`; `body` \
+when the body itself has the wrong shape); decoding stops at the first one.\n\n\
 Error codes: 400 `malformed_body`, `invalid_cursor`, `invalid_query`; 401 `unauthorized` \
 (checked before the body is read); 403 `forbidden`; 404 `not_found`; 405 \
 `method_not_allowed` (the `Allow` header lists the resource's methods); 409 \
@@ -152,5 +155,96 @@ impl Modify for WireFormats {
                 Self::operation(op);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use std::collections::{BTreeSet, HashSet};
+
+    use serde_json::Value;
+
+    use super::openapi_json;
+
+    fn document() -> Value {
+        serde_json::from_str(&openapi_json().unwrap()).unwrap()
+    }
+
+    /// Every operation of the document with its method and path.
+    fn operations(doc: &Value) -> Vec<(String, String, Value)> {
+        let mut out = Vec::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                out.push((method.clone(), path.clone(), op.clone()));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn operation_ids_are_present_unique_and_camel_case() {
+        let doc = document();
+        let mut seen = HashSet::new();
+        for (method, path, op) in operations(&doc) {
+            let id = op["operationId"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{method} {path}"));
+            assert!(seen.insert(id.to_owned()), "operationId {id} twice");
+            assert!(
+                id.chars().next().unwrap().is_ascii_lowercase()
+                    && id.chars().all(|c| c.is_ascii_alphanumeric()),
+                "{id}"
+            );
+        }
+    }
+
+    #[test]
+    fn path_parameters_match_the_template_and_the_rest_are_query_parameters() {
+        let doc = document();
+        for (method, path, op) in operations(&doc) {
+            let in_template: BTreeSet<String> = path
+                .split('{')
+                .skip(1)
+                .map(|s| s.split('}').next().unwrap().to_owned())
+                .collect();
+            let params = op["parameters"].as_array().cloned().unwrap_or_default();
+            let declared: BTreeSet<String> = params
+                .iter()
+                .filter(|p| p["in"] == "path")
+                .map(|p| p["name"].as_str().unwrap().to_owned())
+                .collect();
+            assert_eq!(in_template, declared, "{method} {path}");
+            for p in params.iter().filter(|p| p["in"] == "path") {
+                assert_eq!(p["required"], true, "{method} {path} {p}");
+            }
+        }
+        let list = &doc["paths"]["/api/events"]["get"]["parameters"];
+        let by_name = |name: &str| {
+            list.as_array()
+                .unwrap()
+                .iter()
+                .find(|p| p["name"] == name)
+                .cloned()
+                .unwrap()
+        };
+        for name in ["from", "to", "role", "limit", "cursor"] {
+            let p = by_name(name);
+            assert_eq!(p["in"], "query", "{p}");
+            assert_ne!(p["required"], true, "{p}");
+        }
+        let limit = by_name("limit")["schema"].clone();
+        assert!(limit["type"].to_string().contains("integer"), "{limit}");
+        assert_eq!(
+            (limit["minimum"].clone(), limit["maximum"].clone()),
+            (1.into(), 200.into())
+        );
+        assert_eq!(by_name("from")["schema"]["format"], "date-time");
+        let unread = &doc["paths"]["/api/notifications"]["get"]["parameters"][0];
+        assert_eq!(
+            (unread["name"].as_str(), unread["in"].as_str()),
+            (Some("unread_only"), Some("query"))
+        );
+        assert!(unread["schema"]["type"].to_string().contains("boolean"));
     }
 }

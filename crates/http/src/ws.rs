@@ -55,12 +55,15 @@ const REPLAY_STEP: u32 = 500;
 
 /// Query of the WebSocket route.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct WsQuery {
     /// The access token (alternatively the `Authorization: Bearer` header).
     pub token: Option<String>,
     /// `json` (text frames, the default) or `msgpack` (binary frames).
+    #[param(value_type = Option<crate::dto::FrameFormat>)]
     pub format: Option<String>,
     /// Replay stored notifications with a greater id first.
+    #[param(minimum = 0)]
     pub since: Option<i64>,
 }
 
@@ -82,7 +85,7 @@ enum Frames {
 /// the token expired, 1013 that the client fell too far behind, 1001 that the server is
 /// shutting down (reconnect with `since`).
 #[utoipa::path(
-    get, path = "/ws/notifications", tag = "notifications",
+    get, path = "/ws/notifications", operation_id = "streamNotifications", tag = "notifications",
     params(WsQuery),
     security(("bearer" = []), ("oauth2" = [])),
     responses(

@@ -121,7 +121,7 @@ pub struct EventRead {
     #[serde(serialize_with = "rfc3339")]
     pub updated_at: DateTime<Utc>,
     /// The caller's role: `owner`, `editor` or `viewer`.
-    #[schema(example = "owner")]
+    #[schema(value_type = super::RoleName, example = "owner")]
     pub role: &'static str,
 }
 

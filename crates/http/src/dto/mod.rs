@@ -16,6 +16,44 @@ use serde::Serialize;
 pub use sharing::*;
 use utoipa::ToSchema;
 
+// The enums below are schemas only: requests carry these values as text, so that an
+// unknown one is a 422 naming the field rather than a decoding failure.
+
+/// A participant's role.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum RoleName {
+    /// The creator: every action, the only one who deletes and shares.
+    Owner,
+    /// Read, update, roll back.
+    Editor,
+    /// Read only.
+    Viewer,
+}
+
+/// A role that can be granted.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum GrantedRole {
+    /// Read, update, roll back.
+    Editor,
+    /// Read only.
+    Viewer,
+}
+
+/// The frames of the WebSocket route.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum FrameFormat {
+    /// Text frames holding JSON documents.
+    Json,
+    /// Binary frames holding MessagePack documents.
+    Msgpack,
+}
+
 /// Health and readiness answers.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Status {

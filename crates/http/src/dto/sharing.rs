@@ -14,7 +14,7 @@ pub struct ShareEntry {
     #[schema(value_type = i64, required = true)]
     pub user_id: Option<i64>,
     /// `editor` or `viewer`.
-    #[schema(value_type = String, required = true, example = "editor")]
+    #[schema(value_type = super::GrantedRole, required = true, example = "editor")]
     pub role: Option<String>,
 }
 
@@ -22,7 +22,7 @@ pub struct ShareEntry {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct RoleUpdate {
     /// `editor` or `viewer`.
-    #[schema(value_type = String, required = true, example = "viewer")]
+    #[schema(value_type = super::GrantedRole, required = true, example = "viewer")]
     pub role: Option<String>,
 }
 
@@ -36,6 +36,7 @@ pub struct PermissionRead {
     /// Their username.
     pub username: String,
     /// `owner`, `editor` or `viewer`.
+    #[schema(value_type = super::RoleName)]
     pub role: &'static str,
     /// Who granted it (the owner's own entry names the owner).
     pub granted_by: i64,

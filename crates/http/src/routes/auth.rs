@@ -13,7 +13,7 @@ use crate::negotiate::{Body, FormOrBody, Reply};
 
 /// Register an account.
 #[utoipa::path(
-    post, path = "/api/auth/register", tag = "auth",
+    post, path = "/api/auth/register", operation_id = "registerUser", tag = "auth",
     request_body = RegisterRequest,
     responses(
         (status = 201, description = "Account created", body = UserRead),
@@ -47,7 +47,7 @@ pub async fn register(
 /// (`application/x-www-form-urlencoded`, `grant_type=password` optional), so Swagger UI's
 /// Authorize button works.
 #[utoipa::path(
-    post, path = "/api/auth/login", tag = "auth",
+    post, path = "/api/auth/login", operation_id = "loginUser", tag = "auth",
     request_body(content(
         (LoginRequest = "application/json"),
         (LoginRequest = "application/msgpack"),
@@ -92,7 +92,7 @@ pub async fn login(
 /// The presented token is spent. Presenting a spent token again revokes the whole
 /// session (theft detection) and answers 401.
 #[utoipa::path(
-    post, path = "/api/auth/refresh", tag = "auth",
+    post, path = "/api/auth/refresh", operation_id = "refreshTokens", tag = "auth",
     request_body = RefreshRequest,
     responses(
         (status = 200, description = "New token pair", body = Token),
@@ -118,7 +118,7 @@ pub async fn refresh(
 
 /// Log out: revoke this session's refresh and access tokens at once.
 #[utoipa::path(
-    post, path = "/api/auth/logout", tag = "auth",
+    post, path = "/api/auth/logout", operation_id = "logoutUser", tag = "auth",
     security(("bearer" = []), ("oauth2" = [])),
     responses(
         (status = 204, description = "Session revoked"),
@@ -135,7 +135,7 @@ pub async fn logout(
 
 /// The caller's account.
 #[utoipa::path(
-    get, path = "/api/auth/me", tag = "auth",
+    get, path = "/api/auth/me", operation_id = "getCurrentUser", tag = "auth",
     security(("bearer" = []), ("oauth2" = [])),
     responses(
         (status = 200, description = "The caller", body = UserRead),

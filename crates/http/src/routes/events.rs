@@ -34,7 +34,7 @@ pub(crate) fn event_reply(event: Event, status: StatusCode) -> Reply<EventRead> 
 /// Rejected with 409 `event_conflict` when it overlaps one of the caller's events
 /// (intervals are half-open: touching is fine); `conflicts` lists them.
 #[utoipa::path(
-    post, path = "/api/events", tag = "events",
+    post, path = "/api/events", operation_id = "createEvent", tag = "events",
     request_body = EventCreate,
     security(("bearer" = []), ("oauth2" = [])),
     responses(
@@ -68,7 +68,7 @@ pub async fn create(
 /// carry the failing item's `index` (an in-batch overlap names the other item as
 /// `batch_index`). More than 500 items answers 413.
 #[utoipa::path(
-    post, path = "/api/events/batch", tag = "events",
+    post, path = "/api/events/batch", operation_id = "createEventBatch", tag = "events",
     request_body = BatchCreate,
     security(("bearer" = []), ("oauth2" = [])),
     responses(
@@ -98,14 +98,19 @@ pub async fn create_batch(
 
 /// Query of the event list.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// Only events overlapping `[from, to)`: those ending after `from` (RFC 3339).
+    #[param(value_type = Option<String>, format = DateTime)]
     pub from: Option<String>,
-    /// ...and starting before `to` (RFC 3339).
+    /// ...and starting before `to` (RFC 3339; must be after `from`).
+    #[param(value_type = Option<String>, format = DateTime)]
     pub to: Option<String>,
-    /// Only events where the caller has this role: `owner`, `editor` or `viewer`.
+    /// Only events where the caller has this role.
+    #[param(value_type = Option<crate::dto::RoleName>)]
     pub role: Option<String>,
     /// Page size, 1–200 (default 50).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
     pub limit: Option<String>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -128,7 +133,7 @@ fn query_time(
 /// the first). Malformed values answer 400 (`invalid_query`, `invalid_cursor`); a `limit`
 /// outside 1–200, an unknown `role` or `from` not before `to` answer 422.
 #[utoipa::path(
-    get, path = "/api/events", tag = "events",
+    get, path = "/api/events", operation_id = "listEvents", tag = "events",
     params(ListQuery),
     security(("bearer" = []), ("oauth2" = [])),
     responses(
@@ -186,7 +191,7 @@ pub async fn list(
 
 /// Get one event (any participant). `If-None-Match` with the current ETag answers 304.
 #[utoipa::path(
-    get, path = "/api/events/{id}", tag = "events",
+    get, path = "/api/events/{id}", operation_id = "getEvent", tag = "events",
     params(("id" = i64, Path, description = "Event id")),
     security(("bearer" = []), ("oauth2" = [])),
     responses(
@@ -221,7 +226,7 @@ pub async fn get(
 /// version; a change that alters nothing makes none. Conflict-checked against the
 /// owner's events. `If-Match` (`"<version>"` or `*`) is honoured: mismatch → 412.
 #[utoipa::path(
-    put, path = "/api/events/{id}", tag = "events",
+    put, path = "/api/events/{id}", operation_id = "replaceEvent", tag = "events",
     params(("id" = i64, Path, description = "Event id"),
            ("If-Match" = Option<String>, Header, description = "`\"<version>\"` or `*`")),
     request_body = EventUpdate,
@@ -254,7 +259,7 @@ pub async fn update(
 
 /// Same as `PUT /api/events/{id}`.
 #[utoipa::path(
-    patch, path = "/api/events/{id}", tag = "events",
+    patch, path = "/api/events/{id}", operation_id = "updateEvent", tag = "events",
     params(("id" = i64, Path, description = "Event id"),
            ("If-Match" = Option<String>, Header, description = "`\"<version>\"` or `*`")),
     request_body = EventUpdate,
@@ -282,7 +287,7 @@ pub async fn patch(
 
 /// Delete an event (owner only); its permissions and versions go with it.
 #[utoipa::path(
-    delete, path = "/api/events/{id}", tag = "events",
+    delete, path = "/api/events/{id}", operation_id = "deleteEvent", tag = "events",
     params(("id" = i64, Path, description = "Event id"),
            ("If-Match" = Option<String>, Header, description = "`\"<version>\"` or `*`")),
     security(("bearer" = []), ("oauth2" = [])),

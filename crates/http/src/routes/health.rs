@@ -13,14 +13,14 @@ use crate::negotiate::Reply;
 const READY_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The process is up.
-#[utoipa::path(get, path = "/healthz", tag = "health",
+#[utoipa::path(get, path = "/healthz", operation_id = "getHealth", tag = "health",
     responses((status = 200, description = "Up", body = Status)))]
 pub async fn healthz() -> Reply<Status> {
     Reply::ok(Status { status: "ok" })
 }
 
 /// The database is reachable; 503 `unavailable` otherwise.
-#[utoipa::path(get, path = "/readyz", tag = "health",
+#[utoipa::path(get, path = "/readyz", operation_id = "getReadiness", tag = "health",
     responses(
         (status = 200, description = "Ready", body = Status),
         (status = 503, description = "Database unreachable", body = Problem),

@@ -17,8 +17,10 @@ use crate::routes::events::event_reply;
 
 /// Page query of the changelog and the notification list.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// Page size, 1–200 (default 50).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
     pub limit: Option<String>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -26,7 +28,7 @@ pub struct PageQuery {
 
 /// Every version of the event in order, a page at a time (any participant).
 #[utoipa::path(
-    get, path = "/api/events/{id}/changelog", tag = "history",
+    get, path = "/api/events/{id}/changelog", operation_id = "listEventVersions", tag = "history",
     params(("id" = i64, Path, description = "Event id"), PageQuery),
     security(("bearer" = []), ("oauth2" = [])),
     responses(
@@ -60,7 +62,7 @@ pub async fn changelog(
 
 /// One version (any participant).
 #[utoipa::path(
-    get, path = "/api/events/{id}/versions/{version}", tag = "history",
+    get, path = "/api/events/{id}/versions/{version}", operation_id = "getEventVersion", tag = "history",
     params(("id" = i64, Path, description = "Event id"), ("version" = i32, Path, description = "Version number")),
     security(("bearer" = []), ("oauth2" = [])),
     responses(
@@ -83,7 +85,7 @@ pub async fn version(
 
 /// The fields that differ between two versions (either order; any participant).
 #[utoipa::path(
-    get, path = "/api/events/{id}/diff/{v1}/{v2}", tag = "history",
+    get, path = "/api/events/{id}/diff/{v1}/{v2}", operation_id = "diffEventVersions", tag = "history",
     params(("id" = i64, Path, description = "Event id"),
            ("v1" = i32, Path, description = "From version"), ("v2" = i32, Path, description = "To version")),
     security(("bearer" = []), ("oauth2" = [])),
@@ -118,7 +120,7 @@ pub async fn diff(
 /// `restored_from`. Conflict-checked (409) and `If-Match`-aware (412). Restoring content
 /// equal to the current state creates no version.
 #[utoipa::path(
-    post, path = "/api/events/{id}/rollback/{version}", tag = "history",
+    post, path = "/api/events/{id}/rollback/{version}", operation_id = "rollbackEvent", tag = "history",
     params(("id" = i64, Path, description = "Event id"), ("version" = i32, Path, description = "Version to restore"),
            ("If-Match" = Option<String>, Header, description = "`\"<version>\"` or `*`")),
     security(("bearer" = []), ("oauth2" = [])),

@@ -14,10 +14,12 @@ use crate::paging;
 
 /// Query of the notification list.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct InboxQuery {
-    /// Only unread notifications (`true`/`false`).
+    /// Only unread notifications (`true`/`false`; default `false`).
     pub unread_only: Option<bool>,
     /// Page size, 1–200 (default 50).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
     pub limit: Option<String>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -25,7 +27,7 @@ pub struct InboxQuery {
 
 /// The caller's notifications, newest first, with the unread total.
 #[utoipa::path(
-    get, path = "/api/notifications", tag = "notifications",
+    get, path = "/api/notifications", operation_id = "listNotifications", tag = "notifications",
     params(InboxQuery),
     security(("bearer" = []), ("oauth2" = [])),
     responses(
@@ -65,7 +67,7 @@ pub async fn list(
 
 /// Mark one of the caller's notifications read (idempotent); others' answer 404.
 #[utoipa::path(
-    post, path = "/api/notifications/{id}/read", tag = "notifications",
+    post, path = "/api/notifications/{id}/read", operation_id = "markNotificationRead", tag = "notifications",
     params(("id" = i64, Path, description = "Notification id")),
     security(("bearer" = []), ("oauth2" = [])),
     responses(
@@ -86,7 +88,7 @@ pub async fn read(
 
 /// Mark all of the caller's notifications read.
 #[utoipa::path(
-    post, path = "/api/notifications/read-all", tag = "notifications",
+    post, path = "/api/notifications/read-all", operation_id = "markAllNotificationsRead", tag = "notifications",
     security(("bearer" = []), ("oauth2" = [])),
     responses(
         (status = 200, description = "How many were marked", body = ReadAll),

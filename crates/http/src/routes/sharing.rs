@@ -17,7 +17,7 @@ use crate::negotiate::{Body, Reply};
 /// request with 422 (`errors` carry the entry's `index`). At most 100 entries: a longer
 /// list answers 413.
 #[utoipa::path(
-    post, path = "/api/events/{id}/share", tag = "sharing",
+    post, path = "/api/events/{id}/share", operation_id = "shareEvent", tag = "sharing",
     params(("id" = i64, Path, description = "Event id")),
     request_body = [ShareEntry],
     security(("bearer" = []), ("oauth2" = [])),
@@ -53,7 +53,7 @@ pub async fn share(
 
 /// Everyone with access to the event, the owner first (any participant).
 #[utoipa::path(
-    get, path = "/api/events/{id}/permissions", tag = "sharing",
+    get, path = "/api/events/{id}/permissions", operation_id = "listEventPermissions", tag = "sharing",
     params(("id" = i64, Path, description = "Event id")),
     security(("bearer" = []), ("oauth2" = [])),
     responses(
@@ -76,7 +76,7 @@ pub async fn list(
 
 /// Change a participant's role (owner only); 404 if that user has no permission.
 #[utoipa::path(
-    put, path = "/api/events/{id}/permissions/{user_id}", tag = "sharing",
+    put, path = "/api/events/{id}/permissions/{user_id}", operation_id = "setEventPermission", tag = "sharing",
     params(("id" = i64, Path, description = "Event id"), ("user_id" = i64, Path, description = "Participant")),
     request_body = RoleUpdate,
     security(("bearer" = []), ("oauth2" = [])),
@@ -110,7 +110,7 @@ pub async fn change_role(
 
 /// Revoke a participant (the owner), or leave the event (the participant themself).
 #[utoipa::path(
-    delete, path = "/api/events/{id}/permissions/{user_id}", tag = "sharing",
+    delete, path = "/api/events/{id}/permissions/{user_id}", operation_id = "revokeEventPermission", tag = "sharing",
     params(("id" = i64, Path, description = "Event id"), ("user_id" = i64, Path, description = "Participant")),
     security(("bearer" = []), ("oauth2" = [])),
     responses(

@@ -12,14 +12,16 @@ use crate::negotiate::Reply;
 
 /// Query of the user lookup.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct UserQuery {
     /// Exact username, compared case-insensitively.
+    #[param(min_length = 1)]
     pub username: String,
 }
 
 /// Find users by exact username (case-insensitive). Never exposes emails.
 #[utoipa::path(
-    get, path = "/api/users", tag = "users",
+    get, path = "/api/users", operation_id = "findUsers", tag = "users",
     params(UserQuery),
     security(("bearer" = []), ("oauth2" = [])),
     responses(
