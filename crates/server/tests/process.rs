@@ -67,16 +67,15 @@ impl Drop for PgDatabase {
 
 /// A `convene serve` child on port 0 over `database_url`, and its base URL.
 fn serve(dir: &std::path::Path, database_url: &str) -> (Child, String) {
-    serve_with(dir, database_url, |_| {})
+    serve_with(
+        dir,
+        database_url,
+        Command::new(env!("CARGO_BIN_EXE_convene")),
+    )
 }
 
-/// [`serve`], with the command adjusted by `adjust` (e.g. another user).
-fn serve_with(
-    dir: &std::path::Path,
-    database_url: &str,
-    adjust: impl FnOnce(&mut Command),
-) -> (Child, String) {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_convene"));
+/// [`serve`], with `command` (the binary, perhaps as another user) prepared already.
+fn serve_with(dir: &std::path::Path, database_url: &str, mut command: Command) -> (Child, String) {
     command
         .current_dir(dir)
         .env_clear()
@@ -87,7 +86,6 @@ fn serve_with(
         .env("AUTH_RATE_LIMIT_PER_MINUTE", "0")
         .env("RUST_LOG", "info")
         .stdout(Stdio::piped());
-    adjust(&mut command);
     let mut child = command.spawn().unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let port = loop {
@@ -321,14 +319,18 @@ async fn a_read_only_moment_leaves_no_read_only_connection() {
     const NOBODY: u32 = 65_534;
     let dir = tempfile::tempdir().unwrap();
     let as_root = std::fs::metadata(dir.path()).unwrap().uid() == 0;
+    let mut command = Command::new(env!("CARGO_BIN_EXE_convene"));
     if as_root {
         std::os::unix::fs::chown(dir.path(), Some(NOBODY), Some(NOBODY)).unwrap();
+        // The build directory may be closed to others (a 0700 checkout): run a copy.
+        let program = dir.path().join("convene");
+        std::fs::hard_link(env!("CARGO_BIN_EXE_convene"), &program)
+            .or_else(|_| std::fs::copy(env!("CARGO_BIN_EXE_convene"), &program).map(|_| ()))
+            .unwrap();
+        command = Command::new(program);
+        command.uid(NOBODY).gid(NOBODY);
     }
-    let (child, base) = serve_with(dir.path(), &sqlite_url(dir.path()), |command| {
-        if as_root {
-            command.uid(NOBODY).gid(NOBODY);
-        }
-    });
+    let (child, base) = serve_with(dir.path(), &sqlite_url(dir.path()), command);
     let _child = KillOnDrop(child);
     let client = reqwest::Client::new();
     let token = token(&client, &base).await;
