@@ -75,6 +75,7 @@ fn serve() {
         ws_max_connections_per_user: 32,
         ws_max_connections: 20_000,
         rust_log: "warn".into(),
+        log_format: convene_server::LogFormat::Text,
     };
     settings.database_pool_size = 10;
     let listener = std::net::TcpListener::bind(settings.bind).unwrap();

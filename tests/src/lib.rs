@@ -146,6 +146,7 @@ pub fn test_settings(database_url: &str) -> Settings {
         ws_max_connections_per_user: 32,
         ws_max_connections: 20_000,
         rust_log: "warn".into(),
+        log_format: convene_server::LogFormat::Text,
     }
 }
 

@@ -41,8 +41,12 @@ fn log() -> &'static Captured {
     static LOG: OnceLock<Captured> = OnceLock::new();
     LOG.get_or_init(|| {
         let captured = Captured::default();
-        let subscriber =
-            convene_server::log_subscriber(EnvFilter::new("info"), captured.clone(), false);
+        let subscriber = convene_server::log_subscriber(
+            EnvFilter::new("info"),
+            captured.clone(),
+            convene_server::LogFormat::Text,
+            false,
+        );
         tracing::subscriber::set_global_default(subscriber).expect("install the logger");
         captured
     })

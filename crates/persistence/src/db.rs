@@ -69,6 +69,31 @@ impl Backend {
         }
     }
 
+    /// Where the database is, for logs: the backend and its location, with any
+    /// password (in the URL's user part or as a `password` parameter) left out.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Sqlite(path) => format!("sqlite {}", path.display()),
+            Self::Postgres(url) => match url::Url::parse(url) {
+                Ok(mut parsed) => {
+                    let _ = parsed.set_password(None);
+                    let kept: Vec<(String, String)> = parsed
+                        .query_pairs()
+                        .into_owned()
+                        .filter(|(key, _)| key != "password")
+                        .collect();
+                    if kept.is_empty() {
+                        parsed.set_query(None);
+                    } else {
+                        parsed.query_pairs_mut().clear().extend_pairs(kept);
+                    }
+                    format!("postgresql {parsed}")
+                }
+                Err(_) => "postgresql (unparsable URL)".to_owned(),
+            },
+        }
+    }
+
     /// Whether this is PostgreSQL.
     pub fn is_postgres(&self) -> bool {
         matches!(self, Self::Postgres(_))
@@ -365,5 +390,27 @@ where
                 Err(rollback) => Err(StoreError::from(rollback).into()),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::Backend;
+
+    #[test]
+    fn descriptions_name_the_database_without_passwords() {
+        let pg = Backend::from_url(
+            "postgres://convene:s3cret@db.example.com:5432/convene?sslmode=require&password=other",
+        )
+        .unwrap();
+        let described = pg.describe();
+        assert_eq!(
+            described,
+            "postgresql postgres://convene@db.example.com:5432/convene?sslmode=require"
+        );
+        assert!(!described.contains("s3cret") && !described.contains("other"));
+        let sqlite = Backend::from_url("sqlite://data/convene.db").unwrap();
+        assert_eq!(sqlite.describe(), "sqlite data/convene.db");
     }
 }

@@ -148,6 +148,19 @@ pub struct Settings {
         default_value = "info"
     )]
     pub rust_log: String,
+    /// Log line format: `text` (human-readable; colours only on a terminal) or `json`
+    /// (one JSON object per line, for log shippers).
+    #[arg(long, env = "LOG_FORMAT", value_name = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 /// An address (`10.0.0.1`, a network of one) or a CIDR network (`10.0.0.0/8`).

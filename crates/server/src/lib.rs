@@ -24,7 +24,7 @@ use tracing_actix_web::TracingLogger;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::EnvFilter;
 
-pub use config::{ConfigError, DatabaseSettings, Settings};
+pub use config::{ConfigError, DatabaseSettings, LogFormat, Settings};
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +57,8 @@ pub struct Application {
     background: Vec<Task>,
     /// The live hub, told first when the server stops.
     hub: Arc<Hub>,
+    /// How many migrations start-up applied.
+    migrations_applied: usize,
 }
 
 type Task = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
@@ -98,6 +100,7 @@ impl Application {
         let database = db::connect(&backend, settings.database_pool_size)?.with_checkout_timeout(
             std::time::Duration::from_secs(settings.database_connect_timeout.into()),
         );
+        let migrations_applied = database.migrations_applied();
         let hub = Arc::new(Hub::new(Limits {
             per_user: settings.ws_max_connections_per_user as usize,
             total: settings.ws_max_connections as usize,
@@ -170,12 +173,18 @@ impl Application {
             server,
             background,
             hub: hub_handle,
+            migrations_applied,
         })
     }
 
     /// The bound port.
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// How many migrations start-up applied (0 when the schema was up to date).
+    pub fn migrations_applied(&self) -> usize {
+        self.migrations_applied
     }
 
     /// Serves until SIGTERM or Ctrl-C, then stops as [`Application::run_until`] does.
@@ -250,20 +259,30 @@ pub fn migrate(settings: &DatabaseSettings) -> Result<usize, StartupError> {
 
 /// The log output of the server: one line per event and per finished request (its span,
 /// with method, route, redacted path, client address, status and request id), filtered
-/// by `RUST_LOG`, written to `writer`.
-/// Colours only when `ansi` (the binary passes whether stdout is a terminal).
+/// by `RUST_LOG`, written to `writer` as text or, with [`LogFormat::Json`], one JSON
+/// object per line (the event's fields at the top level). Text has colours only when
+/// `ansi` (the binary passes whether stdout is a terminal).
 pub fn log_subscriber<W>(
     filter: EnvFilter,
     writer: W,
+    format: LogFormat,
     ansi: bool,
-) -> impl tracing::Subscriber + Send + Sync
+) -> Box<dyn tracing::Subscriber + Send + Sync>
 where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
-    tracing_subscriber::fmt()
-        .with_ansi(ansi)
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
-        .with_writer(writer)
-        .finish()
+        .with_writer(writer);
+    match format {
+        LogFormat::Text => Box::new(builder.with_ansi(ansi).finish()),
+        LogFormat::Json => Box::new(
+            builder
+                .json()
+                .flatten_event(true)
+                .with_current_span(false)
+                .finish(),
+        ),
+    }
 }

@@ -58,13 +58,7 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
-        Some(Command::Openapi) => match convene_http::openapi_json() {
-            Ok(json) => {
-                print!("{json}");
-                Ok(())
-            }
-            Err(e) => Err(e.to_string()),
-        },
+        Some(Command::Openapi) => print_openapi(),
         Some(Command::Migrate(db)) => convene_server::migrate(&db)
             .map(|n| eprintln!("convene: {n} migration(s) applied"))
             .map_err(|e| e.to_string()),
@@ -82,6 +76,18 @@ fn main() -> ExitCode {
     }
 }
 
+/// Prints the OpenAPI document. A reader that stops early (`convene openapi | head`)
+/// is not an error: the rest is not wanted, so the command ends quietly.
+fn print_openapi() -> Result<(), String> {
+    use std::io::Write;
+    let json = convene_http::openapi_json().map_err(|e| e.to_string())?;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(json.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.to_string()),
+        _ => Ok(()),
+    }
+}
+
 fn serve(settings: &Settings) -> Result<(), String> {
     let filter = EnvFilter::try_new(&settings.rust_log)
         .map_err(|e| format!("invalid configuration: RUST_LOG: {e}"))?;
@@ -89,11 +95,18 @@ fn serve(settings: &Settings) -> Result<(), String> {
     tracing::subscriber::set_global_default(convene_server::log_subscriber(
         filter,
         std::io::stdout,
+        settings.log_format,
         ansi,
     ))
     .map_err(|e| format!("cannot install the logger: {e}"))?;
     let app = Application::build(settings).map_err(|e| e.to_string())?;
-    tracing::info!(bind = %settings.bind, port = app.port(), "convene listening");
+    tracing::info!(
+        database = %settings.database.database_url.describe(),
+        migrations_applied = app.migrations_applied(),
+        bind = %settings.bind,
+        port = app.port(),
+        "convene listening"
+    );
     actix_web::rt::System::new()
         .block_on(app.run_until_stopped())
         .map_err(|e| format!("server error: {e}"))

@@ -17,6 +17,30 @@ fn convene(args: &[&str], env: &[(&str, &str)]) -> (Output, tempfile::TempDir) {
     (cmd.output().unwrap(), dir)
 }
 
+/// `convene openapi | head`: the reader goes away early; the command ends quietly.
+#[test]
+fn openapi_to_a_closed_pipe_exits_quietly() {
+    use std::io::Read;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_convene"))
+        .arg("openapi")
+        .env_clear()
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 64];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+    // The pipe is closed here, long before the document (over 64 KiB) is written.
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{:?}", out.status);
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&first).starts_with('{'));
+}
+
 #[test]
 fn committed_openapi_matches_the_generated_one() {
     let (out, _dir) = convene(&["openapi"], &[]);
@@ -92,6 +116,7 @@ fn invalid_configuration_names_the_key() {
         (&[("BIND", "not-an-address")], "BIND"),
         (&[("DATABASE_URL", "mysql://localhost/db")], "DATABASE_URL"),
         (&[("RUST_LOG", "[[[")], "RUST_LOG"),
+        (&[("LOG_FORMAT", "xml")], "LOG_FORMAT"),
         (&[("SECRET_KEY", "too-short")], "SECRET_KEY"),
         (
             &[

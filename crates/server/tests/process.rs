@@ -93,7 +93,11 @@ fn serve_with(dir: &std::path::Path, database_url: &str, mut command: Command) -
             .next()
             .expect("the server says where it listens")
             .unwrap();
-        if let Some(rest) = line.split("port=").nth(1) {
+        if let Some(rest) = line
+            .split("port=")
+            .nth(1)
+            .or(line.split("\"port\":").nth(1))
+        {
             break rest
                 .chars()
                 .take_while(char::is_ascii_digit)
@@ -396,5 +400,60 @@ impl Drop for KillOnDrop {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
+    }
+}
+
+/// One start-up line names the database (no password), the migrations applied and the
+/// address; `LOG_FORMAT=json` writes JSON objects, and text logs to a pipe carry no
+/// colour codes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_start_up_line_says_where_it_runs_in_either_format() {
+    for format in ["json", "text"] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_convene"));
+        command
+            .current_dir(dir.path())
+            .env_clear()
+            .env("DATABASE_URL", sqlite_url(dir.path()))
+            .env("SECRET_KEY", "process-test-secret-0123456789abcdefghij")
+            .env("BIND", "127.0.0.1:0")
+            .env("LOG_FORMAT", format)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::piped());
+        let mut child = KillOnDrop(command.spawn().unwrap());
+        let lines = BufReader::new(child.0.stdout.take().unwrap()).lines();
+        let mut seen = Vec::new();
+        let mut start_up = None;
+        for line in lines {
+            let line = line.unwrap();
+            seen.push(line.clone());
+            assert!(!line.contains('\u{1b}'), "colour codes in a pipe: {line}");
+            if line.contains("convene listening") {
+                start_up = Some(line);
+                break;
+            }
+        }
+        let line = start_up.unwrap_or_else(|| panic!("no start-up line in {seen:?}"));
+        let database = format!("sqlite {}/convene.db", dir.path().display());
+        match format {
+            "json" => {
+                for earlier in &seen {
+                    let _: Value = serde_json::from_str(earlier)
+                        .unwrap_or_else(|e| panic!("not JSON ({e}): {earlier}"));
+                }
+                let doc: Value = serde_json::from_str(&line).unwrap();
+                assert_eq!(doc["database"], database.as_str(), "{doc}");
+                assert!(doc["migrations_applied"].as_u64().unwrap() > 0, "{doc}");
+                assert_eq!(doc["bind"], "127.0.0.1:0", "{doc}");
+                assert!(doc["port"].as_u64().unwrap() > 0, "{doc}");
+                assert_eq!(doc["level"], "INFO");
+            }
+            _ => {
+                assert!(line.contains(&format!("database={database}")), "{line}");
+                assert!(line.contains("migrations_applied="), "{line}");
+                assert!(line.contains("bind=127.0.0.1:0"), "{line}");
+            }
+        }
+        drop(child);
     }
 }
