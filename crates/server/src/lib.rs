@@ -272,6 +272,10 @@ where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
     let builder = tracing_subscriber::fmt()
+        // A log line that cannot be written (the reader of stdout went away) is dropped:
+        // reporting it on stderr would panic when stderr is gone too, and a panicking
+        // task can stall shutdown.
+        .log_internal_errors(false)
         .with_env_filter(filter)
         .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
         .with_writer(writer);

@@ -457,3 +457,59 @@ async fn the_start_up_line_says_where_it_runs_in_either_format() {
         drop(child);
     }
 }
+
+/// A server whose log reader went away (stdout and stderr closed) still stops on
+/// SIGTERM: an unwritable log line is dropped, never a panic.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_stops_a_server_whose_log_reader_is_gone() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_convene"));
+    command
+        .current_dir(dir.path())
+        .env_clear()
+        .env("DATABASE_URL", sqlite_url(dir.path()))
+        .env("SECRET_KEY", "process-test-secret-0123456789abcdefghij")
+        .env("BIND", "127.0.0.1:0")
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = KillOnDrop(command.spawn().unwrap());
+    let mut lines = BufReader::new(child.0.stdout.take().unwrap()).lines();
+    let line = loop {
+        let line = lines.next().unwrap().unwrap();
+        if line.contains("convene listening") {
+            break line;
+        }
+    };
+    let port: String = line
+        .split("port=")
+        .nth(1)
+        .unwrap()
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    // Serving (so the stop signal is being listened for) before the pipes close.
+    let res = reqwest::get(format!("http://127.0.0.1:{port}/healthz"))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    drop(lines);
+    drop(child.0.stderr.take());
+    let status = Command::new("kill")
+        .args(["-TERM", &child.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let stopped = Instant::now();
+    loop {
+        if let Some(status) = child.0.try_wait().unwrap() {
+            assert!(status.success(), "{status}");
+            break;
+        }
+        assert!(
+            stopped.elapsed() < Duration::from_secs(5),
+            "still running 5 s after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
