@@ -63,7 +63,7 @@ items or 100 share entries); 415 `unsupported_media_type`; 422 `validation_faile
         routes::health::healthz,
         routes::health::readyz,
     ),
-    components(schemas(Problem, FieldProblem, ConflictProblem, dto::UserRead, dto::Token, dto::UserSummary, convene_live::wire::WsNotification)),
+    components(schemas(Problem, FieldProblem, ConflictProblem, dto::UserRead, dto::Token, dto::UserSummary, dto::RoleName, dto::GrantedRole, dto::FrameFormat, convene_live::wire::WsNotification, convene_live::wire::DataDoc)),
     modifiers(&SecuritySchemes, &WireFormats),
     tags(
         (name = "auth", description = "Accounts and sessions"),

@@ -14,20 +14,28 @@ pub fn rfc3339<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error
     s.serialize_str(&t.to_rfc3339_opts(SecondsFormat::AutoSi, true))
 }
 
-/// A notification's `data` object: the details its kind sets, and nothing else.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// A notification's `data` object: the details its type sets, and nothing else (absent
+/// members are not sent). `event_created`, `event_updated`: `version`, `title`;
+/// `event_rolled_back`: `version`, `title`, `restored_from`; `event_deleted`: `title`;
+/// `event_shared`, `permission_changed`: `role`; `permission_revoked`: none (`{}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct DataDoc {
-    /// The version a rollback restored.
+    /// The version a rollback restored (`event_rolled_back`).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, minimum = 1)]
     pub restored_from: Option<i32>,
-    /// The role granted (sharing, role change).
+    /// The role granted (`event_shared`, `permission_changed`).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, nullable = false, example = "editor")]
     pub role: Option<&'static str>,
     /// The event's title (event changes and deletion).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub title: Option<String>,
-    /// The version an event change made.
+    /// The version the change made (`event_created`, `event_updated`,
+    /// `event_rolled_back`).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, minimum = 1)]
     pub version: Option<i32>,
 }
 
@@ -50,14 +58,14 @@ pub struct WsNotification {
     /// What happened, e.g. `event_updated`.
     #[serde(rename = "type")]
     pub kind: &'static str,
-    /// The event concerned.
+    /// The event concerned (null once the event is deleted).
+    #[schema(required = true)]
     pub event_id: Option<i64>,
     /// Who did it.
     pub actor_id: i64,
     /// A human sentence.
     pub message: String,
-    /// Details, e.g. `{"role": "editor"}`.
-    #[schema(value_type = Object)]
+    /// Details, e.g. `{"version": 2, "title": "Standup"}` or `{"role": "editor"}`.
     pub data: DataDoc,
     /// When it happened (UTC).
     #[serde(serialize_with = "rfc3339")]

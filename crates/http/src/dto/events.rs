@@ -109,6 +109,7 @@ pub struct EventRead {
     #[serde(serialize_with = "rfc3339")]
     pub end_time: DateTime<Utc>,
     /// Location, or null.
+    #[schema(required = true)]
     pub location: Option<String>,
     /// The owner's id.
     pub owner_id: i64,
@@ -149,5 +150,6 @@ pub struct EventList {
     /// Events by start time, then id.
     pub items: Vec<EventRead>,
     /// Pass as `cursor` for the next page; null on the last page.
+    #[schema(required = true)]
     pub next_cursor: Option<String>,
 }

@@ -25,11 +25,13 @@ pub struct VersionRead {
     #[serde(serialize_with = "rfc3339")]
     pub end_time: DateTime<Utc>,
     /// Location at this version.
+    #[schema(required = true)]
     pub location: Option<String>,
     /// `created`, `updated` or `rolled_back`.
     #[schema(example = "updated")]
     pub change: &'static str,
-    /// The version restored, for `rolled_back`.
+    /// The version restored, for `rolled_back`; else null.
+    #[schema(required = true)]
     pub restored_from: Option<i32>,
     /// Who made the change.
     pub changed_by: i64,
@@ -62,6 +64,7 @@ pub struct Changelog {
     /// Versions in order.
     pub items: Vec<VersionRead>,
     /// Pass as `cursor` for the next page; null on the last page.
+    #[schema(required = true)]
     pub next_cursor: Option<String>,
 }
 
@@ -69,10 +72,10 @@ pub struct Changelog {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct FieldDiff {
     /// Value in `from_version` (string or null).
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, required = true)]
     pub from: serde_json::Value,
     /// Value in `to_version` (string or null).
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, required = true)]
     pub to: serde_json::Value,
 }
 

@@ -18,14 +18,14 @@ pub struct NotificationRead {
     #[serde(rename = "type")]
     #[schema(example = "event_updated")]
     pub kind: &'static str,
-    /// The event concerned.
+    /// The event concerned (null once the event is deleted).
+    #[schema(required = true)]
     pub event_id: Option<i64>,
     /// Who caused it.
     pub actor_id: i64,
     /// A human sentence.
     pub message: String,
-    /// Details, e.g. `{"role": "editor"}`.
-    #[schema(value_type = Object)]
+    /// Details, e.g. `{"version": 2, "title": "Standup"}` or `{"role": "editor"}`.
     pub data: DataDoc,
     /// Whether it has been read.
     pub is_read: bool,
@@ -55,6 +55,7 @@ pub struct NotificationList {
     /// Newest first.
     pub items: Vec<NotificationRead>,
     /// Pass as `cursor` for the next page; null on the last page.
+    #[schema(required = true)]
     pub next_cursor: Option<String>,
     /// The caller's unread notifications, in all.
     pub unread_count: i64,

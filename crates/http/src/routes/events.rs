@@ -228,7 +228,7 @@ pub async fn get(
 #[utoipa::path(
     put, path = "/api/events/{id}", operation_id = "replaceEvent", tag = "events",
     params(("id" = i64, Path, description = "Event id"),
-           ("If-Match" = Option<String>, Header, description = "`\"<version>\"` or `*`")),
+           ("If-Match" = Option<String>, Header, nullable = false, description = "`\"<version>\"` or `*`")),
     request_body = EventUpdate,
     security(("bearer" = []), ("oauth2" = [])),
     responses(
@@ -261,7 +261,7 @@ pub async fn update(
 #[utoipa::path(
     patch, path = "/api/events/{id}", operation_id = "updateEvent", tag = "events",
     params(("id" = i64, Path, description = "Event id"),
-           ("If-Match" = Option<String>, Header, description = "`\"<version>\"` or `*`")),
+           ("If-Match" = Option<String>, Header, nullable = false, description = "`\"<version>\"` or `*`")),
     request_body = EventUpdate,
     security(("bearer" = []), ("oauth2" = [])),
     responses(
@@ -289,7 +289,7 @@ pub async fn patch(
 #[utoipa::path(
     delete, path = "/api/events/{id}", operation_id = "deleteEvent", tag = "events",
     params(("id" = i64, Path, description = "Event id"),
-           ("If-Match" = Option<String>, Header, description = "`\"<version>\"` or `*`")),
+           ("If-Match" = Option<String>, Header, nullable = false, description = "`\"<version>\"` or `*`")),
     security(("bearer" = []), ("oauth2" = [])),
     responses(
         (status = 204, description = "Deleted"),

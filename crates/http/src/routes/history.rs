@@ -122,7 +122,7 @@ pub async fn diff(
 #[utoipa::path(
     post, path = "/api/events/{id}/rollback/{version}", operation_id = "rollbackEvent", tag = "history",
     params(("id" = i64, Path, description = "Event id"), ("version" = i32, Path, description = "Version to restore"),
-           ("If-Match" = Option<String>, Header, description = "`\"<version>\"` or `*`")),
+           ("If-Match" = Option<String>, Header, nullable = false, description = "`\"<version>\"` or `*`")),
     security(("bearer" = []), ("oauth2" = [])),
     responses(
         (status = 200, description = "The event after the rollback; `ETag` set", body = EventRead),
