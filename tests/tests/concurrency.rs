@@ -15,8 +15,35 @@ backend_tests!(
     concurrent_moves_and_creates_onto_one_slot_one_wins,
     two_instances_share_the_conflict_guard,
     concurrent_shares_of_one_user_all_succeed,
-    a_share_racing_a_delete_is_200_or_404,
+    a_share_racing_a_delete_is_200_or_404;
+    postgres_only:
+    instances_starting_together_on_a_fresh_database_all_start,
 );
+
+/// Four instances start at the same moment on a database no migration has touched: the
+/// advisory lock lets one migrate while the others wait, and every one serves.
+async fn instances_starting_together_on_a_fresh_database_all_start(backend: Backend) {
+    let Some(db) = convene_tests::TestDb::create(backend) else {
+        return;
+    };
+    let starts: Vec<_> = (0..4)
+        .map(|_| {
+            tokio::spawn(convene_tests::start(convene_tests::test_settings(
+                &db.url(),
+            )))
+        })
+        .collect();
+    let client = reqwest::Client::new();
+    for start in starts {
+        let address = start.await.expect("every instance starts");
+        let res = client
+            .get(format!("{address}/readyz"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+}
 
 async fn concurrent_overlapping_creates_one_wins(backend: Backend) {
     let app = app!(backend);
