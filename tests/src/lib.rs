@@ -205,6 +205,24 @@ impl TestApp {
         count.n
     }
 
+    /// PostgreSQL: terminates the live listener's connection to this app's database.
+    pub fn kill_listener(&self) {
+        let TestDb::Postgres {
+            admin_url, name, ..
+        } = &self.db
+        else {
+            panic!("a PostgreSQL-only test got a {:?} database", self.backend);
+        };
+        let mut admin = diesel::PgConnection::establish(admin_url).expect("connect");
+        let killed = diesel::sql_query(format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = '{name}' AND application_name = 'convene-listener'"
+        ))
+        .execute(&mut admin)
+        .expect("terminate the listener");
+        assert_eq!(killed, 1, "one listener connection");
+    }
+
     /// The absolute URL of `path`.
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)

@@ -395,25 +395,6 @@ async fn change_through_one_instance_reaches_another(backend: Backend) {
     assert_eq!(close_code(&mut on_b).await, Some(CloseCode::Policy));
 }
 
-/// PostgreSQL: terminates the live listener's connection of `app`'s database.
-fn kill_listener(app: &TestApp) {
-    let TestDb::Postgres {
-        admin_url, name, ..
-    } = &app.db
-    else {
-        panic!("a PostgreSQL-only test got a {:?} database", app.backend);
-    };
-    use diesel::{Connection, RunQueryDsl};
-    let mut admin = diesel::PgConnection::establish(admin_url).unwrap();
-    let killed = diesel::sql_query(format!(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-         WHERE datname = '{name}' AND application_name = 'convene-listener'"
-    ))
-    .execute(&mut admin)
-    .unwrap();
-    assert_eq!(killed, 1, "one listener connection");
-}
-
 /// PostgreSQL: `pg_terminate_backend` on the listener's connection; delivery resumes.
 async fn listener_recovers_after_its_connection_is_killed(backend: Backend) {
     let app = app!(backend);
@@ -427,7 +408,7 @@ async fn listener_recovers_after_its_connection_is_killed(backend: Backend) {
     app.share(&alice_token, id, bob, "viewer").await;
     assert_eq!(expect_doc(&mut socket).await["type"], "event_shared");
 
-    kill_listener(&app);
+    app.kill_listener();
     // A change committed while the listener is down is still pushed: the listener
     // catches up after reconnecting (with backoff).
     app.patch_event(&alice_token, id, &json!({"title": "During the outage"}))
@@ -446,7 +427,7 @@ async fn a_logout_while_the_listener_is_away_still_closes_the_socket(backend: Ba
     let app = app!(backend);
     let (_, token) = app.user("awaylogout").await;
     let mut socket = connect(&app, &token, "").await;
-    kill_listener(&app);
+    app.kill_listener();
     let res = app.post("/api/auth/logout", &json!({}), Some(&token)).await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     assert_eq!(close_code(&mut socket).await, Some(CloseCode::Policy));

@@ -8,6 +8,7 @@ pub mod docs;
 pub mod dto;
 pub mod error;
 pub mod etag;
+pub mod metrics;
 pub mod negotiate;
 pub mod openapi;
 pub mod paging;
@@ -90,6 +91,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .service(resource("/healthz", [open(M::GET, health::healthz)]))
         .service(resource("/readyz", [open(M::GET, health::readyz)]))
+        .service(resource("/metrics", [open(M::GET, metrics::metrics)]))
         .service(resource(
             "/ws/notifications",
             [open(M::GET, ws::notifications_ws)],

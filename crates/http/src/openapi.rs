@@ -62,6 +62,7 @@ items or 100 share entries); 415 `unsupported_media_type`; 422 `validation_faile
         crate::ws::notifications_ws,
         routes::health::healthz,
         routes::health::readyz,
+        crate::metrics::metrics,
     ),
     components(schemas(Problem, FieldProblem, ConflictProblem, dto::UserRead, dto::Token, dto::UserSummary, dto::RoleName, dto::GrantedRole, dto::FrameFormat, convene_live::wire::WsNotification, convene_live::wire::DataDoc)),
     modifiers(&SecuritySchemes, &WireFormats),
@@ -72,7 +73,7 @@ items or 100 share entries); 415 `unsupported_media_type`; 422 `validation_faile
         (name = "sharing", description = "Participants and their roles"),
         (name = "history", description = "Versions, diffs and rollback"),
         (name = "notifications", description = "The caller's notifications"),
-        (name = "health", description = "Liveness and readiness"),
+        (name = "health", description = "Liveness, readiness and metrics"),
     )
 )]
 pub struct ApiDoc;

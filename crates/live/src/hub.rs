@@ -120,6 +120,26 @@ pub struct Hub {
     /// How many connections the map holds; changed only under its lock, so admitting a
     /// connection costs no walk over every user.
     open: std::sync::atomic::AtomicUsize,
+    /// Notifications queued to a connection, since start.
+    pushed: AtomicU64,
+    /// Notifications not queued because the connection's queue was full (the connection
+    /// is dropped with them), since start.
+    dropped: AtomicU64,
+    /// Times the PostgreSQL listener lost its connection and reconnected, since start.
+    listener_reconnects: AtomicU64,
+}
+
+/// What the hub has done since start, for metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct HubStats {
+    /// Connections open now.
+    pub open: u64,
+    /// Notifications queued to a connection.
+    pub pushed: u64,
+    /// Notifications dropped because a connection fell behind.
+    pub dropped: u64,
+    /// Reconnections of the PostgreSQL listener.
+    pub listener_reconnects: u64,
 }
 
 impl Hub {
@@ -207,6 +227,21 @@ impl Hub {
     pub fn connection_count(&self) -> usize {
         self.open.load(Ordering::SeqCst)
     }
+
+    /// The counts since start.
+    pub fn stats(&self) -> HubStats {
+        HubStats {
+            open: self.open.load(Ordering::SeqCst) as u64,
+            pushed: self.pushed.load(Ordering::Relaxed),
+            dropped: self.dropped.load(Ordering::Relaxed),
+            listener_reconnects: self.listener_reconnects.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Notes that the PostgreSQL listener lost its connection and reconnects.
+    pub fn listener_reconnecting(&self) {
+        self.listener_reconnects.fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 impl LiveSink for Hub {
@@ -220,7 +255,17 @@ impl LiveSink for Hub {
             // Dropping a connection's sender closes its queue: a full queue means the
             // client fell behind, a closed one that it is gone.
             let before = list.len();
-            list.retain(|c| c.queue.try_send(shared.clone()).is_ok());
+            list.retain(|c| match c.queue.try_send(shared.clone()) {
+                Ok(()) => {
+                    self.pushed.fetch_add(1, Ordering::Relaxed);
+                    true
+                }
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    self.dropped.fetch_add(1, Ordering::Relaxed);
+                    false
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => false,
+            });
             self.open.fetch_sub(before - list.len(), Ordering::SeqCst);
             if list.is_empty() {
                 map.remove(&n.body.user_id);
@@ -331,6 +376,12 @@ mod tests {
             slow.queue.try_recv(),
             Err(mpsc::error::TryRecvError::Disconnected)
         ));
+        // The slow connection took QUEUE, the fast one QUEUE + 1; one was dropped.
+        let stats = hub.stats();
+        assert_eq!(
+            (stats.pushed, stats.dropped, stats.open),
+            (2 * QUEUE as u64 + 1, 1, 1)
+        );
     }
 
     #[test]

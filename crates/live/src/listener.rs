@@ -30,6 +30,7 @@ pub async fn run(target: Target, services: Arc<Services>, hub: Arc<Hub>) {
             Ok(()) => tracing::warn!("live listener connection closed; reconnecting"),
             Err(e) => tracing::warn!(error = %e, "live listener failed; reconnecting"),
         }
+        hub.listener_reconnecting();
         tokio::time::sleep(backoff).await;
         backoff = (backoff * 2).min(MAX_BACKOFF);
     }

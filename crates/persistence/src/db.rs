@@ -1,6 +1,6 @@
 //! Connections, the pool, transactions and migrations for both backends.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -193,6 +193,19 @@ pub struct Database {
     /// Whether the last checkout failed: then the next ones wait only
     /// [`DEGRADED_CHECKOUT_TIMEOUT`], so that clients learn of an outage at once.
     failing: Arc<AtomicBool>,
+    /// Requests waiting for a connection right now.
+    waiting: Arc<AtomicUsize>,
+}
+
+/// The pool's connections right now, for metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStats {
+    /// Checked out by a request.
+    pub in_use: u32,
+    /// Open and idle.
+    pub idle: u32,
+    /// Requests waiting for one.
+    pub waiting: usize,
 }
 
 /// How long a checkout waits for a connection by default (`DATABASE_CONNECT_TIMEOUT`).
@@ -221,7 +234,10 @@ impl Database {
     /// A pooled connection: waits up to the checkout time-out, or much less while the
     /// last checkout failed; `Unavailable` when none comes.
     pub fn get(&self) -> StoreResult<PooledConnection> {
-        match self.pool.get_timeout(self.timeout()) {
+        self.waiting.fetch_add(1, Ordering::Relaxed);
+        let got = self.pool.get_timeout(self.timeout());
+        self.waiting.fetch_sub(1, Ordering::Relaxed);
+        match got {
             Ok(conn) => {
                 self.failing.store(false, Ordering::Relaxed);
                 Ok(conn)
@@ -232,6 +248,16 @@ impl Database {
                 }
                 Err(e.into())
             }
+        }
+    }
+
+    /// The pool's connections right now.
+    pub fn stats(&self) -> PoolStats {
+        let state = self.pool.state();
+        PoolStats {
+            in_use: state.connections - state.idle_connections,
+            idle: state.idle_connections,
+            waiting: self.waiting.load(Ordering::Relaxed),
         }
     }
 
@@ -303,6 +329,7 @@ pub fn connect(backend: &Backend, size: u32) -> Result<Database, DbError> {
         migrations_applied,
         checkout_timeout: CHECKOUT_TIMEOUT,
         failing: Arc::new(AtomicBool::new(false)),
+        waiting: Arc::new(AtomicUsize::new(0)),
     })
 }
 

@@ -46,6 +46,9 @@ pub enum StartupError {
         /// The OS error.
         source: std::io::Error,
     },
+    /// The metrics registry cannot be set up (a bug).
+    #[error("metrics: {0}")]
+    Metrics(String),
 }
 
 /// A configured server bound to its port, not yet running.
@@ -144,6 +147,10 @@ impl Application {
         let heartbeat = web::Data::new(heartbeat);
         let rate_limit = web::Data::new(AuthRateLimit::new(settings.auth_rate_limit_per_minute));
         let proxies = web::Data::new(TrustedProxies(settings.trusted_proxies.clone()));
+        let metrics = web::Data::new(
+            convene_http::metrics::Metrics::new()
+                .map_err(|e| StartupError::Metrics(e.to_string()))?,
+        );
         let addr = listener.local_addr().map_err(|source| StartupError::Bind {
             addr: settings.bind.to_string(),
             source,
@@ -155,8 +162,10 @@ impl Application {
                 .app_data(heartbeat.clone())
                 .app_data(rate_limit.clone())
                 .app_data(proxies.clone())
+                .app_data(metrics.clone())
                 .wrap(from_fn(problem_responses))
                 .wrap(TracingLogger::<convene_http::telemetry::RequestSpans>::new())
+                .wrap(from_fn(convene_http::metrics::record))
                 .configure(convene_http::configure)
                 .default_service(web::to(convene_http::not_found))
         })

@@ -83,6 +83,11 @@ impl Services {
         Ok(self.db.ping(timeout)?)
     }
 
+    /// The database pool's connections right now.
+    pub fn pool_stats(&self) -> convene_persistence::db::PoolStats {
+        self.db.stats()
+    }
+
     pub(crate) fn conn(&self) -> Result<PooledConnection, ServiceError> {
         Ok(self.db.get()?)
     }
