@@ -65,7 +65,7 @@ items or 100 share entries); 415 `unsupported_media_type`; 422 `validation_faile
         crate::metrics::metrics,
     ),
     components(schemas(Problem, FieldProblem, ConflictProblem, dto::UserRead, dto::Token, dto::UserSummary, dto::RoleName, dto::GrantedRole, dto::FrameFormat, convene_live::wire::WsNotification, convene_live::wire::DataDoc)),
-    modifiers(&SecuritySchemes, &WireFormats),
+    modifiers(&SecuritySchemes, &WireFormats, &WebSocketRoute),
     tags(
         (name = "auth", description = "Accounts and sessions"),
         (name = "users", description = "Finding people to share with"),
@@ -107,6 +107,46 @@ impl Modify for SecuritySchemes {
                 Scopes::new(),
             ))])),
         );
+    }
+}
+
+/// Marks the WebSocket route as what it is: an upgrade, not a plain GET. Generators and
+/// fuzzers should leave it alone (Schemathesis excludes it by this extension), clients
+/// open it with a WebSocket library.
+struct WebSocketRoute;
+
+impl Modify for WebSocketRoute {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let Some(op) = openapi
+            .paths
+            .paths
+            .get_mut("/ws/notifications")
+            .and_then(|item| item.get.as_mut())
+        else {
+            return;
+        };
+        let extension = utoipa::openapi::extensions::ExtensionsBuilder::new()
+            .add(
+                "x-websocket",
+                serde_json::json!({
+                    "protocol": "websocket",
+                    "frames": {
+                        "text": "#/components/schemas/WsNotification",
+                        "binary (format=msgpack)": "#/components/schemas/WsNotification"
+                    },
+                    "close_codes": {
+                        "1000": "closed by the client",
+                        "1001": "going away: silent peer or server shutdown; reconnect with since",
+                        "1008": "session revoked or token expired; get a token, reconnect with since",
+                        "1011": "replay failed; reconnect with since later",
+                        "1013": "fell behind (1,024 queued); reconnect with since"
+                    }
+                }),
+            )
+            .build();
+        op.extensions
+            .get_or_insert_with(Default::default)
+            .merge(extension);
     }
 }
 
@@ -247,5 +287,35 @@ mod tests {
             (Some("unread_only"), Some("query"))
         );
         assert!(unread["schema"]["type"].to_string().contains("boolean"));
+    }
+
+    #[test]
+    fn headers_and_the_websocket_route_are_documented() {
+        let doc = document();
+        let created = &doc["paths"]["/api/events"]["post"]["responses"]["201"]["headers"];
+        assert!(
+            created["Location"].is_object() && created["ETag"].is_object(),
+            "{created}"
+        );
+        for (path, method, status) in [
+            ("/api/events/{id}", "get", "200"),
+            ("/api/events/{id}", "patch", "200"),
+            ("/api/events/{id}", "put", "200"),
+            ("/api/events/{id}/rollback/{version}", "post", "200"),
+        ] {
+            let headers = &doc["paths"][path][method]["responses"][status]["headers"];
+            assert!(headers["ETag"].is_object(), "{method} {path}");
+        }
+        let get = &doc["paths"]["/api/events/{id}"]["get"]["parameters"];
+        assert!(get
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["name"] == "If-None-Match"
+                && p["in"] == "header"
+                && p["schema"]["type"] == "string"));
+        let ws = &doc["paths"]["/ws/notifications"]["get"]["x-websocket"];
+        assert_eq!(ws["protocol"], "websocket");
+        assert!(ws["close_codes"]["1008"].is_string());
     }
 }

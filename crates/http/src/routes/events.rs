@@ -38,7 +38,9 @@ pub(crate) fn event_reply(event: Event, status: StatusCode) -> Reply<EventRead> 
     request_body = EventCreate,
     security(("bearer" = []), ("oauth2" = [])),
     responses(
-        (status = 201, description = "Created; `Location` and `ETag` set", body = EventRead),
+        (status = 201, description = "Created", body = EventRead,
+            headers(("Location" = String, description = "The event's URL: `/api/events/{id}`"),
+                    ("ETag" = String, description = "The event's version, quoted (`\"1\"`)"))),
         (status = 400, description = "Malformed body", body = Problem),
         (status = 401, description = "Not authenticated", body = Problem),
         (status = 409, description = "`event_conflict`", body = Problem),
@@ -192,10 +194,12 @@ pub async fn list(
 /// Get one event (any participant). `If-None-Match` with the current ETag answers 304.
 #[utoipa::path(
     get, path = "/api/events/{id}", operation_id = "getEvent", tag = "events",
-    params(("id" = i64, Path, description = "Event id")),
+    params(("id" = i64, Path, description = "Event id"),
+           ("If-None-Match" = Option<String>, Header, nullable = false, description = "An ETag (`\"<version>\"`) or `*`: 304 when it matches")),
     security(("bearer" = []), ("oauth2" = [])),
     responses(
-        (status = 200, description = "The event; `ETag` set", body = EventRead),
+        (status = 200, description = "The event", body = EventRead,
+            headers(("ETag" = String, description = "The event's version, quoted (`\"3\"`): send it as `If-Match` or `If-None-Match`"))),
         (status = 304, description = "Not modified"),
         (status = 401, description = "Not authenticated", body = Problem),
         (status = 404, description = "No such event, or no access to it", body = Problem),
@@ -232,7 +236,8 @@ pub async fn get(
     request_body = EventUpdate,
     security(("bearer" = []), ("oauth2" = [])),
     responses(
-        (status = 200, description = "The updated event; `ETag` set", body = EventRead),
+        (status = 200, description = "The updated event", body = EventRead,
+            headers(("ETag" = String, description = "The event's version, quoted (`\"3\"`): send it as `If-Match` or `If-None-Match`"))),
         (status = 400, description = "Malformed body", body = Problem),
         (status = 401, description = "Not authenticated", body = Problem),
         (status = 403, description = "Viewers cannot update", body = Problem),
@@ -265,7 +270,8 @@ pub async fn update(
     request_body = EventUpdate,
     security(("bearer" = []), ("oauth2" = [])),
     responses(
-        (status = 200, description = "The updated event; `ETag` set", body = EventRead),
+        (status = 200, description = "The updated event", body = EventRead,
+            headers(("ETag" = String, description = "The event's version, quoted (`\"3\"`): send it as `If-Match` or `If-None-Match`"))),
         (status = 400, description = "Malformed body", body = Problem),
         (status = 401, description = "Not authenticated", body = Problem),
         (status = 403, description = "Viewers cannot update", body = Problem),

@@ -125,7 +125,8 @@ pub async fn diff(
            ("If-Match" = Option<String>, Header, nullable = false, description = "`\"<version>\"` or `*`")),
     security(("bearer" = []), ("oauth2" = [])),
     responses(
-        (status = 200, description = "The event after the rollback; `ETag` set", body = EventRead),
+        (status = 200, description = "The event after the rollback", body = EventRead,
+            headers(("ETag" = String, description = "The event's version, quoted (`\"3\"`): send it as `If-Match` or `If-None-Match`"))),
         (status = 401, description = "Not authenticated", body = Problem),
         (status = 403, description = "Viewers cannot roll back", body = Problem),
         (status = 404, description = "No such event or version, or no access", body = Problem),
