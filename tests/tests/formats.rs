@@ -215,6 +215,36 @@ async fn wrong_types_are_422_naming_the_field(backend: Backend) {
         .await;
     let problem = assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
     assert_eq!(fields(&problem), ["body"]);
+    // A list where an object belongs is not an (empty) update: serde would read a
+    // struct from a sequence of its fields.
+    let id = convene_tests::id_of(&event);
+    let res = app
+        .patch(&format!("/api/events/{id}"), &json!([]), Some(&token))
+        .await;
+    let problem = assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    assert_eq!(fields(&problem), ["body"]);
+    let res = app
+        .patch(
+            &format!("/api/events/{id}"),
+            &json!(["renamed"]),
+            Some(&token),
+        )
+        .await;
+    assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    assert_eq!(
+        app.get_ok(&format!("/api/events/{id}"), &token).await["title"],
+        "shared"
+    );
+    // And an object where the share list belongs.
+    let res = app
+        .post(
+            &format!("/api/events/{id}/share"),
+            &json!({"user_id": 1, "role": "viewer"}),
+            Some(&token),
+        )
+        .await;
+    let problem = assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    assert_eq!(fields(&problem), ["body"]);
 }
 
 async fn wrong_content_type_is_415(backend: Backend) {

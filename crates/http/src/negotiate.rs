@@ -215,7 +215,7 @@ async fn read_body(
 /// Decodes a body in two steps: the syntax into a document (else 400 `malformed_body`),
 /// then the document into `T`, where a value of the wrong type is a field problem like
 /// any other (422 `validation_failed`, naming the field's path, e.g. `events[3].title`).
-fn decode<T: DeserializeOwned>(kind: BodyKind, body: &[u8]) -> Result<T, ApiError> {
+fn decode<T: DeserializeOwned>(kind: BodyKind, body: &[u8], shape: Shape) -> Result<T, ApiError> {
     let document: serde_json::Value = match kind {
         BodyKind::Json => serde_json::from_slice(body)
             .map_err(|e| ApiError::malformed_body(format!("invalid JSON: {e}")))?,
@@ -227,8 +227,29 @@ fn decode<T: DeserializeOwned>(kind: BodyKind, body: &[u8]) -> Result<T, ApiErro
                 .map_err(|e| ApiError::malformed_body(format!("invalid form: {e}")))
         }
     };
+    let fits = match shape {
+        Shape::Object => document.is_object(),
+        Shape::List => document.is_array(),
+    };
+    if !fits {
+        return Err(ApiError::validation(vec![FieldError::new(
+            "body",
+            match shape {
+                Shape::Object => "must be an object (a JSON object or MessagePack map)",
+                Shape::List => "must be a list (a JSON array or MessagePack array)",
+            },
+        )]));
+    }
     serde_path_to_error::deserialize(document)
         .map_err(|e| ApiError::validation(vec![type_error(&e)]))
+}
+
+/// What a body's document must be at its root. (Decoding alone would take a list for
+/// an object: serde reads a struct from a sequence of its fields in order.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    Object,
+    List,
 }
 
 /// The field problem of a document whose `path` holds a value of the wrong type. Inside
@@ -250,7 +271,8 @@ fn type_error(e: &serde_path_to_error::Error<serde_json::Error>) -> FieldError {
 
 type BodyFuture<T> = Pin<Box<dyn Future<Output = Result<T, ApiError>>>>;
 
-/// A request body in JSON or MessagePack (by `Content-Type`; JSON when absent).
+/// A request body in JSON or MessagePack (by `Content-Type`; JSON when absent) whose
+/// root is an object.
 pub struct Body<T>(pub T);
 
 impl<T: DeserializeOwned + 'static> FromRequest for Body<T> {
@@ -258,7 +280,19 @@ impl<T: DeserializeOwned + 'static> FromRequest for Body<T> {
     type Future = BodyFuture<Self>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        extract(req, payload, false, Body)
+        extract(req, payload, false, Shape::Object, Body)
+    }
+}
+
+/// Like [`Body`], for a body whose root is a list.
+pub struct ListBody<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for ListBody<T> {
+    type Error = ApiError;
+    type Future = BodyFuture<Self>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        extract(req, payload, false, Shape::List, ListBody)
     }
 }
 
@@ -267,13 +301,14 @@ fn extract<T: DeserializeOwned + 'static, W: 'static>(
     req: &HttpRequest,
     payload: &mut Payload,
     form: bool,
+    shape: Shape,
     wrap: fn(T) -> W,
 ) -> BodyFuture<W> {
     let req = req.clone();
     let mut payload = payload.take();
     Box::pin(async move {
         let (kind, bytes) = read_body(&req, &mut payload, form).await?;
-        decode(kind, &bytes).map(wrap)
+        decode(kind, &bytes, shape).map(wrap)
     })
 }
 
@@ -285,7 +320,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for FormOrBody<T> {
     type Future = BodyFuture<Self>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        extract(req, payload, true, FormOrBody)
+        extract(req, payload, true, Shape::Object, FormOrBody)
     }
 }
 

@@ -318,4 +318,24 @@ mod tests {
         assert_eq!(ws["protocol"], "websocket");
         assert!(ws["close_codes"]["1008"].is_string());
     }
+
+    #[test]
+    fn cursor_patterns_are_the_ones_the_server_parses() {
+        use crate::paging;
+        let doc = document();
+        for (path, pattern) in [
+            ("/api/events", paging::EVENT_CURSOR_PATTERN),
+            ("/api/events/{id}/changelog", paging::VERSION_CURSOR_PATTERN),
+            ("/api/notifications", paging::NOTIFICATION_CURSOR_PATTERN),
+        ] {
+            let cursor = doc["paths"][path]["get"]["parameters"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|p| p["name"] == "cursor")
+                .cloned()
+                .unwrap();
+            assert_eq!(cursor["schema"]["pattern"], pattern, "{path}");
+        }
+    }
 }

@@ -1,11 +1,11 @@
 //! Opaque keyset cursors and page sizes of the list endpoints.
 //!
-//! A cursor is base64url text of a tagged keyset position (`e:<µs>:<id>` for events,
-//! `v:<version>` for a changelog, `n:<id>` for notifications); clients must treat it as
-//! opaque. A cursor of one list is rejected by another.
+//! A cursor is a tagged keyset position: `e<µs since 0001-01-01T00:00:00Z>_<id>` for
+//! events, `v<version>` for a changelog, `n<id>` for notifications. Clients should treat
+//! it as opaque; its grammar is still a published pattern, and every cursor matching it
+//! is accepted (a schema-valid request is never refused), so a position is checked by
+//! its shape alone. A cursor of one list is rejected by another.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use chrono::{DateTime, Utc};
 use convene_domain::ids::{EventId, NotificationId, Version};
 use convene_domain::validation::FieldError;
@@ -44,72 +44,90 @@ fn invalid() -> ApiError {
     )
 }
 
-/// Whether a decoded cursor instant is one a stored event can have (years 1–9999, as
-/// every accepted timestamp): anything else was not produced by this list.
-fn in_range(t: &DateTime<Utc>) -> bool {
-    use chrono::Datelike;
-    (1..=9999).contains(&t.year())
+/// The pattern of an events cursor (also in the OpenAPI document: every cursor that
+/// matches it is accepted).
+pub const EVENT_CURSOR_PATTERN: &str = "^e[0-9]{1,18}_[0-9]{1,18}$";
+/// The pattern of a changelog cursor.
+pub const VERSION_CURSOR_PATTERN: &str = "^v[0-9]{1,9}$";
+/// The pattern of a notifications cursor.
+pub const NOTIFICATION_CURSOR_PATTERN: &str = "^n[0-9]{1,18}$";
+
+/// The first instant of the calendar (years 1–9999, as every accepted timestamp).
+fn calendar_start() -> DateTime<Utc> {
+    DateTime::from_timestamp(-62_135_596_800, 0).unwrap_or(DateTime::<Utc>::MIN_UTC)
 }
 
-fn encode(text: String) -> String {
-    URL_SAFE_NO_PAD.encode(text)
+/// The last instant of the calendar.
+fn calendar_end() -> DateTime<Utc> {
+    DateTime::from_timestamp(253_402_300_799, 999_999_000).unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
-fn decode(cursor: &str, tag: &str) -> Result<Vec<String>, ApiError> {
-    let bytes = URL_SAFE_NO_PAD
-        .decode(cursor.trim())
-        .map_err(|_| invalid())?;
-    let text = String::from_utf8(bytes).map_err(|_| invalid())?;
-    let mut parts = text.split(':');
-    if parts.next() != Some(tag) {
+/// The digits after `tag`, split at `_` into at most `parts` numbers of at most
+/// `max_digits` digits each: the whole grammar of a cursor.
+fn numbers(cursor: &str, tag: char, parts: usize, max_digits: usize) -> Result<Vec<u64>, ApiError> {
+    let body = cursor.strip_prefix(tag).ok_or_else(invalid)?;
+    let numbers: Vec<&str> = body.split('_').collect();
+    if numbers.len() != parts {
         return Err(invalid());
     }
-    Ok(parts.map(str::to_owned).collect())
+    numbers
+        .into_iter()
+        .map(|n| {
+            if n.is_empty() || n.len() > max_digits || !n.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(invalid());
+            }
+            n.parse().map_err(|_| invalid())
+        })
+        .collect()
 }
 
-/// The cursor after an event at `(start, id)`.
+/// The cursor after an event at `(start, id)`: `e<µs since 0001-01-01>_<id>`.
 pub fn event_cursor((start, id): (DateTime<Utc>, EventId)) -> String {
-    encode(format!("e:{}:{}", start.timestamp_micros(), id.0))
+    let micros = (start - calendar_start())
+        .num_microseconds()
+        .unwrap_or(0)
+        .max(0);
+    format!("e{micros}_{}", id.0.max(0))
 }
 
-/// Decodes an events cursor.
+/// Decodes an events cursor. A position past the calendar's end (which no list
+/// produces, but the pattern allows) is the end itself: nothing follows it.
 pub fn parse_event_cursor(cursor: &str) -> Result<(DateTime<Utc>, EventId), ApiError> {
-    match decode(cursor, "e")?.as_slice() {
-        [micros, id] => {
-            let micros: i64 = micros.parse().map_err(|_| invalid())?;
-            let start = DateTime::from_timestamp_micros(micros)
-                .filter(in_range)
-                .ok_or_else(invalid)?;
-            Ok((start, EventId(id.parse().map_err(|_| invalid())?)))
-        }
-        _ => Err(invalid()),
-    }
+    let [micros, id] = numbers(cursor, 'e', 2, 18)?[..] else {
+        return Err(invalid());
+    };
+    let micros = i64::try_from(micros).map_err(|_| invalid())?;
+    let start = calendar_start()
+        .checked_add_signed(chrono::Duration::microseconds(micros))
+        .filter(|t| *t <= calendar_end())
+        .unwrap_or_else(calendar_end);
+    Ok((start, EventId(i64::try_from(id).map_err(|_| invalid())?)))
 }
 
-/// The cursor after a changelog version.
+/// The cursor after a changelog version: `v<version>`.
 pub fn version_cursor(version: Version) -> String {
-    encode(format!("v:{}", version.0))
+    format!("v{}", version.0.max(0))
 }
 
 /// Decodes a changelog cursor.
 pub fn parse_version_cursor(cursor: &str) -> Result<Version, ApiError> {
-    match decode(cursor, "v")?.as_slice() {
-        [v] => Ok(Version(v.parse().map_err(|_| invalid())?)),
-        _ => Err(invalid()),
-    }
+    let [v] = numbers(cursor, 'v', 1, 9)?[..] else {
+        return Err(invalid());
+    };
+    Ok(Version(i32::try_from(v).map_err(|_| invalid())?))
 }
 
-/// The cursor after a notification.
+/// The cursor after a notification: `n<id>`.
 pub fn notification_cursor(id: NotificationId) -> String {
-    encode(format!("n:{}", id.0))
+    format!("n{}", id.0.max(0))
 }
 
 /// Decodes a notifications cursor.
 pub fn parse_notification_cursor(cursor: &str) -> Result<NotificationId, ApiError> {
-    match decode(cursor, "n")?.as_slice() {
-        [id] => Ok(NotificationId(id.parse().map_err(|_| invalid())?)),
-        _ => Err(invalid()),
-    }
+    let [id] = numbers(cursor, 'n', 1, 18)?[..] else {
+        return Err(invalid());
+    };
+    Ok(NotificationId(i64::try_from(id).map_err(|_| invalid())?))
 }
 
 #[cfg(test)]
@@ -131,14 +149,43 @@ mod tests {
             "",
             "!!!",
             "e:1:2",
-            &encode("e:x:1".into()),
-            &encode("e:1".into()),
-            // Years −250,000 and 20,000: integers, but no instant a stored event has.
-            &encode("e:-7952342400000000000:1".into()),
-            &encode("e:568971820800000000:1".into()),
+            "e1",
+            "e1_",
+            "e_1",
+            "ex_1",
+            "e-1_1",
+            "e1_2_3",
+            " e1_2",
+            "e1234567890123456789_1",
         ] {
-            assert!(parse_event_cursor(bad).is_err(), "{bad}");
+            assert!(parse_event_cursor(bad).is_err(), "{bad:?}");
         }
+        for bad in ["", "v", "v-1", "v1234567890", "n1"] {
+            assert!(parse_version_cursor(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn every_cursor_matching_the_pattern_is_accepted() {
+        // The calendar's first instant, and positions past its end (the end itself).
+        assert_eq!(
+            parse_event_cursor("e0_0").unwrap(),
+            (calendar_start(), EventId(0))
+        );
+        let end = event_cursor((calendar_end(), EventId(1)));
+        assert_eq!(parse_event_cursor(&end).unwrap().0, calendar_end());
+        assert_eq!(
+            parse_event_cursor("e999999999999999999_999999999999999999").unwrap(),
+            (calendar_end(), EventId(999_999_999_999_999_999))
+        );
+        assert_eq!(
+            parse_version_cursor("v999999999").unwrap(),
+            Version(999_999_999)
+        );
+        assert_eq!(
+            parse_notification_cursor("n999999999999999999").unwrap(),
+            NotificationId(999_999_999_999_999_999)
+        );
     }
 
     #[test]

@@ -12,13 +12,16 @@ use super::rfc3339;
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct RegisterRequest {
     /// 3–50 characters of `[A-Za-z0-9_.-]`, unique case-insensitively.
-    #[schema(value_type = String, required = true, example = "alice")]
+    #[schema(value_type = String, required = true, min_length = 3, max_length = 50, pattern = "^[A-Za-z0-9_.-]+$", example = "alice")]
     pub username: Option<String>,
-    /// A valid email address, unique case-insensitively.
-    #[schema(value_type = String, required = true, example = "alice@example.com")]
+    /// A valid email address (internationalised ones too), at most 254 characters,
+    /// unique case-insensitively.
+    #[schema(value_type = String, required = true, format = Email, max_length = 254, example = "alice@example.com")]
     pub email: Option<String>,
-    /// 8–72 bytes; longer passwords are refused, never truncated.
-    #[schema(value_type = String, required = true, format = Password, example = "correct horse")]
+    /// 8–72 bytes of UTF-8; longer passwords are refused, never truncated. A schema
+    /// counts characters, so it says 2–72 (every string of 8–72 bytes has that many);
+    /// the byte bounds themselves are checked by the server (422 naming `password`).
+    #[schema(value_type = String, required = true, format = Password, min_length = 2, max_length = 72, example = "correct horse")]
     pub password: Option<String>,
 }
 
@@ -32,7 +35,7 @@ pub struct LoginRequest {
     #[schema(value_type = String, required = true, format = Password)]
     pub password: Option<String>,
     /// OAuth2 `grant_type`; optional, must be `password` when given.
-    #[schema(example = "password")]
+    #[schema(pattern = "^password$", example = "password")]
     pub grant_type: Option<String>,
 }
 

@@ -20,18 +20,22 @@ where
 /// `POST /api/events` body (also each item of a batch).
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 pub struct EventCreate {
-    /// 1–200 characters, not blank.
-    #[schema(value_type = String, required = true, example = "Standup")]
+    /// 1–200 characters, not blank (some character that is not Unicode white space).
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 200, pattern = "[^\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]", example = "Standup")]
     pub title: Option<String>,
     /// Up to 10,000 characters; defaults to "".
+    #[schema(max_length = 10000)]
     pub description: Option<String>,
-    /// RFC 3339; any offset (none means UTC); at most microseconds.
-    #[schema(value_type = String, format = DateTime, required = true, example = "2030-01-31T09:30:00Z")]
+    /// RFC 3339 with an offset (`Z` or `±hh:mm`; the server also takes none, meaning
+    /// UTC), at most microseconds, no leap second; years 0002–9998 as written, so that
+    /// the instant falls within years 1–9999 in UTC.
+    #[schema(value_type = String, format = DateTime, required = true, pattern = "^(000[2-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9])-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]{1,6})?(Z|[+-][0-9]{2}:[0-9]{2})$", example = "2030-01-31T09:30:00Z")]
     pub start_time: Option<String>,
-    /// RFC 3339, strictly after `start_time`.
-    #[schema(value_type = String, format = DateTime, required = true, example = "2030-01-31T09:45:00Z")]
+    /// As `start_time`, and strictly after it (a rule between two fields: 422).
+    #[schema(value_type = String, format = DateTime, required = true, pattern = "^(000[2-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9])-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]{1,6})?(Z|[+-][0-9]{2}:[0-9]{2})$", example = "2030-01-31T09:45:00Z")]
     pub end_time: Option<String>,
     /// Up to 500 characters.
+    #[schema(max_length = 500)]
     pub location: Option<String>,
 }
 
@@ -51,25 +55,25 @@ impl From<EventCreate> for EventInput {
 /// unchanged and `location: null` clears the location.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 pub struct EventUpdate {
-    /// New title.
+    /// New title: 1–200 characters, not blank.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = String)]
+    #[schema(value_type = String, min_length = 1, max_length = 200, pattern = "[^\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]")]
     pub title: Option<Option<String>>,
-    /// New description.
+    /// New description, up to 10,000 characters.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = String)]
+    #[schema(value_type = String, max_length = 10000)]
     pub description: Option<Option<String>>,
-    /// New start.
+    /// New start (as in `EventCreate`).
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = String, format = DateTime)]
+    #[schema(value_type = String, format = DateTime, pattern = "^(000[2-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9])-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]{1,6})?(Z|[+-][0-9]{2}:[0-9]{2})$")]
     pub start_time: Option<Option<String>>,
-    /// New end.
+    /// New end (as in `EventCreate`); the result must end after it starts.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = String, format = DateTime)]
+    #[schema(value_type = String, format = DateTime, pattern = "^(000[2-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9])-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]{1,6})?(Z|[+-][0-9]{2}:[0-9]{2})$")]
     pub end_time: Option<Option<String>>,
-    /// New location; `null` clears it.
+    /// New location, up to 500 characters; `null` clears it.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 500)]
     pub location: Option<Option<String>>,
 }
 
@@ -88,8 +92,8 @@ impl From<EventUpdate> for PatchInput {
 /// `POST /api/events/batch` body.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct BatchCreate {
-    /// 1–500 events, created atomically.
-    #[schema(value_type = Vec<EventCreate>, required = true)]
+    /// 1–500 events, created atomically (more: 413).
+    #[schema(value_type = Vec<EventCreate>, required = true, min_items = 1, max_items = 500)]
     pub events: Option<Vec<EventCreate>>,
 }
 

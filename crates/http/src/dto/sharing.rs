@@ -18,6 +18,38 @@ pub struct ShareEntry {
     pub role: Option<String>,
 }
 
+/// `POST /api/events/{id}/share` body: 1–100 entries (more: 413).
+#[derive(Debug, Deserialize)]
+#[serde(transparent)]
+pub struct ShareList(pub Vec<ShareEntry>);
+
+// By hand: utoipa takes no item bounds on a newtype's field.
+impl utoipa::PartialSchema for ShareList {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ArrayBuilder::new()
+            .items(utoipa::openapi::Ref::from_schema_name("ShareEntry"))
+            .min_items(Some(1))
+            .max_items(Some(convene_domain::permission::SHARE_MAX))
+            .description(Some("1–100 entries, applied atomically (more: 413)."))
+            .into()
+    }
+}
+
+impl ToSchema for ShareList {
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        schemas.push((
+            "ShareEntry".to_owned(),
+            <ShareEntry as utoipa::PartialSchema>::schema(),
+        ));
+        <ShareEntry as ToSchema>::schemas(schemas);
+    }
+}
+
 /// `PUT /api/events/{id}/permissions/{user_id}` body.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct RoleUpdate {

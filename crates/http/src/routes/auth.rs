@@ -12,6 +12,10 @@ use crate::error::{blocking, ApiError, Problem};
 use crate::negotiate::{Body, FormOrBody, Reply};
 
 /// Register an account.
+///
+/// A rule no schema can state: the password is 8–72 bytes of UTF-8 (the schema's 2–72
+/// characters is the closest it can say); outside that, 422 naming `password`. A taken
+/// username or email is 409.
 #[utoipa::path(
     post, path = "/api/auth/register", operation_id = "registerUser", tag = "auth",
     request_body = RegisterRequest,
@@ -58,6 +62,7 @@ pub async fn register(
         (status = 200, description = "Logged in", body = Token),
         (status = 400, description = "Malformed body", body = Problem),
         (status = 401, description = "Wrong username or password", body = Problem),
+        (status = 413, description = "Body too large", body = Problem),
         (status = 415, description = "Unsupported media type", body = Problem),
         (status = 422, description = "Missing fields", body = Problem),
         (status = 429, description = "Too many attempts", body = Problem),
@@ -99,6 +104,8 @@ pub async fn login(
         (status = 200, description = "New token pair", body = Token),
         (status = 400, description = "Malformed body", body = Problem),
         (status = 401, description = "Unknown, expired, spent or revoked refresh token", body = Problem),
+        (status = 413, description = "Body too large", body = Problem),
+        (status = 415, description = "Unsupported media type", body = Problem),
         (status = 422, description = "Missing field", body = Problem),
         (status = 429, description = "Too many attempts", body = Problem),
     )

@@ -32,7 +32,8 @@ pub(crate) fn event_reply(event: Event, status: StatusCode) -> Reply<EventRead> 
 /// Create an event owned by the caller (version 1).
 ///
 /// Rejected with 409 `event_conflict` when it overlaps one of the caller's events
-/// (intervals are half-open: touching is fine); `conflicts` lists them.
+/// (intervals are half-open: touching is fine); `conflicts` lists them. A rule between
+/// fields: `end_time` must be after `start_time` (else 422 naming `end_time`).
 #[utoipa::path(
     post, path = "/api/events", operation_id = "createEvent", tag = "events",
     request_body = EventCreate,
@@ -68,7 +69,8 @@ pub async fn create(
 /// Every item is validated and checked against the caller's stored events and against
 /// the other items; if any fails nothing is stored. `errors` and `conflicts` entries
 /// carry the failing item's `index` (an in-batch overlap names the other item as
-/// `batch_index`). More than 500 items answers 413.
+/// `batch_index`). More than 500 items answers 413. A rule between fields: each item's
+/// `end_time` must be after its `start_time` (else 422 naming `end_time` with `index`).
 #[utoipa::path(
     post, path = "/api/events/batch", operation_id = "createEventBatch", tag = "events",
     request_body = BatchCreate,
@@ -79,6 +81,7 @@ pub async fn create(
         (status = 401, description = "Not authenticated", body = Problem),
         (status = 409, description = "`event_conflict`; nothing stored", body = Problem),
         (status = 413, description = "More than 500 items or body too large", body = Problem),
+        (status = 415, description = "Unsupported media type", body = Problem),
         (status = 422, description = "Invalid items; nothing stored", body = Problem),
     )
 )]
@@ -102,11 +105,13 @@ pub async fn create_batch(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
-    /// Only events overlapping `[from, to)`: those ending after `from` (RFC 3339).
-    #[param(value_type = Option<String>, format = DateTime)]
+    /// Only events overlapping `[from, to)`: those ending after `from` (RFC 3339, as
+    /// `EventCreate.start_time`).
+    #[param(value_type = Option<String>, format = DateTime, pattern = "^(000[2-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9])-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]{1,6})?(Z|[+-][0-9]{2}:[0-9]{2})$")]
     pub from: Option<String>,
-    /// ...and starting before `to` (RFC 3339; must be after `from`).
-    #[param(value_type = Option<String>, format = DateTime)]
+    /// ...and starting before `to` (as `from`; a rule between the two: `to` must be
+    /// after `from`, else 422).
+    #[param(value_type = Option<String>, format = DateTime, pattern = "^(000[2-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9])-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]{1,6})?(Z|[+-][0-9]{2}:[0-9]{2})$")]
     pub to: Option<String>,
     /// Only events where the caller has this role.
     #[param(value_type = Option<crate::dto::RoleName>)]
@@ -115,6 +120,7 @@ pub struct ListQuery {
     #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
     pub limit: Option<String>,
     /// `next_cursor` of the previous page.
+    #[param(pattern = "^e[0-9]{1,18}_[0-9]{1,18}$")]
     pub cursor: Option<String>,
 }
 
@@ -228,7 +234,9 @@ pub async fn get(
 ///
 /// Absent fields are unchanged; `location: null` clears it. A change makes a new
 /// version; a change that alters nothing makes none. Conflict-checked against the
-/// owner's events. `If-Match` (`"<version>"` or `*`) is honoured: mismatch → 412.
+/// owner's events. `If-Match` (`"<version>"` or `*`) is honoured: mismatch → 412. A
+/// rule between fields: the resulting `end_time` must be after the resulting
+/// `start_time`, given or unchanged (else 422 naming `end_time`).
 #[utoipa::path(
     put, path = "/api/events/{id}", operation_id = "replaceEvent", tag = "events",
     params(("id" = i64, Path, description = "Event id"),
@@ -244,6 +252,8 @@ pub async fn get(
         (status = 404, description = "No such event, or no access to it", body = Problem),
         (status = 409, description = "`event_conflict` with the owner's events", body = Problem),
         (status = 412, description = "`precondition_failed`; `current_etag` given", body = Problem),
+        (status = 413, description = "Body too large", body = Problem),
+        (status = 415, description = "Unsupported media type", body = Problem),
         (status = 422, description = "Invalid fields", body = Problem),
     )
 )]
@@ -262,7 +272,9 @@ pub async fn update(
     Ok(event_reply(event, StatusCode::OK))
 }
 
-/// Same as `PUT /api/events/{id}`.
+/// Same as `PUT /api/events/{id}`: any subset of the fields; 409 on overlap, 412 on a
+/// stale `If-Match`, 422 when the resulting `end_time` is not after the resulting
+/// `start_time`.
 #[utoipa::path(
     patch, path = "/api/events/{id}", operation_id = "updateEvent", tag = "events",
     params(("id" = i64, Path, description = "Event id"),
@@ -278,6 +290,8 @@ pub async fn update(
         (status = 404, description = "No such event, or no access to it", body = Problem),
         (status = 409, description = "`event_conflict` with the owner's events", body = Problem),
         (status = 412, description = "`precondition_failed`; `current_etag` given", body = Problem),
+        (status = 413, description = "Body too large", body = Problem),
+        (status = 415, description = "Unsupported media type", body = Problem),
         (status = 422, description = "Invalid fields", body = Problem),
     )
 )]

@@ -23,6 +23,7 @@ pub struct PageQuery {
     #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
     pub limit: Option<String>,
     /// `next_cursor` of the previous page.
+    #[param(pattern = "^v[0-9]{1,9}$")]
     pub cursor: Option<String>,
 }
 

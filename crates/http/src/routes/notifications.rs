@@ -22,6 +22,7 @@ pub struct InboxQuery {
     #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
     pub limit: Option<String>,
     /// `next_cursor` of the previous page.
+    #[param(pattern = "^n[0-9]{1,18}$")]
     pub cursor: Option<String>,
 }
 

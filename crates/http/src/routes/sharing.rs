@@ -6,9 +6,9 @@ use convene_service::sharing::{self, Grant};
 use convene_service::Services;
 
 use crate::auth::Authenticated;
-use crate::dto::{PermissionRead, RoleUpdate, ShareEntry};
+use crate::dto::{PermissionRead, RoleUpdate, ShareList};
 use crate::error::{blocking, ApiError, Problem};
-use crate::negotiate::{Body, Reply};
+use crate::negotiate::{Body, ListBody, Reply};
 
 /// Share the event with users as `editor` or `viewer` (owner only).
 ///
@@ -19,7 +19,7 @@ use crate::negotiate::{Body, Reply};
 #[utoipa::path(
     post, path = "/api/events/{id}/share", operation_id = "shareEvent", tag = "sharing",
     params(("id" = i64, Path, description = "Event id")),
-    request_body = [ShareEntry],
+    request_body = ShareList,
     security(("bearer" = []), ("oauth2" = [])),
     responses(
         (status = 200, description = "The permissions of the entries given", body = [PermissionRead]),
@@ -28,6 +28,7 @@ use crate::negotiate::{Body, Reply};
         (status = 403, description = "Only the owner shares", body = Problem),
         (status = 404, description = "No such event, or no access to it", body = Problem),
         (status = 413, description = "More than 100 entries, or body too large", body = Problem),
+        (status = 415, description = "Unsupported media type", body = Problem),
         (status = 422, description = "Invalid entries; nothing stored", body = Problem),
     )
 )]
@@ -35,7 +36,7 @@ pub async fn share(
     services: web::Data<Services>,
     Authenticated(principal): Authenticated,
     id: web::Path<i64>,
-    Body(entries): Body<Vec<ShareEntry>>,
+    ListBody(ShareList(entries)): ListBody<ShareList>,
 ) -> Result<Reply<Vec<PermissionRead>>, ApiError> {
     let id = EventId(id.into_inner());
     let grants = entries
@@ -74,7 +75,8 @@ pub async fn list(
     ))
 }
 
-/// Change a participant's role (owner only); 404 if that user has no permission.
+/// Change a participant's role (owner only); 404 if that user has no permission (the
+/// owner included: the owner's role never changes).
 #[utoipa::path(
     put, path = "/api/events/{id}/permissions/{user_id}", operation_id = "setEventPermission", tag = "sharing",
     params(("id" = i64, Path, description = "Event id"), ("user_id" = i64, Path, description = "Participant")),
@@ -82,9 +84,12 @@ pub async fn list(
     security(("bearer" = []), ("oauth2" = [])),
     responses(
         (status = 200, description = "The changed permission", body = PermissionRead),
+        (status = 400, description = "Malformed body", body = Problem),
         (status = 401, description = "Not authenticated", body = Problem),
         (status = 403, description = "Only the owner changes roles", body = Problem),
         (status = 404, description = "No such event or permission", body = Problem),
+        (status = 413, description = "Body too large", body = Problem),
+        (status = 415, description = "Unsupported media type", body = Problem),
         (status = 422, description = "Invalid role", body = Problem),
     )
 )]
@@ -109,6 +114,9 @@ pub async fn change_role(
 }
 
 /// Revoke a participant (the owner), or leave the event (the participant themself).
+///
+/// A rule no schema can state: `user_id` naming the owner answers 422 (the owner
+/// cannot be removed).
 #[utoipa::path(
     delete, path = "/api/events/{id}/permissions/{user_id}", operation_id = "revokeEventPermission", tag = "sharing",
     params(("id" = i64, Path, description = "Event id"), ("user_id" = i64, Path, description = "Participant")),

@@ -14,8 +14,7 @@ use crate::negotiate::Reply;
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct UserQuery {
-    /// Exact username, compared case-insensitively.
-    #[param(min_length = 1)]
+    /// Exact username, compared case-insensitively (no match: an empty list).
     pub username: String,
 }
 
