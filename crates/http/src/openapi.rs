@@ -161,15 +161,20 @@ impl WireFormats {
                 body.content.entry(MSGPACK.to_owned()).or_insert(json);
             }
         }
+        let takes_body = op.request_body.is_some();
+        let operation_id = op.operation_id.clone().unwrap_or_default();
         for (status, response) in op.responses.responses.iter_mut() {
             let RefOr::T(response) = response else {
                 continue;
             };
-            let Some(json) = response.content.shift_remove("application/json") else {
+            let Some(mut json) = response.content.shift_remove("application/json") else {
                 continue;
             };
             let is_error = status.starts_with('4') || status.starts_with('5');
             let json_type = if is_error {
+                if let Ok(code) = status.parse::<u16>() {
+                    json.example = Some(problem_example(code, &operation_id, takes_body));
+                }
                 PROBLEM_JSON
             } else {
                 "application/json"
@@ -178,6 +183,64 @@ impl WireFormats {
             response.content.insert(MSGPACK.to_owned(), json);
         }
     }
+}
+
+/// A problem document as `operation` answers with `status`: each error response shows
+/// its own example, not one shared by all.
+fn problem_example(status: u16, operation: &str, takes_body: bool) -> serde_json::Value {
+    use serde_json::json;
+    let (code, detail) = match status {
+        400 if takes_body => (
+            "malformed_body",
+            "invalid JSON: EOF while parsing an object at line 1 column 1",
+        ),
+        400 => ("invalid_query", "limit must be an integer, not \"ten\""),
+        401 if operation == "loginUser" => ("unauthorized", "wrong username or password"),
+        401 => (
+            "unauthorized",
+            "missing, invalid, expired or revoked access token",
+        ),
+        403 => ("forbidden", "only the owner may do this"),
+        404 => ("not_found", "no such resource"),
+        409 if operation == "registerUser" => ("username_taken", "the username is taken"),
+        409 => ("event_conflict", "overlaps 1 existing event"),
+        412 => (
+            "precondition_failed",
+            "If-Match does not match the event's current ETag",
+        ),
+        413 => ("payload_too_large", "the body exceeds 1048576 bytes"),
+        415 => (
+            "unsupported_media_type",
+            "text/plain is not supported; send application/json or application/msgpack",
+        ),
+        422 => ("validation_failed", "1 field problem"),
+        429 => ("rate_limited", "too many attempts; retry after 6 s"),
+        503 => (
+            "unavailable",
+            "the database cannot be reached; retry shortly",
+        ),
+        _ => ("internal", "an internal error occurred"),
+    };
+    let title = actix_web::http::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("Error");
+    let mut example = json!({
+        "type": "about:blank", "title": title, "status": status, "code": code, "detail": detail,
+    });
+    match status {
+        409 if code == "event_conflict" => {
+            example["conflicts"] = json!([{"id": 7, "title": "Standup",
+                "start_time": "2030-01-31T09:30:00Z", "end_time": "2030-01-31T09:45:00Z"}]);
+        }
+        412 => example["current_etag"] = json!("\"3\""),
+        422 => {
+            example["errors"] =
+                json!([{"field": "end_time", "message": "must be after start_time"}]);
+        }
+        _ => {}
+    }
+    example
 }
 
 impl Modify for WireFormats {
@@ -317,6 +380,36 @@ mod tests {
         let ws = &doc["paths"]["/ws/notifications"]["get"]["x-websocket"];
         assert_eq!(ws["protocol"], "websocket");
         assert!(ws["close_codes"]["1008"].is_string());
+    }
+
+    #[test]
+    fn each_error_response_has_its_own_example() {
+        let doc = document();
+        for (method, path, op) in operations(&doc) {
+            for (status, response) in op["responses"].as_object().unwrap() {
+                if !(status.starts_with('4') || status.starts_with('5')) {
+                    continue;
+                }
+                let example = &response["content"]["application/problem+json"]["example"];
+                assert_eq!(
+                    example["status"].as_u64().map(|s| s.to_string()).as_deref(),
+                    Some(status.as_str()),
+                    "{method} {path} {status}"
+                );
+                assert!(example["code"].is_string(), "{method} {path} {status}");
+            }
+        }
+    }
+
+    #[test]
+    fn properties_keep_their_declaration_order() {
+        // The text, not a parsed map (which would sort the keys).
+        let text = openapi_json().unwrap();
+        let schema = &text[text.find("\"EventCreate\": {").unwrap()..];
+        let properties = &schema[schema.find("\"properties\"").unwrap()..];
+        let at = |key: &str| properties.find(&format!("\"{key}\": {{")).unwrap();
+        let order = ["title", "description", "start_time", "end_time", "location"].map(at);
+        assert!(order.windows(2).all(|w| w[0] < w[1]), "{order:?}");
     }
 
     #[test]
