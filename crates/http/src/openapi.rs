@@ -431,4 +431,20 @@ mod tests {
             assert_eq!(cursor["schema"]["pattern"], pattern, "{path}");
         }
     }
+
+    #[test]
+    fn every_operation_with_a_body_documents_the_body_errors() {
+        let doc = document();
+        for (method, path, op) in operations(&doc) {
+            if op.get("requestBody").is_none() {
+                continue;
+            }
+            for status in ["400", "413", "415", "422"] {
+                assert!(
+                    op["responses"].get(status).is_some(),
+                    "{method} {path} lacks {status}"
+                );
+            }
+        }
+    }
 }
