@@ -74,8 +74,9 @@ fn serve(dir: &std::path::Path, database_url: &str) -> (Child, String) {
     )
 }
 
-/// [`serve`], with `command` (the binary, perhaps as another user) prepared already.
-fn serve_with(dir: &std::path::Path, database_url: &str, mut command: Command) -> (Child, String) {
+/// `command` (the binary) set up to serve from `dir` over `database_url` on port 0, in a
+/// clean environment, logging at info to a piped stdout.
+fn configure(command: &mut Command, dir: &std::path::Path, database_url: &str) {
     command
         .current_dir(dir)
         .env_clear()
@@ -86,6 +87,11 @@ fn serve_with(dir: &std::path::Path, database_url: &str, mut command: Command) -
         .env("AUTH_RATE_LIMIT_PER_MINUTE", "0")
         .env("RUST_LOG", "info")
         .stdout(Stdio::piped());
+}
+
+/// [`serve`], with `command` (the binary, perhaps as another user) prepared already.
+fn serve_with(dir: &std::path::Path, database_url: &str, mut command: Command) -> (Child, String) {
+    configure(&mut command, dir, database_url);
     let mut child = command.spawn().unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let port = loop {
@@ -411,15 +417,8 @@ async fn the_start_up_line_says_where_it_runs_in_either_format() {
     for format in ["json", "text"] {
         let dir = tempfile::tempdir().unwrap();
         let mut command = Command::new(env!("CARGO_BIN_EXE_convene"));
-        command
-            .current_dir(dir.path())
-            .env_clear()
-            .env("DATABASE_URL", sqlite_url(dir.path()))
-            .env("SECRET_KEY", "process-test-secret-0123456789abcdefghij")
-            .env("BIND", "127.0.0.1:0")
-            .env("LOG_FORMAT", format)
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::piped());
+        configure(&mut command, dir.path(), &sqlite_url(dir.path()));
+        command.env("LOG_FORMAT", format);
         let mut child = KillOnDrop(command.spawn().unwrap());
         let lines = BufReader::new(child.0.stdout.take().unwrap()).lines();
         let mut seen = Vec::new();
@@ -464,15 +463,8 @@ async fn the_start_up_line_says_where_it_runs_in_either_format() {
 async fn sigterm_stops_a_server_whose_log_reader_is_gone() {
     let dir = tempfile::tempdir().unwrap();
     let mut command = Command::new(env!("CARGO_BIN_EXE_convene"));
-    command
-        .current_dir(dir.path())
-        .env_clear()
-        .env("DATABASE_URL", sqlite_url(dir.path()))
-        .env("SECRET_KEY", "process-test-secret-0123456789abcdefghij")
-        .env("BIND", "127.0.0.1:0")
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    configure(&mut command, dir.path(), &sqlite_url(dir.path()));
+    command.stderr(Stdio::piped());
     let mut child = KillOnDrop(command.spawn().unwrap());
     let mut lines = BufReader::new(child.0.stdout.take().unwrap()).lines();
     let line = loop {
