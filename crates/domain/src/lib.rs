@@ -9,6 +9,7 @@ pub mod event;
 pub mod ids;
 pub mod notification;
 pub mod permission;
+pub mod recurrence;
 pub mod schedule;
 pub mod time;
 pub mod validation;

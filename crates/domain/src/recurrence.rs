@@ -1,0 +1,252 @@
+//! Recurring events: the time zone a series repeats in, its RFC 5545 rule, and the
+//! expansion of the rule into occurrences (instants in UTC), with the contract's DST
+//! rules. The rule grammar and its expansion are the `rrule` crate's; this module adds
+//! what the contract says on top:
+//!
+//! - expansion runs on the **wall clock of the zone**: the rule is expanded in local
+//!   ("floating") time and each local start is then placed in the zone, so a 09:00
+//!   Europe/Berlin series is 08:00Z in winter and 07:00Z in summer;
+//! - a local time that does not exist (the spring-forward gap) is taken with the UTC
+//!   offset in effect before the gap; an ambiguous one (fall-back) is its first instant;
+//! - only `FREQ` `DAILY|WEEKLY|MONTHLY|YEARLY` and the parts `INTERVAL`, `COUNT`, `UNTIL`,
+//!   `BYDAY`, `BYMONTHDAY`, `BYMONTH`, `BYSETPOS`, `WKST` are accepted;
+//! - expansion is bounded: at most `max` occurrences up to a horizon, and the crate's
+//!   own iteration limit ends a rule that never (or hardly ever) produces one.
+
+use chrono::{DateTime, Duration, LocalResult, NaiveDateTime, Offset, TimeZone, Utc};
+use chrono_tz::Tz;
+use rrule::{Frequency, RRule, Unvalidated};
+
+use crate::validation::FieldError;
+
+/// The zone of an event without one.
+pub const DEFAULT_TIME_ZONE: Tz = chrono_tz::UTC;
+
+/// Parses an IANA zone name (`Europe/Berlin`); the error names the field `time_zone`.
+pub fn parse_time_zone(raw: &str) -> Result<Tz, FieldError> {
+    raw.parse::<Tz>().map_err(|_| {
+        FieldError::new(
+            "time_zone",
+            format!("{raw:?} is not an IANA time zone name (e.g. \"Europe/Berlin\", \"UTC\")"),
+        )
+    })
+}
+
+/// A parsed recurrence rule (an `RRULE` value without the `RRULE:` prefix).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rule {
+    text: String,
+    rule: RRule<Unvalidated>,
+}
+
+fn rule_error(message: impl Into<String>) -> FieldError {
+    FieldError::new("recurrence", message)
+}
+
+impl Rule {
+    /// Parses and checks a rule: unparsable text, an unsupported frequency or part is a
+    /// problem with the field `recurrence`.
+    pub fn parse(raw: &str) -> Result<Self, FieldError> {
+        let text = raw.trim();
+        if text.is_empty() {
+            return Err(rule_error("must not be empty; use null for a single event"));
+        }
+        if text.to_ascii_uppercase().starts_with("RRULE:") {
+            return Err(rule_error(
+                "give the rule's value without the \"RRULE:\" prefix",
+            ));
+        }
+        for part in text.split(';') {
+            let name = part
+                .split('=')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_uppercase();
+            if !SUPPORTED_PARTS.contains(&name.as_str()) {
+                return Err(rule_error(format!(
+                    "{name} is not supported (supported: {})",
+                    SUPPORTED_PARTS.join(", ")
+                )));
+            }
+        }
+        let rule: RRule<Unvalidated> = text
+            .parse()
+            .map_err(|e| rule_error(format!("is not a valid RRULE: {e}")))?;
+        match rule.get_freq() {
+            Frequency::Daily | Frequency::Weekly | Frequency::Monthly | Frequency::Yearly => {}
+            other => {
+                return Err(rule_error(format!(
+                    "FREQ={other} is not supported (DAILY, WEEKLY, MONTHLY or YEARLY)"
+                )))
+            }
+        }
+        Ok(Self {
+            text: text.to_owned(),
+            rule,
+        })
+    }
+
+    /// The rule as given (trimmed).
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// Whether the rule ends by itself (`COUNT` or `UNTIL`).
+    pub fn is_bounded(&self) -> bool {
+        self.rule.get_count().is_some() || self.rule.get_until().is_some()
+    }
+}
+
+/// The rule parts the contract supports.
+const SUPPORTED_PARTS: [&str; 9] = [
+    "FREQ",
+    "INTERVAL",
+    "COUNT",
+    "UNTIL",
+    "BYDAY",
+    "BYMONTHDAY",
+    "BYMONTH",
+    "BYSETPOS",
+    "WKST",
+];
+
+/// A series: its first occurrence (DTSTART, in UTC), every occurrence's length, the zone
+/// it repeats in and its rule.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    /// Start of the first occurrence.
+    pub start: DateTime<Utc>,
+    /// Length of every occurrence.
+    pub length: Duration,
+    /// The wall clock the rule repeats in.
+    pub zone: Tz,
+    /// The rule.
+    pub rule: Rule,
+}
+
+/// Why a series cannot be expanded as asked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExpansionError {
+    /// The rule produces no occurrence at all (e.g. `BYMONTHDAY=30;BYMONTH=2`).
+    Empty,
+    /// More than the allowed number of occurrences before the horizon.
+    TooMany {
+        /// The limit.
+        max: usize,
+    },
+    /// Two of the series' own occurrences overlap.
+    SelfOverlap {
+        /// The later of the two.
+        at: DateTime<Utc>,
+    },
+    /// The crate refused the rule with this start (e.g. an `UNTIL` before it).
+    Invalid(String),
+}
+
+impl ExpansionError {
+    /// The field problem this is (field `recurrence`).
+    pub fn field_error(&self) -> FieldError {
+        match self {
+            Self::Empty => rule_error("produces no occurrence"),
+            Self::TooMany { max } => rule_error(format!(
+                "produces more than {max} occurrences within the horizon; add COUNT or UNTIL"
+            )),
+            Self::SelfOverlap { at } => rule_error(format!(
+                "occurrences of this series overlap one another (at {})",
+                at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+            )),
+            Self::Invalid(why) => rule_error(why.clone()),
+        }
+    }
+}
+
+impl Series {
+    /// The starts of every occurrence before `horizon`, in order, the first occurrence
+    /// (DTSTART) always included: at most `max`, else [`ExpansionError::TooMany`]. A rule
+    /// that produces nothing at all is [`ExpansionError::Empty`]; occurrences that
+    /// overlap one another are [`ExpansionError::SelfOverlap`].
+    pub fn starts_before(
+        &self,
+        horizon: DateTime<Utc>,
+        max: usize,
+    ) -> Result<Vec<DateTime<Utc>>, ExpansionError> {
+        let floating = |local: NaiveDateTime| rrule::Tz::UTC.from_utc_datetime(&local);
+        let local_start = self.start.with_timezone(&self.zone).naive_local();
+        let mut rule = self.rule.rule.clone();
+        if let Some(until) = rule.get_until() {
+            // UNTIL is an instant (UTC); the expansion runs on the zone's wall clock.
+            let local_until = until.with_timezone(&self.zone).naive_local();
+            rule = rule.until(floating(local_until));
+        }
+        let set = rule
+            .build(floating(local_start))
+            .map_err(|e| ExpansionError::Invalid(e.to_string()))?;
+        // A day of margin: local times can run up to a day ahead of UTC.
+        let local_horizon = horizon.naive_utc() + Duration::days(1);
+        let wanted = u16::try_from(max.saturating_add(1)).unwrap_or(u16::MAX);
+        let result = set.before(floating(local_horizon)).all(wanted);
+        let generated: Vec<DateTime<Utc>> = result
+            .dates
+            .iter()
+            .map(|d| place(self.zone, d.naive_utc()))
+            .filter(|t| *t < horizon)
+            .collect();
+        if generated.is_empty() {
+            // Nothing before the horizon: does the rule produce anything at all?
+            let any = self
+                .rule
+                .rule
+                .clone()
+                .build(floating(local_start))
+                .map_err(|e| ExpansionError::Invalid(e.to_string()))?
+                .all(1);
+            if any.dates.is_empty() {
+                return Err(ExpansionError::Empty);
+            }
+        }
+        // DTSTART is the first occurrence, whether or not the rule would produce it.
+        let mut starts = generated;
+        starts.push(self.start);
+        starts.sort_unstable();
+        starts.dedup();
+        if starts.len() > max {
+            return Err(ExpansionError::TooMany { max });
+        }
+        if let Some(pair) = starts.windows(2).find(|w| w[1] < w[0] + self.length) {
+            return Err(ExpansionError::SelfOverlap { at: pair[1] });
+        }
+        Ok(starts)
+    }
+}
+
+/// The instant of the local time `local` in `zone`: a time in the spring-forward gap
+/// takes the offset in effect before the gap; an ambiguous one is the earlier instant.
+pub fn place(zone: Tz, local: NaiveDateTime) -> DateTime<Utc> {
+    match zone.from_local_datetime(&local) {
+        LocalResult::Single(t) => t.with_timezone(&Utc),
+        LocalResult::Ambiguous(first, _) => first.with_timezone(&Utc),
+        LocalResult::None => {
+            // The last hour before the gap that exists tells the offset before it.
+            let before = (1..=48).find_map(|h| {
+                match zone.from_local_datetime(&(local - Duration::hours(h))) {
+                    LocalResult::Single(t) => Some(t),
+                    LocalResult::Ambiguous(first, _) => Some(first),
+                    LocalResult::None => None,
+                }
+            });
+            match before {
+                Some(t) => {
+                    let offset = t.offset().fix();
+                    Utc.from_utc_datetime(
+                        &(local - Duration::seconds(i64::from(offset.local_minus_utc()))),
+                    )
+                }
+                None => Utc.from_utc_datetime(&local),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

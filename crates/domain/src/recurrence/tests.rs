@@ -1,0 +1,224 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use chrono::{Datelike, Timelike};
+use proptest::prelude::*;
+
+use super::*;
+
+fn utc(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+fn series(start: &str, minutes: i64, zone: &str, rule: &str) -> Series {
+    Series {
+        start: utc(start),
+        length: Duration::minutes(minutes),
+        zone: parse_time_zone(zone).unwrap(),
+        rule: Rule::parse(rule).unwrap(),
+    }
+}
+
+fn texts(starts: &[DateTime<Utc>]) -> Vec<String> {
+    starts
+        .iter()
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .collect()
+}
+
+const FAR: &str = "2040-01-01T00:00:00Z";
+
+#[test]
+fn a_weekly_series_keeps_its_wall_clock_across_dst_in_berlin() {
+    // 09:00 Berlin on Mondays around the 2030-03-31 change: 08:00Z, then 07:00Z.
+    let s = series(
+        "2030-03-18T08:00:00Z",
+        30,
+        "Europe/Berlin",
+        "FREQ=WEEKLY;COUNT=4",
+    );
+    assert_eq!(
+        texts(&s.starts_before(utc(FAR), 100).unwrap()),
+        [
+            "2030-03-18T08:00:00Z",
+            "2030-03-25T08:00:00Z",
+            "2030-04-01T07:00:00Z",
+            "2030-04-08T07:00:00Z"
+        ]
+    );
+}
+
+#[test]
+fn a_nonexistent_local_time_takes_the_offset_before_the_gap() {
+    // 02:30 New York does not exist on 2030-03-10: taken at -05:00, i.e. 07:30Z.
+    let s = series(
+        "2030-03-09T07:30:00Z",
+        15,
+        "America/New_York",
+        "FREQ=DAILY;COUNT=3",
+    );
+    assert_eq!(
+        texts(&s.starts_before(utc(FAR), 100).unwrap()),
+        [
+            "2030-03-09T07:30:00Z",
+            "2030-03-10T07:30:00Z",
+            "2030-03-11T06:30:00Z"
+        ]
+    );
+}
+
+#[test]
+fn an_ambiguous_local_time_is_its_first_instant() {
+    // 01:30 New York happens twice on 2030-11-03: the first is 05:30Z (EDT).
+    let s = series(
+        "2030-11-02T05:30:00Z",
+        15,
+        "America/New_York",
+        "FREQ=DAILY;COUNT=3",
+    );
+    assert_eq!(
+        texts(&s.starts_before(utc(FAR), 100).unwrap()),
+        [
+            "2030-11-02T05:30:00Z",
+            "2030-11-03T05:30:00Z",
+            "2030-11-04T06:30:00Z"
+        ]
+    );
+}
+
+#[test]
+fn until_is_an_instant_and_the_horizon_cuts_open_series() {
+    let s = series(
+        "2030-01-07T09:00:00Z",
+        60,
+        "UTC",
+        "FREQ=WEEKLY;UNTIL=20300121T090000Z",
+    );
+    assert_eq!(s.starts_before(utc(FAR), 100).unwrap().len(), 3);
+    let open = series("2030-01-01T09:00:00Z", 60, "UTC", "FREQ=DAILY");
+    assert!(!open.rule.is_bounded());
+    assert_eq!(
+        open.starts_before(utc("2030-01-11T00:00:00Z"), 100)
+            .unwrap()
+            .len(),
+        10
+    );
+    assert_eq!(
+        open.starts_before(utc(FAR), 100),
+        Err(ExpansionError::TooMany { max: 100 })
+    );
+}
+
+#[test]
+fn monthly_rules_with_ordinals_and_setpos() {
+    // The last Friday of each month, and the last weekday of each month.
+    let last_friday = series(
+        "2030-01-25T10:00:00Z",
+        60,
+        "UTC",
+        "FREQ=MONTHLY;BYDAY=-1FR;COUNT=3",
+    );
+    assert_eq!(
+        texts(&last_friday.starts_before(utc(FAR), 10).unwrap()),
+        [
+            "2030-01-25T10:00:00Z",
+            "2030-02-22T10:00:00Z",
+            "2030-03-29T10:00:00Z"
+        ]
+    );
+    let last_weekday = series(
+        "2030-01-31T10:00:00Z",
+        60,
+        "UTC",
+        "FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1;COUNT=3",
+    );
+    assert_eq!(
+        texts(&last_weekday.starts_before(utc(FAR), 10).unwrap()),
+        [
+            "2030-01-31T10:00:00Z",
+            "2030-02-28T10:00:00Z",
+            "2030-03-29T10:00:00Z"
+        ]
+    );
+}
+
+#[test]
+fn hostile_rules_are_field_problems_not_hangs() {
+    for (rule, says) in [
+        ("FREQ=SECONDLY", "not supported"),
+        ("FREQ=MINUTELY;COUNT=5", "not supported"),
+        ("FREQ=HOURLY", "not supported"),
+        ("FREQ=DAILY;BYHOUR=9", "BYHOUR is not supported"),
+        ("RRULE:FREQ=DAILY", "prefix"),
+        ("FREQ=FORTNIGHTLY", "not a valid RRULE"),
+        ("", "empty"),
+        ("FREQ=DAILY;COUNT=x", "not a valid RRULE"),
+    ] {
+        let e = Rule::parse(rule).unwrap_err();
+        assert_eq!(e.field, "recurrence");
+        assert!(e.message.contains(says), "{rule}: {}", e.message);
+    }
+    // Never produces: February 30th.
+    let never = series(
+        "2030-01-30T10:00:00Z",
+        60,
+        "UTC",
+        "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30",
+    );
+    assert_eq!(
+        never.starts_before(utc(FAR), 2000),
+        Err(ExpansionError::Empty)
+    );
+    // Far beyond the limit.
+    let huge = series("2030-01-01T10:00:00Z", 60, "UTC", "FREQ=DAILY;COUNT=100000");
+    assert_eq!(
+        huge.starts_before(utc("2099-01-01T00:00:00Z"), 2000),
+        Err(ExpansionError::TooMany { max: 2000 })
+    );
+    assert!(parse_time_zone("Mars/Olympus_Mons")
+        .unwrap_err()
+        .message
+        .contains("IANA"));
+}
+
+#[test]
+fn occurrences_of_one_series_must_not_overlap() {
+    let s = series("2030-01-01T10:00:00Z", 25 * 60, "UTC", "FREQ=DAILY;COUNT=3");
+    assert_eq!(
+        s.starts_before(utc(FAR), 100),
+        Err(ExpansionError::SelfOverlap {
+            at: utc("2030-01-02T10:00:00Z")
+        })
+    );
+    let touching = series("2030-01-01T10:00:00Z", 24 * 60, "UTC", "FREQ=DAILY;COUNT=3");
+    assert_eq!(touching.starts_before(utc(FAR), 100).unwrap().len(), 3);
+}
+
+proptest! {
+    /// Every occurrence of a weekly Berlin series keeps the first one's wall-clock time
+    /// (no time of day in Berlin falls into a gap between 08:00 and 18:00).
+    #[test]
+    fn weekly_occurrences_keep_their_local_time(
+        day in 0i64..3650,
+        hour in 8u32..18,
+        minute in 0u32..60,
+        count in 1u32..60,
+    ) {
+        let zone = chrono_tz::Europe::Berlin;
+        let local = chrono::NaiveDate::from_ymd_opt(2025, 1, 1).unwrap()
+            .and_hms_opt(hour, minute, 0).unwrap() + Duration::days(day);
+        let s = Series {
+            start: place(zone, local),
+            length: Duration::minutes(30),
+            zone,
+            rule: Rule::parse(&format!("FREQ=WEEKLY;COUNT={count}")).unwrap(),
+        };
+        let starts = s.starts_before(utc("2100-01-01T00:00:00Z"), 100).unwrap();
+        prop_assert_eq!(starts.len(), count as usize);
+        for (i, t) in starts.iter().enumerate() {
+            let wall = t.with_timezone(&zone);
+            prop_assert_eq!((wall.hour(), wall.minute()), (hour, minute));
+            prop_assert_eq!(wall.date_naive(), local.date() + Duration::weeks(i as i64));
+            prop_assert_eq!(wall.weekday(), local.weekday());
+        }
+    }
+}
