@@ -102,7 +102,7 @@ async fn a_database_outage_answers_503_fast_and_recovers(backend: Backend) {
 
 /// PostgreSQL "restarts" three times (every connection dropped, none accepted for
 /// 300 ms) while a client writes 60 events, retrying on 503 as `Retry-After` invites:
-/// no answer but 201 or 503, every event stored once, and the WebSocket (whose
+/// no answer but 201 (or, for a write caught in its commit, 503), every event stored once, and the WebSocket (whose
 /// notifications come through the listener, which reconnects and catches up) carries
 /// each event's notification exactly once.
 async fn a_database_restart_under_load_loses_and_repeats_nothing(backend: Backend) {
@@ -164,7 +164,10 @@ async fn a_database_restart_under_load_loses_and_repeats_nothing(backend: Backen
         .await
         .expect("the writer finishes")
         .unwrap();
-    eprintln!("503s during the restarts: {unavailable}");
+    // A write whose connection breaks before its commit runs again on a fresh
+    // connection; only one caught in its commit (at most one per restart, the writer
+    // being sequential) may answer 503.
+    assert!(unavailable <= 3, "{unavailable} answers 503 for 3 restarts");
 
     let mut pushed = std::collections::BTreeMap::<String, usize>::new();
     while pushed.len() < 60 {

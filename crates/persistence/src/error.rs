@@ -87,10 +87,10 @@ impl From<DieselError> for StoreError {
 
 /// Messages of storage that cannot be written or reached right now (SQLite's
 /// `SQLITE_READONLY`, `SQLITE_FULL`, `SQLITE_IOERR`, `SQLITE_CANTOPEN`, `SQLITE_BUSY`;
-/// PostgreSQL's disk-full, read-only and shutdown errors): the request may succeed
-/// later, so it is `Unavailable` (503), not a bug.
+/// PostgreSQL's disk-full, read-only and shutdown errors; a lost connection): the request
+/// may succeed later, so it is `Unavailable` (503), not a bug.
 fn is_storage_failure(message: &str) -> bool {
-    const MARKERS: [&str; 11] = [
+    const MARKERS: [&str; 18] = [
         "readonly database",
         "database or disk is full",
         "disk I/O error",
@@ -102,6 +102,14 @@ fn is_storage_failure(message: &str) -> bool {
         "terminating connection",
         "the database system is shutting down",
         "the database system is starting up",
+        // libpq, when the link to the server is lost mid-request.
+        "server closed the connection unexpectedly",
+        "no connection to the server",
+        "could not receive data from server",
+        "could not send data to server",
+        "SSL SYSCALL error",
+        "SSL error",
+        "connection to server",
     ];
     MARKERS.iter().any(|m| message.contains(m))
 }
@@ -151,6 +159,10 @@ mod tests {
             "database or disk is full",
             "could not extend file \"base/1/2\": No space left on device",
             "cannot execute INSERT in a read-only transaction",
+            "server closed the connection unexpectedly\n\tThis probably means the server terminated abnormally",
+            "SSL SYSCALL error: EOF detected",
+            "SSL error: unexpected eof while reading",
+            "could not receive data from server: Connection reset by peer",
         ] {
             assert!(is_storage_failure(m), "{m}");
         }

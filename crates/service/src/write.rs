@@ -10,6 +10,8 @@ use crate::{ServiceError, Services};
 
 /// How many times a write is attempted when a concurrent writer keeps winning.
 const ATTEMPTS: usize = 5;
+/// How many connections a write is tried on when one breaks before its commit.
+const FRESH_CONNECTIONS: usize = 2;
 
 /// Runs `op`, running it again (up to [`ATTEMPTS`] times in all) while it reports that
 /// a concurrent writer won a race (PostgreSQL's exclusion constraint fired, or a
@@ -35,21 +37,37 @@ impl Services {
         &self,
         mut f: impl FnMut(&mut DbConnection, &mut Vec<NotificationBody>) -> Result<T, ServiceError>,
     ) -> Result<T, ServiceError> {
-        let mut conn = self.conn()?;
-        retrying(|| {
-            let (value, committed) = write_transaction(&mut conn, |conn| {
-                let mut notes = Vec::new();
-                let value = f(conn, &mut notes)?;
-                if !notes.is_empty() {
-                    live::order_notifications(conn)?;
+        // A connection that breaks before the commit is sent (a database restart, a
+        // dropped link) leaves nothing behind: the write runs once more on a fresh
+        // connection. One that breaks during the commit may have committed: 503.
+        let mut connections = FRESH_CONNECTIONS;
+        loop {
+            let mut conn = self.conn()?;
+            let mut committing = false;
+            let result = retrying(|| {
+                committing = false;
+                let (value, committed) = write_transaction(&mut conn, |conn| {
+                    let mut notes = Vec::new();
+                    let value = f(conn, &mut notes)?;
+                    if !notes.is_empty() {
+                        live::order_notifications(conn)?;
+                    }
+                    let committed = notifications::insert_many(conn, notes)?;
+                    self.fanout.in_transaction(conn, &committed)?;
+                    committing = true;
+                    Ok::<_, ServiceError>((value, committed))
+                })?;
+                self.fanout.after_commit(&committed);
+                Ok(value)
+            });
+            connections -= 1;
+            match result {
+                Err(ServiceError::Unavailable(why)) if !committing && connections > 0 => {
+                    tracing::info!(error = %why, "connection lost before commit; writing again");
                 }
-                let committed = notifications::insert_many(conn, notes)?;
-                self.fanout.in_transaction(conn, &committed)?;
-                Ok::<_, ServiceError>((value, committed))
-            })?;
-            self.fanout.after_commit(&committed);
-            Ok(value)
-        })
+                other => return other,
+            }
+        }
     }
 }
 
