@@ -163,6 +163,24 @@ impl WireFormats {
         }
         let takes_body = op.request_body.is_some();
         let operation_id = op.operation_id.clone().unwrap_or_default();
+        // Whatever reads or writes the database may find it unavailable.
+        if !["getHealth", "getMetrics"].contains(&operation_id.as_str()) {
+            op.responses
+                .responses
+                .entry("503".to_owned())
+                .or_insert_with(|| {
+                    utoipa::openapi::ResponseBuilder::new()
+                        .description("`unavailable`: the database cannot be reached or written")
+                        .content(
+                            "application/json",
+                            utoipa::openapi::ContentBuilder::new()
+                                .schema(Some(utoipa::openapi::Ref::from_schema_name("Problem")))
+                                .build(),
+                        )
+                        .build()
+                        .into()
+                });
+        }
         for (status, response) in op.responses.responses.iter_mut() {
             let RefOr::T(response) = response else {
                 continue;
@@ -174,6 +192,17 @@ impl WireFormats {
             let json_type = if is_error {
                 if let Ok(code) = status.parse::<u16>() {
                     json.example = Some(problem_example(code, &operation_id, takes_body));
+                    if let Some((name, description)) = problem_header(code) {
+                        response.headers.entry(name.to_owned()).or_insert_with(|| {
+                            utoipa::openapi::HeaderBuilder::new()
+                                .schema(
+                                    utoipa::openapi::ObjectBuilder::new()
+                                        .schema_type(utoipa::openapi::schema::Type::String),
+                                )
+                                .description(Some(description))
+                                .build()
+                        });
+                    }
                 }
                 PROBLEM_JSON
             } else {
@@ -182,6 +211,15 @@ impl WireFormats {
             response.content.insert(json_type.to_owned(), json.clone());
             response.content.insert(MSGPACK.to_owned(), json);
         }
+    }
+}
+
+/// The header an error status always carries, if any.
+fn problem_header(status: u16) -> Option<(&'static str, &'static str)> {
+    match status {
+        401 => Some(("WWW-Authenticate", "`Bearer`: send an access token")),
+        429 | 503 => Some(("Retry-After", "Seconds to wait before trying again")),
+        _ => None,
     }
 }
 
@@ -377,6 +415,12 @@ mod tests {
             .any(|p| p["name"] == "If-None-Match"
                 && p["in"] == "header"
                 && p["schema"]["type"] == "string"));
+        let me = &doc["paths"]["/api/auth/me"]["get"]["responses"]["401"]["headers"];
+        assert!(me["WWW-Authenticate"].is_object(), "{me}");
+        let created = &doc["paths"]["/api/events"]["post"]["responses"]["503"]["headers"];
+        assert!(created["Retry-After"].is_object(), "{created}");
+        let login = &doc["paths"]["/api/auth/login"]["post"]["responses"]["429"]["headers"];
+        assert!(login["Retry-After"].is_object(), "{login}");
         let ws = &doc["paths"]["/ws/notifications"]["get"]["x-websocket"];
         assert_eq!(ws["protocol"], "websocket");
         assert!(ws["close_codes"]["1008"].is_string());
