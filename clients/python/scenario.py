@@ -32,6 +32,8 @@ from convene_client.models import (
     GrantedRole,
     LoginRequest,
     NotificationList,
+    NotificationReadEventRolledBack,
+    NotificationReadPermissionGranted,
     PermissionRead,
     RegisterRequest,
     RoleName,
@@ -239,8 +241,13 @@ def main(base_url: str) -> None:
     kinds = {n.type_ for n in notes.items}
     check({"event_shared", "event_rolled_back"} <= kinds, f"bob's unread kinds {sorted(kinds)}")
     check(all(n.event_id == event_id for n in notes.items), "notification for another event")
+    # `data` is typed by `type`: each notification parses into its variant's class.
     shared = next(n for n in notes.items if n.type_ == "event_shared")
-    check(shared.data.to_dict().get("role") == "editor", f"event_shared data {shared.data.to_dict()!r}")
+    check(isinstance(shared, NotificationReadPermissionGranted), f"event_shared parsed as {type(shared)}")
+    check(shared.data.role == GrantedRole.EDITOR, f"event_shared data {shared.data.to_dict()!r}")
+    rolled_back = next(n for n in notes.items if n.type_ == "event_rolled_back")
+    check(isinstance(rolled_back, NotificationReadEventRolledBack), f"rollback parsed as {type(rolled_back)}")
+    check(rolled_back.data.restored_from == 1, f"event_rolled_back data {rolled_back.data.to_dict()!r}")
 
     # 10. Alice creates 5 more events and pages through hers, 2 at a time.
     expected = {event_id}

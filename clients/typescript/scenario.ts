@@ -201,9 +201,15 @@ async function main(baseUrl: string): Promise<void> {
   const kinds = new Set(notes.items.map((n) => n.type));
   check(kinds.has("event_shared") && kinds.has("event_rolled_back"), `bob's unread kinds ${[...kinds].join(",")}`);
   check(notes.items.every((n) => n.event_id === eventId), "notification for another event");
-  const shared = notes.items.find((n) => n.type === "event_shared");
-  const sharedRole: unknown = shared?.data["role"];
-  check(sharedRole === "editor", `event_shared data ${JSON.stringify(shared?.data)}`);
+  // `data` is typed by `type`: narrowing to a sharing notification types `data.role`.
+  const shared = notes.items.find(
+    (n): n is Schemas["NotificationReadPermissionGranted"] => n.type === "event_shared",
+  );
+  check(shared?.data.role === "editor", `event_shared data ${JSON.stringify(shared?.data)}`);
+  const rolledBack = notes.items.find(
+    (n): n is Schemas["NotificationReadEventRolledBack"] => n.type === "event_rolled_back",
+  );
+  check(rolledBack?.data.restored_from === 1, `event_rolled_back data ${JSON.stringify(rolledBack?.data)}`);
 
   // 10. Alice creates 5 more events and pages through hers, 2 at a time.
   const expected = new Set<number>([eventId]);

@@ -65,7 +65,7 @@ items or 100 share entries); 415 `unsupported_media_type`; 422 `validation_faile
         crate::metrics::metrics,
     ),
     components(schemas(Problem, FieldProblem, ConflictProblem, dto::UserRead, dto::Token, dto::UserSummary, dto::RoleName, dto::GrantedRole, dto::FrameFormat, convene_live::wire::WsNotification, convene_live::wire::DataDoc)),
-    modifiers(&SecuritySchemes, &WireFormats, &WebSocketRoute),
+    modifiers(&SecuritySchemes, &WireFormats, &WebSocketRoute, &NotificationTypes),
     tags(
         (name = "auth", description = "Accounts and sessions"),
         (name = "users", description = "Finding people to share with"),
@@ -147,6 +147,124 @@ impl Modify for WebSocketRoute {
         op.extensions
             .get_or_insert_with(Default::default)
             .merge(extension);
+    }
+}
+
+/// Types each notification's `data` by its `type`: `NotificationRead` and
+/// `WsNotification` become a `oneOf` of one variant per group of types, told apart by
+/// the `type` discriminator, each with its own `data` schema (the Rust documents stay one
+/// struct each; only their schemas are split).
+struct NotificationTypes;
+
+impl NotificationTypes {
+    /// (variant suffix, the `type` values, the `data` schema's name).
+    const VARIANTS: [(&'static str, &'static [&'static str], &'static str); 5] = [
+        (
+            "EventChanged",
+            &["event_created", "event_updated"],
+            "EventChangeData",
+        ),
+        ("EventRolledBack", &["event_rolled_back"], "RollbackData"),
+        ("EventDeleted", &["event_deleted"], "DeletionData"),
+        (
+            "PermissionGranted",
+            &["event_shared", "permission_changed"],
+            "RoleData",
+        ),
+        ("PermissionRevoked", &["permission_revoked"], "NoData"),
+    ];
+
+    fn data_schemas() -> [(&'static str, serde_json::Value); 5] {
+        use serde_json::json;
+        let version = json!({"type": "integer", "format": "int32", "minimum": 1,
+            "description": "The version the change made."});
+        let title = json!({"type": "string", "description": "The event's title."});
+        [
+            (
+                "EventChangeData",
+                json!({"type": "object",
+                "description": "`data` of `event_created` and `event_updated`.",
+                "required": ["version", "title"],
+                "properties": {"version": version, "title": title}}),
+            ),
+            (
+                "RollbackData",
+                json!({"type": "object",
+                "description": "`data` of `event_rolled_back`.",
+                "required": ["version", "title", "restored_from"],
+                "properties": {"version": version, "title": title,
+                    "restored_from": {"type": "integer", "format": "int32", "minimum": 1,
+                        "description": "The version restored."}}}),
+            ),
+            (
+                "DeletionData",
+                json!({"type": "object",
+                "description": "`data` of `event_deleted`.",
+                "required": ["title"], "properties": {"title": title}}),
+            ),
+            (
+                "RoleData",
+                json!({"type": "object",
+                "description": "`data` of `event_shared` and `permission_changed`.",
+                "required": ["role"],
+                "properties": {"role": {"$ref": "#/components/schemas/GrantedRole"}}}),
+            ),
+            (
+                "NoData",
+                json!({"type": "object",
+                "description": "`data` of `permission_revoked`: no details.",
+                "properties": {}, "additionalProperties": false}),
+            ),
+        ]
+    }
+}
+
+impl Modify for NotificationTypes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use serde_json::json;
+        let Some(components) = openapi.components.as_mut() else {
+            return;
+        };
+        let schema = |value: serde_json::Value| {
+            serde_json::from_value::<RefOr<utoipa::openapi::schema::Schema>>(value)
+        };
+        for (name, value) in Self::data_schemas() {
+            if let Ok(data) = schema(value) {
+                components.schemas.insert(name.to_owned(), data);
+            }
+        }
+        for base in ["NotificationRead", "WsNotification"] {
+            let Some(Ok(document)) = components.schemas.get(base).map(serde_json::to_value) else {
+                continue;
+            };
+            let mut one_of = Vec::new();
+            let mut mapping = serde_json::Map::new();
+            for (suffix, types, data) in Self::VARIANTS {
+                let name = format!("{base}{suffix}");
+                let reference = format!("#/components/schemas/{name}");
+                let mut variant = document.clone();
+                variant["description"] = json!(format!("{base} of type {}.", types.join(" or ")));
+                variant["properties"]["type"] = json!({"type": "string", "enum": types});
+                variant["properties"]["data"] =
+                    json!({"$ref": format!("#/components/schemas/{data}")});
+                if let Ok(variant) = schema(variant) {
+                    components.schemas.insert(name, variant);
+                }
+                one_of.push(json!({"$ref": reference}));
+                for kind in types {
+                    mapping.insert((*kind).to_owned(), json!(reference));
+                }
+            }
+            let union = json!({
+                "oneOf": one_of,
+                "discriminator": {"propertyName": "type", "mapping": mapping},
+                "description": document["description"],
+            });
+            if let Ok(union) = schema(union) {
+                components.schemas.insert(base.to_owned(), union);
+            }
+        }
+        components.schemas.remove("DataDoc");
     }
 }
 
@@ -490,5 +608,40 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn notification_data_is_typed_by_the_notification_type() {
+        let doc = document();
+        let schemas = &doc["components"]["schemas"];
+        for base in ["NotificationRead", "WsNotification"] {
+            let union = &schemas[base];
+            assert_eq!(union["discriminator"]["propertyName"], "type", "{base}");
+            let mapping = union["discriminator"]["mapping"].as_object().unwrap();
+            for kind in [
+                "event_created",
+                "event_updated",
+                "event_rolled_back",
+                "event_deleted",
+                "event_shared",
+                "permission_changed",
+                "permission_revoked",
+            ] {
+                let reference = mapping[kind].as_str().unwrap();
+                let variant = &schemas[reference.rsplit('/').next().unwrap()];
+                let kinds = variant["properties"]["type"]["enum"].as_array().unwrap();
+                assert!(kinds.iter().any(|k| k == kind), "{base} {kind}");
+                let data = variant["properties"]["data"]["$ref"].as_str().unwrap();
+                assert!(
+                    schemas[data.rsplit('/').next().unwrap()].is_object(),
+                    "{data}"
+                );
+            }
+        }
+        assert_eq!(
+            schemas["RollbackData"]["required"],
+            serde_json::json!(["version", "title", "restored_from"])
+        );
+        assert!(schemas.get("DataDoc").is_none());
     }
 }
