@@ -45,6 +45,12 @@ async fn metrics_count_requests_the_pool_sockets_and_pushes(backend: Backend) {
         404
     );
     assert_eq!(app.get("/no/such/path", None).await.status(), 404);
+    // Invented methods share one label: a client cannot grow the series without bound.
+    for method in ["BREW", "WHEN", "XYZZY"] {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let res = app.request(method, "/api/events").send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED);
+    }
     let ws = format!(
         "{}/ws/notifications?token={token}",
         app.address.replacen("http://", "ws://", 1)
@@ -68,6 +74,10 @@ async fn metrics_count_requests_the_pool_sockets_and_pushes(backend: Backend) {
     assert_eq!(sample(&text, missing), Some(1.0), "{text}");
     let unmatched = r#"convene_http_requests_total{method="GET",route="unmatched",status="404"}"#;
     assert_eq!(sample(&text, unmatched), Some(1.0), "{text}");
+    let invented =
+        r#"convene_http_requests_total{method="OTHER",route="/api/events",status="405"}"#;
+    assert_eq!(sample(&text, invented), Some(3.0), "{text}");
+    assert!(!text.contains("BREW") && !text.contains("XYZZY"), "{text}");
     let latency = r#"convene_http_request_duration_seconds_count{method="GET",route="/api/events",status="200"}"#;
     assert_eq!(sample(&text, latency), Some(3.0), "{text}");
     assert!(text.contains(r#"convene_http_request_duration_seconds_bucket{method="POST",route="/api/events",status="201",le="0.1"}"#));

@@ -17,7 +17,20 @@ use prometheus::{
 
 /// The route label of requests that matched no route (bounded, whatever the path).
 const UNMATCHED: &str = "unmatched";
+/// The method label of a method outside RFC 9110's (bounded, whatever the client sends).
+const OTHER_METHOD: &str = "OTHER";
 
+/// The method label: RFC 9110's methods by name, any other as [`OTHER_METHOD`], so that
+/// a client inventing methods cannot grow the label set (and memory) without bound.
+fn method_label(method: &actix_web::http::Method) -> &'static str {
+    const KNOWN: [&str; 9] = [
+        "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
+    ];
+    KNOWN
+        .into_iter()
+        .find(|known| *known == method.as_str())
+        .unwrap_or(OTHER_METHOD)
+}
 /// Latency buckets, in seconds: from a cached read to a slow batch.
 const BUCKETS: [f64; 12] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
@@ -141,7 +154,7 @@ pub async fn record(
     if let Some(metrics) = metrics {
         let route = res.request().match_pattern();
         metrics.observe(
-            res.request().method().as_str(),
+            method_label(res.request().method()),
             route.as_deref().unwrap_or(UNMATCHED),
             res.status().as_str(),
             started.elapsed().as_secs_f64(),

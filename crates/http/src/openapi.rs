@@ -618,15 +618,7 @@ mod tests {
             let union = &schemas[base];
             assert_eq!(union["discriminator"]["propertyName"], "type", "{base}");
             let mapping = union["discriminator"]["mapping"].as_object().unwrap();
-            for kind in [
-                "event_created",
-                "event_updated",
-                "event_rolled_back",
-                "event_deleted",
-                "event_shared",
-                "permission_changed",
-                "permission_revoked",
-            ] {
+            for kind in convene_domain::notification::NotificationKind::ALL.map(|k| k.as_str()) {
                 let reference = mapping[kind].as_str().unwrap();
                 let variant = &schemas[reference.rsplit('/').next().unwrap()];
                 let kinds = variant["properties"]["type"]["enum"].as_array().unwrap();
