@@ -19,6 +19,7 @@ const POSTGRES: std::net::SocketAddr = std::net::SocketAddr::V4(std::net::Socket
 backend_tests!(; postgres_only:
     a_database_outage_answers_503_fast_and_recovers,
     a_database_restart_under_load_loses_and_repeats_nothing,
+    a_write_whose_connection_dies_before_commit_runs_again,
 );
 
 /// An app whose every database connection (pool and listener) goes through `proxy`.
@@ -188,6 +189,74 @@ async fn a_database_restart_under_load_loses_and_repeats_nothing(backend: Backen
     assert!(pushed.values().all(|n| *n == 1), "{pushed:?}");
     assert_eq!(app.count_rows("events"), 60);
     assert_eq!(app.count_rows("notifications"), 60);
+}
+
+/// A write whose connection is killed before its commit runs again on a fresh
+/// connection: the client sees 201, and the event is stored once. The write is held
+/// inside its transaction by the owner's calendar lock, taken meanwhile by the test;
+/// its backend is terminated there, then the lock is let go.
+async fn a_write_whose_connection_dies_before_commit_runs_again(backend: Backend) {
+    use diesel::connection::SimpleConnection;
+    use diesel::{Connection, RunQueryDsl};
+    let Some(app) = convene_tests::TestApp::spawn(backend).await else {
+        return;
+    };
+    let convene_tests::TestDb::Postgres { url, name, .. } = &app.db else {
+        panic!("PostgreSQL only");
+    };
+    let (owner, token) = app.user("interrupted").await;
+    let mut holder = diesel::PgConnection::establish(url).unwrap();
+    holder
+        .batch_execute(&format!("BEGIN; SELECT pg_advisory_xact_lock({owner})"))
+        .unwrap();
+    let write = {
+        let request = app
+            .request(reqwest::Method::POST, "/api/events")
+            .bearer_auth(&token)
+            .json(&json!({"title": "interrupted", "start_time": slot(1), "end_time": slot(2)}));
+        tokio::spawn(async move { request.send().await.unwrap() })
+    };
+    #[derive(diesel::QueryableByName)]
+    struct Pid {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        pid: i32,
+    }
+    let mut admin = diesel::PgConnection::establish(url).unwrap();
+    let waiting = Instant::now();
+    let pid = loop {
+        let found: Vec<Pid> = diesel::sql_query(format!(
+            "SELECT pid FROM pg_stat_activity WHERE datname = '{name}' \
+             AND wait_event_type = 'Lock' AND query LIKE '%pg_advisory_xact_lock%' \
+             AND pid <> pg_backend_pid()"
+        ))
+        .load(&mut admin)
+        .unwrap();
+        if let Some(p) = found.first() {
+            break p.pid;
+        }
+        assert!(
+            waiting.elapsed() < Duration::from_secs(10),
+            "the write never waited"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    diesel::sql_query(format!("SELECT pg_terminate_backend({pid})"))
+        .execute(&mut admin)
+        .unwrap();
+    // The write is back, on another connection, waiting for the lock again.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !write.is_finished(),
+        "the write gave up instead of running again"
+    );
+    holder.batch_execute("COMMIT").unwrap();
+    let res = tokio::time::timeout(Duration::from_secs(10), write)
+        .await
+        .expect("the write finishes")
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    assert_eq!(app.count_rows("events"), 1);
+    assert_eq!(app.count_rows("event_versions"), 1);
 }
 
 /// A small tmpfs mounted for one test (root only), unmounted on drop.
