@@ -64,16 +64,42 @@ pub struct Application {
     migrations_applied: usize,
 }
 
+/// What start-up derives from the settings before it touches the network.
+struct Checked {
+    secret: Vec<u8>,
+    listener_target: Option<convene_live::target::Target>,
+}
+
+impl Checked {
+    fn new(settings: &Settings) -> Result<Self, StartupError> {
+        let secret = settings.resolve_secret()?;
+        let listener_target = match &settings.database.database_url {
+            Backend::Postgres(url) => Some(
+                convene_live::target::Target::from_url(url)
+                    .map_err(|e| ConfigError(format!("DATABASE_URL: {e}")))?,
+            ),
+            Backend::Sqlite(_) => None,
+        };
+        Ok(Self {
+            secret,
+            listener_target,
+        })
+    }
+}
+
 type Task = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
 
 impl Application {
     /// Connects (and migrates) the database and binds the listen address from `settings`.
+    /// Every setting is checked before the address is bound, so that a configuration
+    /// error is reported as such even when the port is taken.
     pub fn build(settings: &Settings) -> Result<Self, StartupError> {
+        let checked = Checked::new(settings)?;
         let listener = TcpListener::bind(settings.bind).map_err(|source| StartupError::Bind {
             addr: settings.bind.to_string(),
             source,
         })?;
-        Self::build_with_listener(settings, listener)
+        Self::start(settings, checked, listener, Heartbeat::default())
     }
 
     /// Like [`Application::build`] on an already bound listener (tests bind port 0).
@@ -91,14 +117,18 @@ impl Application {
         listener: TcpListener,
         heartbeat: Heartbeat,
     ) -> Result<Self, StartupError> {
-        let secret = settings.resolve_secret()?;
-        let listener_target = match &settings.database.database_url {
-            Backend::Postgres(url) => Some(
-                convene_live::target::Target::from_url(url)
-                    .map_err(|e| ConfigError(format!("DATABASE_URL: {e}")))?,
-            ),
-            Backend::Sqlite(_) => None,
-        };
+        Self::start(settings, Checked::new(settings)?, listener, heartbeat)
+    }
+
+    fn start(
+        settings: &Settings,
+        Checked {
+            secret,
+            listener_target,
+        }: Checked,
+        listener: TcpListener,
+        heartbeat: Heartbeat,
+    ) -> Result<Self, StartupError> {
         let backend = settings.database.database_url.clone();
         let database = db::connect(&backend, settings.database_pool_size)?.with_checkout_timeout(
             std::time::Duration::from_secs(settings.database_connect_timeout.into()),

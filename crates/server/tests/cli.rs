@@ -11,6 +11,8 @@ fn convene(args: &[&str], env: &[(&str, &str)]) -> (Output, tempfile::TempDir) {
     if let Ok(path) = std::env::var("PATH") {
         cmd.env("PATH", path);
     }
+    // Never the default port: another process may hold it.
+    cmd.env("BIND", "127.0.0.1:0");
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -141,6 +143,29 @@ fn invalid_configuration_names_the_key() {
         assert_eq!(lines.len(), 1, "{env:?}: {stderr}");
         assert!(lines[0].contains(key), "{env:?}: {stderr}");
     }
+}
+
+/// A configuration error is reported as such even when the listen port is taken:
+/// every setting is checked before the address is bound.
+#[test]
+fn configuration_is_checked_before_the_port_is_bound() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let bind = taken.local_addr().unwrap().to_string();
+    let (out, _dir) = convene(
+        &[],
+        &[
+            ("BIND", &bind),
+            (
+                "DATABASE_URL",
+                "postgres://127.0.0.1:1/x?sslmode=verify-full&sslrootcert=/nonexistent/root.crt",
+            ),
+            ("SECRET_KEY", "0123456789abcdef0123456789abcdef"),
+        ],
+    );
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("DATABASE_URL"), "{stderr}");
+    assert!(!stderr.contains("BIND"), "{stderr}");
 }
 
 #[test]
