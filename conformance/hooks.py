@@ -115,10 +115,13 @@ def before_call(context, case, kwargs):
 # operationId -> fields whose rules no JSON Schema can state (each rule is written in the
 # operation's description): the 422 of a schema-valid request may name only these.
 CROSS_FIELD_422 = {
-    "createEvent": {"end_time"},  # end_time after start_time
-    "createEventBatch": {"end_time"},  # the same, per item
-    "replaceEvent": {"end_time"},  # the same, against the stored values
-    "updateEvent": {"end_time"},
+    # end_time after start_time; time_zone a known IANA zone (a list that changes with
+    # tzdata, so not an enum); recurrence a rule whose expansion is valid (supported
+    # parts, occurrences that exist, do not overlap, and stay within MAX_OCCURRENCES).
+    "createEvent": {"end_time", "time_zone", "recurrence"},
+    "createEventBatch": {"end_time", "time_zone", "recurrence"},  # the same, per item
+    "replaceEvent": {"end_time", "time_zone", "recurrence"},  # against the stored values
+    "updateEvent": {"end_time", "time_zone", "recurrence"},
     "listEvents": {"to"},  # to after from
     "shareEvent": {"user_id"},  # unknown user, the owner, a user twice
     "setEventPermission": {"user_id"},  # the owner's own permission

@@ -8,7 +8,9 @@
 //!
 //! - `events::conflicts` for a range inside one event (exactly one conflict);
 //! - `events::conflicts` for a free half-hour (no conflict; it touches both neighbours);
-//! - `events::create` of an event filling a free half-hour (a different one each time).
+//! - `events::create` of an event filling a free half-hour (a different one each time);
+//! - `events::create` of a weekly series of 104 occurrences, each in a free half-hour
+//!   (deleted again, untimed, so that the next iteration finds the same calendar).
 //!
 //! Iterations alternate between the two calendars (swapping which goes first), so load
 //! from elsewhere on the machine hits both alike. Each operation passes when the median
@@ -29,6 +31,7 @@ use convene_domain::event::EventInput;
 use convene_domain::schedule::TimeRange;
 use convene_persistence::db::{self, Backend};
 use convene_service::fanout::Fanout;
+use convene_service::occurrences::RecurrenceLimits;
 use convene_service::tokens::{JwtAlgorithm, TokenKeys};
 use convene_service::{auth, events, AuthSettings, Services};
 use diesel::connection::SimpleConnection;
@@ -85,7 +88,12 @@ fn calendar(admin_url: &str, size: i64) -> BenchResult<Calendar> {
         },
         // As the server wires PostgreSQL: changes NOTIFY inside their transaction.
         Fanout::Postgres,
-    )?;
+    )?
+    // The calendars reach decades ahead: check series through all of it.
+    .with_recurrence(RecurrenceLimits {
+        horizon: chrono::Duration::days(200 * 365),
+        ..RecurrenceLimits::default()
+    });
     let owner = auth::register(
         &services,
         RegistrationInput {
@@ -101,10 +109,14 @@ fn calendar(admin_url: &str, size: i64) -> BenchResult<Calendar> {
     // created through the service have.
     conn.batch_execute(&format!(
         "INSERT INTO events (owner_id, title, description, start_time, end_time, version,
-                             created_at, updated_at)
-         SELECT {owner}, 'e' || g, '', t.ts, t.ts + interval '30 minutes', 1, now(), now()
+                             created_at, updated_at, series_end)
+         SELECT {owner}, 'e' || g, '', t.ts, t.ts + interval '30 minutes', 1, now(), now(),
+                t.ts + interval '30 minutes'
          FROM generate_series(1, {size}) g,
               LATERAL (SELECT timestamp '2000-01-01' + g * interval '1 hour' AS ts) t;
+         INSERT INTO occurrences (event_id, recurrence_id, owner_id, start_time, end_time)
+         SELECT id, start_time, owner_id, start_time, end_time
+         FROM events WHERE owner_id = {owner};
          INSERT INTO event_versions (event_id, version, title, description, start_time,
                                      end_time, location, change, changed_by, changed_at)
          SELECT id, 1, title, description, start_time, end_time, location, 'created',
@@ -112,7 +124,7 @@ fn calendar(admin_url: &str, size: i64) -> BenchResult<Calendar> {
          FROM events WHERE owner_id = {owner};",
         owner = owner.id.0,
     ))?;
-    conn.batch_execute("VACUUM (ANALYZE) events, event_versions;")?;
+    conn.batch_execute("VACUUM (ANALYZE) events, event_versions, occurrences;")?;
     println!(
         "  {size:>9} events loaded into {} in {:.1} s",
         scratch.name(),
@@ -182,15 +194,33 @@ fn time_conflicts(
 fn time_create(calendar: &Calendar, g: i64) -> BenchResult<Duration> {
     let input = EventInput {
         title: Some(format!("bench {g}")),
-        description: None,
         start_time: Some((start_of(g) + minutes(30)).to_rfc3339()),
         end_time: Some((start_of(g) + minutes(60)).to_rfc3339()),
-        location: None,
+        ..EventInput::default()
     };
     let started = Instant::now();
     let created = events::create(&calendar.services, &calendar.owner, input);
     let elapsed = started.elapsed();
     created.map_err(|e| format!("{} events: creating after event {g}: {e:?}", calendar.size))?;
+    Ok(elapsed)
+}
+
+/// Times creating a weekly series of 104 half-hour occurrences in the free half-hours
+/// from the one after event `g`, then deletes it (untimed).
+fn time_series(calendar: &Calendar, g: i64) -> BenchResult<Duration> {
+    let input = EventInput {
+        title: Some(format!("series {g}")),
+        start_time: Some((start_of(g) + minutes(30)).to_rfc3339()),
+        end_time: Some((start_of(g) + minutes(60)).to_rfc3339()),
+        recurrence: Some("FREQ=WEEKLY;COUNT=104".into()),
+        ..EventInput::default()
+    };
+    let started = Instant::now();
+    let created = events::create(&calendar.services, &calendar.owner, input);
+    let elapsed = started.elapsed();
+    let created =
+        created.map_err(|e| format!("{} events: series after event {g}: {e:?}", calendar.size))?;
+    events::delete(&calendar.services, &calendar.owner, created.event.id, None)?;
     Ok(elapsed)
 }
 
@@ -239,6 +269,10 @@ fn run(admin_url: &str) -> BenchResult<bool> {
             let range = TimeRange::new(start_of(g) + minutes(30), start_of(g) + minutes(60))?;
             time_conflicts(c, range, None)
         })?,
+    )?;
+    row(
+        "create, weekly series x104",
+        measure(&calendars, time_series)?,
     )?;
     row("create, free slot", measure(&calendars, time_create)?)?;
     drop(calendars);

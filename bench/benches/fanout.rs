@@ -72,6 +72,8 @@ fn serve() {
         session_retention_days: 30,
         retention_interval_seconds: 3600,
         max_grantees_per_event: 1_000,
+        recurrence_horizon_days: 730,
+        max_occurrences: 2_000,
         ws_max_connections_per_user: 32,
         ws_max_connections: 20_000,
         rust_log: "warn".into(),

@@ -143,6 +143,8 @@ pub fn test_settings(database_url: &str) -> Settings {
         session_retention_days: 30,
         retention_interval_seconds: 3600,
         max_grantees_per_event: 100,
+        recurrence_horizon_days: 730,
+        max_occurrences: 2_000,
         ws_max_connections_per_user: 32,
         ws_max_connections: 20_000,
         rust_log: "warn".into(),
@@ -579,7 +581,7 @@ pub fn assert_members(doc: &Value, keys: &[&str], what: &str) {
 // ---------------------------------------------------------------------------------------
 
 /// The members of an `EventRead`.
-pub const EVENT_KEYS: [&str; 11] = [
+pub const EVENT_KEYS: [&str; 14] = [
     "id",
     "title",
     "description",
@@ -591,6 +593,9 @@ pub const EVENT_KEYS: [&str; 11] = [
     "created_at",
     "updated_at",
     "role",
+    "time_zone",
+    "recurrence",
+    "transparency",
 ];
 
 /// Asserts `event` has exactly the `EventRead` members with UTC timestamps.

@@ -53,7 +53,7 @@ fn assert_conflicts(problem: &Value, expected: &[&Value]) {
             // Outside a batch, exactly the documented members.
             convene_tests::assert_members(
                 c,
-                &["id", "title", "start_time", "end_time"],
+                &["id", "recurrence_id", "title", "start_time", "end_time"],
                 "conflict",
             );
             (
@@ -208,7 +208,7 @@ async fn editor_moves_are_checked_against_the_owners_calendar(backend: Backend) 
     let problem = assert_problem(res, StatusCode::CONFLICT, "event_conflict").await;
     assert_eq!(
         problem["conflicts"],
-        json!([{"id": null, "title": null,
+        json!([{"id": null, "recurrence_id": blocker["start_time"], "title": null,
                 "start_time": blocker["start_time"], "end_time": blocker["end_time"]}]),
         "{problem}"
     );

@@ -22,7 +22,7 @@ backend_tests!(
     viewers_cannot_roll_back,
 );
 
-const VERSION_KEYS: [&str; 11] = [
+const VERSION_KEYS: [&str; 14] = [
     "event_id",
     "version",
     "title",
@@ -34,6 +34,9 @@ const VERSION_KEYS: [&str; 11] = [
     "restored_from",
     "changed_by",
     "changed_at",
+    "time_zone",
+    "recurrence",
+    "transparency",
 ];
 
 fn assert_version_read(v: &Value) {

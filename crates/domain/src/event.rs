@@ -6,9 +6,14 @@
 use std::fmt;
 
 use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
 
 use crate::ids::{EventId, UserId, Version};
 use crate::permission::Role;
+use crate::recurrence::{
+    apply_exceptions, end_of_time, parse_time_zone, Exceptions, Occurrence, Rule, Series,
+    DEFAULT_TIME_ZONE,
+};
 use crate::schedule::TimeRange;
 use crate::time::parse_timestamp;
 use crate::validation::{check_char_len, FieldError};
@@ -33,6 +38,46 @@ pub struct EventContent {
     pub range: TimeRange,
     /// Where, at most [`LOCATION_MAX`] chars; `None` when unset.
     pub location: Option<String>,
+    /// The wall clock a series repeats in ([`DEFAULT_TIME_ZONE`] when not given).
+    pub time_zone: Tz,
+    /// The recurrence rule; `None` for a single event.
+    pub recurrence: Option<Rule>,
+    /// Whether the event's time is busy.
+    pub transparency: Transparency,
+    /// Cancelled and edited occurrences of a series (always empty for a single event).
+    pub exceptions: Exceptions,
+}
+
+/// Whether an event's time is busy: opaque time conflicts, transparent time never does.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum Transparency {
+    /// Busy (the default).
+    #[default]
+    Opaque,
+    /// Free: a reminder, a holiday marker.
+    Transparent,
+}
+
+impl Transparency {
+    /// The wire and storage name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Opaque => "opaque",
+            Self::Transparent => "transparent",
+        }
+    }
+
+    /// Parses the wire name; the error names the field `transparency`.
+    pub fn parse(raw: &str) -> Result<Self, FieldError> {
+        match raw {
+            "opaque" => Ok(Self::Opaque),
+            "transparent" => Ok(Self::Transparent),
+            _ => Err(FieldError::new(
+                "transparency",
+                "must be \"opaque\" or \"transparent\"",
+            )),
+        }
+    }
 }
 
 /// An event as stored: its identity, owner, content and version.
@@ -79,6 +124,12 @@ pub struct EventInput {
     pub end_time: Option<String>,
     /// Optional.
     pub location: Option<String>,
+    /// Optional IANA zone name; `UTC` when absent.
+    pub time_zone: Option<String>,
+    /// Optional RRULE value; absent (or null) for a single event.
+    pub recurrence: Option<String>,
+    /// Optional `opaque` (default) or `transparent`.
+    pub transparency: Option<String>,
 }
 
 /// Raw fields of a partial update: the outer `None` is an absent field, `Some(None)` a
@@ -95,6 +146,12 @@ pub struct PatchInput {
     pub end_time: Option<Option<String>>,
     /// New location; `null` clears it.
     pub location: Option<Option<String>>,
+    /// New zone; `null` is refused.
+    pub time_zone: Option<Option<String>>,
+    /// New rule; `null` makes the event a single one.
+    pub recurrence: Option<Option<String>>,
+    /// New transparency; `null` is refused.
+    pub transparency: Option<Option<String>>,
 }
 
 /// A partial update: `None` leaves a field unchanged.
@@ -110,6 +167,12 @@ pub struct EventPatch {
     pub end_time: Option<DateTime<Utc>>,
     /// New location; `Some(None)` clears it (JSON `null`), `None` leaves it.
     pub location: Option<Option<String>>,
+    /// New zone.
+    pub time_zone: Option<Tz>,
+    /// New rule; `Some(None)` makes the event a single one.
+    pub recurrence: Option<Option<Rule>>,
+    /// New transparency.
+    pub transparency: Option<Transparency>,
 }
 
 /// The message of a required field that is missing.
@@ -126,27 +189,165 @@ impl EventContent {
     /// Parses and validates a creation input, reporting every field problem at once
     /// (in wire order).
     pub fn parse(input: EventInput) -> Result<Self, Vec<FieldError>> {
-        validate(
-            input.title,
-            input.description.unwrap_or_default(),
-            stamp(input.start_time.as_deref()),
-            stamp(input.end_time.as_deref()),
-            input.location,
-        )
+        validate(Draft {
+            title: input.title,
+            description: input.description.unwrap_or_default(),
+            start: stamp(input.start_time.as_deref()),
+            end: stamp(input.end_time.as_deref()),
+            location: input.location,
+            time_zone: input
+                .time_zone
+                .map_or(Ok(DEFAULT_TIME_ZONE), |z| parse_time_zone(&z)),
+            recurrence: input.recurrence.map(|r| Rule::parse(&r)).transpose(),
+            transparency: input
+                .transparency
+                .map_or(Ok(Transparency::Opaque), |t| Transparency::parse(&t)),
+            exceptions: Exceptions::new(),
+        })
     }
 
     /// The content after `patch`, validated as a whole with the same rules as
     /// [`EventContent::parse`] (e.g. moving only the end before the start is an error).
+    /// A change of a series' start, zone or rule resets its exceptions: the occurrences
+    /// they name are not the series' any more.
     pub fn apply(&self, patch: EventPatch) -> Result<Self, Vec<FieldError>> {
-        validate(
-            Some(patch.title.unwrap_or_else(|| self.title.clone())),
-            patch
+        let start = patch.start_time.unwrap_or(self.range.start());
+        let time_zone = patch.time_zone.unwrap_or(self.time_zone);
+        let recurrence = patch.recurrence.unwrap_or_else(|| self.recurrence.clone());
+        let keeps_occurrences = start == self.range.start()
+            && time_zone == self.time_zone
+            && recurrence == self.recurrence;
+        validate(Draft {
+            title: Some(patch.title.unwrap_or_else(|| self.title.clone())),
+            description: patch
                 .description
                 .unwrap_or_else(|| self.description.clone()),
-            Ok(patch.start_time.unwrap_or(self.range.start())),
-            Ok(patch.end_time.unwrap_or(self.range.end())),
-            patch.location.unwrap_or_else(|| self.location.clone()),
-        )
+            start: Ok(start),
+            end: Ok(patch.end_time.unwrap_or(self.range.end())),
+            location: patch.location.unwrap_or_else(|| self.location.clone()),
+            time_zone: Ok(time_zone),
+            recurrence: Ok(recurrence),
+            transparency: Ok(patch.transparency.unwrap_or(self.transparency)),
+            exceptions: if keeps_occurrences {
+                self.exceptions.clone()
+            } else {
+                Exceptions::new()
+            },
+        })
+    }
+
+    /// The series this event repeats as, if it is one.
+    pub fn series(&self) -> Option<Series> {
+        self.recurrence.as_ref().map(|rule| Series {
+            start: self.range.start(),
+            length: self.range.end() - self.range.start(),
+            zone: self.time_zone,
+            rule: rule.clone(),
+        })
+    }
+
+    /// Whether the event's time is busy (it conflicts with other busy time).
+    pub fn is_busy(&self) -> bool {
+        self.transparency == Transparency::Opaque
+    }
+
+    /// The occurrences starting before `horizon` (and the moved ones that now start
+    /// before it), in start order: the one occurrence of a single event, or the
+    /// series' expansion with its exceptions applied. A series with more than `max`
+    /// occurrences before the horizon (or a `COUNT` above `max`), one whose rule
+    /// produces nothing, or whose occurrences overlap one another is a problem with the
+    /// field `recurrence`.
+    pub fn occurrences_before(
+        &self,
+        horizon: DateTime<Utc>,
+        max: usize,
+    ) -> Result<Vec<Occurrence>, FieldError> {
+        let Some(series) = self.series() else {
+            return Ok(vec![self.single()]);
+        };
+        let starts = series
+            .starts_before(horizon, max)
+            .map_err(|e| e.field_error())?;
+        Ok(apply_exceptions(
+            &starts,
+            series.length,
+            &self.exceptions,
+            |r| r.start() < horizon,
+        ))
+    }
+
+    /// The occurrences overlapping `window`, in start order, at most `limit` of them.
+    pub fn occurrences_overlapping(&self, window: &TimeRange, limit: usize) -> Vec<Occurrence> {
+        let Some(series) = self.series() else {
+            let single = self.single();
+            return if single.range.overlaps(window) {
+                vec![single]
+            } else {
+                Vec::new()
+            };
+        };
+        // Moved occurrences may come from anywhere: widen by the farthest move.
+        let reach = self
+            .exceptions
+            .iter()
+            .filter_map(|(rid, e)| match e {
+                crate::recurrence::Exception::Changed(c) => c
+                    .range
+                    .map(|r| (r.start() - *rid).abs().max((r.end() - *rid).abs())),
+                crate::recurrence::Exception::Cancelled => None,
+            })
+            .max()
+            .unwrap_or_default();
+        let starts = series
+            .starts_overlapping(
+                window.start() - reach,
+                (window.end() + reach).min(end_of_time()),
+                limit.saturating_add(self.exceptions.len()),
+            )
+            .unwrap_or_default();
+        let mut found = apply_exceptions(&starts, series.length, &self.exceptions, |_| false);
+        found.retain(|o| o.range.overlaps(window));
+        found.truncate(limit);
+        found
+    }
+
+    /// The end of the last occurrence, or `None` for a series without end. Bounded
+    /// series are expanded in full (at most `max` occurrences: see
+    /// [`EventContent::occurrences_before`]); for `UNTIL` the bound is the last
+    /// possible end.
+    pub fn series_end(&self, max: usize) -> Option<DateTime<Utc>> {
+        let Some(series) = self.series() else {
+            return Some(self.range.end());
+        };
+        let moved_end = self
+            .exceptions
+            .values()
+            .filter_map(|e| match e {
+                crate::recurrence::Exception::Changed(c) => c.range.map(|r| r.end()),
+                crate::recurrence::Exception::Cancelled => None,
+            })
+            .max();
+        let rule_end = if series.rule.count().is_some() {
+            series
+                .starts_before(end_of_time(), max)
+                .ok()
+                .and_then(|s| s.last().copied())
+                .map(|last| last + series.length)
+        } else {
+            series
+                .rule
+                .until()
+                .map(|u| u.max(series.start) + series.length)
+        }?;
+        Some(moved_end.map_or(rule_end, |m| m.max(rule_end)))
+    }
+
+    fn single(&self) -> Occurrence {
+        Occurrence {
+            recurrence_id: self.range.start(),
+            range: self.range,
+            overridden: false,
+        }
     }
 }
 
@@ -169,6 +370,8 @@ impl EventPatch {
         let description = not_null("description", input.description);
         let start = not_null("start_time", input.start_time);
         let end = not_null("end_time", input.end_time);
+        let zone = not_null("time_zone", input.time_zone);
+        let transparency = not_null("transparency", input.transparency);
         let mut time = |field: &str, raw: Option<String>| {
             raw.and_then(|r| match parse_timestamp(&r) {
                 Ok(t) => Some(t),
@@ -178,12 +381,21 @@ impl EventPatch {
                 }
             })
         };
+        let start_time = time("start_time", start);
+        let end_time = time("end_time", end);
         let patch = EventPatch {
             title,
             description,
-            start_time: time("start_time", start),
-            end_time: time("end_time", end),
+            start_time,
+            end_time,
             location: input.location,
+            time_zone: zone.and_then(|z| kept(&mut errors, parse_time_zone(&z))),
+            recurrence: match input.recurrence {
+                None => None,
+                Some(None) => Some(None),
+                Some(Some(r)) => kept(&mut errors, Rule::parse(&r).map(Some)),
+            },
+            transparency: transparency.and_then(|t| kept(&mut errors, Transparency::parse(&t))),
         };
         if errors.is_empty() {
             return Ok(patch);
@@ -213,7 +425,16 @@ impl EventPatch {
 }
 
 /// The wire order of event fields, in which problems are listed.
-const FIELD_ORDER: [&str; 5] = ["title", "description", "start_time", "end_time", "location"];
+const FIELD_ORDER: [&str; 8] = [
+    "title",
+    "description",
+    "start_time",
+    "end_time",
+    "location",
+    "time_zone",
+    "recurrence",
+    "transparency",
+];
 
 fn check_title(errors: &mut Vec<FieldError>, title: &str) {
     if title.trim().is_empty() {
@@ -223,15 +444,37 @@ fn check_title(errors: &mut Vec<FieldError>, title: &str) {
     }
 }
 
-/// Checks every field (`None` = a missing required one), in wire order, and builds the
-/// content if there is no problem.
-fn validate(
+/// The value of `result`, or `None` with its problem added to `errors`.
+fn kept<T>(errors: &mut Vec<FieldError>, result: Result<T, FieldError>) -> Option<T> {
+    result.map_err(|e| errors.push(e)).ok()
+}
+
+/// The fields of an event before validation (`title: None` = missing).
+struct Draft {
     title: Option<String>,
     description: String,
     start: Stamp,
     end: Stamp,
     location: Option<String>,
-) -> Result<EventContent, Vec<FieldError>> {
+    time_zone: Result<Tz, FieldError>,
+    recurrence: Result<Option<Rule>, FieldError>,
+    transparency: Result<Transparency, FieldError>,
+    exceptions: Exceptions,
+}
+
+/// Checks every field, in wire order, and builds the content if there is no problem.
+fn validate(draft: Draft) -> Result<EventContent, Vec<FieldError>> {
+    let Draft {
+        title,
+        description,
+        start,
+        end,
+        location,
+        time_zone,
+        recurrence,
+        transparency,
+        exceptions,
+    } = draft;
     let mut errors = Vec::new();
     match &title {
         None => errors.push(FieldError::new("title", REQUIRED)),
@@ -257,13 +500,28 @@ fn validate(
     if let Some(location) = &location {
         check_char_len(&mut errors, "location", location, 0, LOCATION_MAX);
     }
-    match (title, range) {
-        (Some(title), Some(range)) if errors.is_empty() => Ok(EventContent {
-            title,
-            description,
-            range,
-            location,
-        }),
+    let time_zone = kept(&mut errors, time_zone);
+    let recurrence = kept(&mut errors, recurrence);
+    let transparency = kept(&mut errors, transparency);
+    match (title, range, time_zone, recurrence, transparency) {
+        (Some(title), Some(range), Some(time_zone), Some(recurrence), Some(transparency))
+            if errors.is_empty() =>
+        {
+            Ok(EventContent {
+                title,
+                description,
+                range,
+                location,
+                time_zone,
+                exceptions: if recurrence.is_some() {
+                    exceptions
+                } else {
+                    Exceptions::new()
+                },
+                recurrence,
+                transparency,
+            })
+        }
         _ => Err(errors),
     }
 }

@@ -13,10 +13,13 @@
 //! - expansion is bounded: at most `max` occurrences up to a horizon, and the crate's
 //!   own iteration limit ends a rule that never (or hardly ever) produces one.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Duration, LocalResult, NaiveDateTime, Offset, TimeZone, Utc};
 use chrono_tz::Tz;
-use rrule::{Frequency, RRule, Unvalidated};
+use rrule::{Frequency, RRule, RRuleSet, Unvalidated};
 
+use crate::schedule::TimeRange;
 use crate::validation::FieldError;
 
 /// The zone of an event without one.
@@ -32,12 +35,24 @@ pub fn parse_time_zone(raw: &str) -> Result<Tz, FieldError> {
     })
 }
 
-/// A parsed recurrence rule (an `RRULE` value without the `RRULE:` prefix).
-#[derive(Debug, Clone, PartialEq)]
+/// Longest rule text, in characters.
+pub const RULE_MAX: usize = 500;
+
+/// A parsed recurrence rule (an `RRULE` value without the `RRULE:` prefix). Two rules
+/// are equal when their text is.
+#[derive(Debug, Clone)]
 pub struct Rule {
     text: String,
     rule: RRule<Unvalidated>,
 }
+
+impl PartialEq for Rule {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text
+    }
+}
+
+impl Eq for Rule {}
 
 fn rule_error(message: impl Into<String>) -> FieldError {
     FieldError::new("recurrence", message)
@@ -48,6 +63,9 @@ impl Rule {
     /// problem with the field `recurrence`.
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
         let text = raw.trim();
+        if raw.chars().count() > RULE_MAX {
+            return Err(rule_error(format!("must be at most {RULE_MAX} characters")));
+        }
         if text.is_empty() {
             return Err(rule_error("must not be empty; use null for a single event"));
         }
@@ -96,6 +114,104 @@ impl Rule {
     pub fn is_bounded(&self) -> bool {
         self.rule.get_count().is_some() || self.rule.get_until().is_some()
     }
+
+    /// The rule's `COUNT`, if it has one.
+    pub fn count(&self) -> Option<u32> {
+        self.rule.get_count()
+    }
+
+    /// The rule's `UNTIL` (an instant), if it has one.
+    pub fn until(&self) -> Option<DateTime<Utc>> {
+        self.rule.get_until().map(|u| u.with_timezone(&Utc))
+    }
+}
+
+/// What happened to one occurrence of a series, keyed by its `recurrence_id`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Exception {
+    /// The occurrence is cancelled.
+    Cancelled,
+    /// The occurrence is edited or moved individually.
+    Changed(OccurrenceChange),
+}
+
+/// The fields one occurrence overrides; `None` keeps the series' value.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OccurrenceChange {
+    /// Its own title.
+    pub title: Option<String>,
+    /// Its own description.
+    pub description: Option<String>,
+    /// Its own location (`Some(None)`: none).
+    pub location: Option<Option<String>>,
+    /// Its own time (moved).
+    pub range: Option<TimeRange>,
+}
+
+/// The exceptions of a series, by `recurrence_id` (the occurrence's original start).
+pub type Exceptions = BTreeMap<DateTime<Utc>, Exception>;
+
+/// One occurrence of an event: its identity (the original start) and when it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Occurrence {
+    /// The original start (UTC): the occurrence's identity, also once moved.
+    pub recurrence_id: DateTime<Utc>,
+    /// When it takes place.
+    pub range: TimeRange,
+    /// Whether it is moved or edited individually.
+    pub overridden: bool,
+}
+
+/// The last instant expansion reaches: far enough for any stored time (year 9999)
+/// and clear of chrono's limits when a day of margin is added.
+pub fn end_of_time() -> DateTime<Utc> {
+    DateTime::<Utc>::from_timestamp(253_402_214_400, 0).unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+/// Applies `exceptions` to the rule's occurrences `starts` (each of `length`): cancelled
+/// ones go, changed ones take their own time. Changed occurrences whose original start
+/// is not among `starts` are added when `extra` accepts their range. In start order.
+pub fn apply_exceptions(
+    starts: &[DateTime<Utc>],
+    length: Duration,
+    exceptions: &Exceptions,
+    extra: impl Fn(&TimeRange) -> bool,
+) -> Vec<Occurrence> {
+    let mut out: Vec<Occurrence> = Vec::with_capacity(starts.len());
+    for &start in starts {
+        let Ok(range) = TimeRange::new(start, start + length) else {
+            continue;
+        };
+        match exceptions.get(&start) {
+            Some(Exception::Cancelled) => {}
+            Some(Exception::Changed(change)) => out.push(Occurrence {
+                recurrence_id: start,
+                range: change.range.unwrap_or(range),
+                overridden: true,
+            }),
+            None => out.push(Occurrence {
+                recurrence_id: start,
+                range,
+                overridden: false,
+            }),
+        }
+    }
+    for (rid, exception) in exceptions {
+        if let Exception::Changed(OccurrenceChange {
+            range: Some(range), ..
+        }) = exception
+        {
+            if starts.binary_search(rid).is_err() && extra(range) {
+                out.push(Occurrence {
+                    recurrence_id: *rid,
+                    range: *range,
+                    overridden: true,
+                });
+            }
+        }
+    }
+    out.sort_by_key(|o| (o.range.start(), o.recurrence_id));
+    out
 }
 
 /// The rule parts the contract supports.
@@ -171,39 +287,23 @@ impl Series {
         horizon: DateTime<Utc>,
         max: usize,
     ) -> Result<Vec<DateTime<Utc>>, ExpansionError> {
-        let floating = |local: NaiveDateTime| rrule::Tz::UTC.from_utc_datetime(&local);
-        let local_start = self.start.with_timezone(&self.zone).naive_local();
-        let mut rule = self.rule.rule.clone();
-        if let Some(until) = rule.get_until() {
-            // UNTIL is an instant (UTC); the expansion runs on the zone's wall clock.
-            let local_until = until.with_timezone(&self.zone).naive_local();
-            rule = rule.until(floating(local_until));
+        if self.rule.count().is_some_and(|c| c as usize > max) {
+            return Err(ExpansionError::TooMany { max });
         }
-        let set = rule
-            .build(floating(local_start))
-            .map_err(|e| ExpansionError::Invalid(e.to_string()))?;
+        let horizon = horizon.min(end_of_time());
         // A day of margin: local times can run up to a day ahead of UTC.
         let local_horizon = horizon.naive_utc() + Duration::days(1);
         let wanted = u16::try_from(max.saturating_add(1)).unwrap_or(u16::MAX);
-        let result = set.before(floating(local_horizon)).all(wanted);
+        let result = self.set()?.before(floating(local_horizon)).all(wanted);
         let generated: Vec<DateTime<Utc>> = result
             .dates
             .iter()
             .map(|d| place(self.zone, d.naive_utc()))
             .filter(|t| *t < horizon)
             .collect();
-        if generated.is_empty() {
-            // Nothing before the horizon: does the rule produce anything at all?
-            let any = self
-                .rule
-                .rule
-                .clone()
-                .build(floating(local_start))
-                .map_err(|e| ExpansionError::Invalid(e.to_string()))?
-                .all(1);
-            if any.dates.is_empty() {
-                return Err(ExpansionError::Empty);
-            }
+        if generated.is_empty() && self.set()?.all(1).dates.is_empty() {
+            // Nothing before the horizon, and nothing at all.
+            return Err(ExpansionError::Empty);
         }
         // DTSTART is the first occurrence, whether or not the rule would produce it.
         let mut starts = generated;
@@ -218,6 +318,56 @@ impl Series {
         }
         Ok(starts)
     }
+
+    /// The starts of the occurrences (DTSTART included) that overlap `[from, to)`, in
+    /// order, at most `limit` of them.
+    pub fn starts_overlapping(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<DateTime<Utc>>, ExpansionError> {
+        let first = from - self.length;
+        let to = to.min(end_of_time());
+        let wanted = u16::try_from(limit).unwrap_or(u16::MAX);
+        let mut set = self
+            .set()?
+            .before(floating(to.naive_utc() + Duration::days(1)));
+        if let Some(after) = first.naive_utc().checked_sub_signed(Duration::days(1)) {
+            set = set.after(floating(after));
+        }
+        let mut starts: Vec<DateTime<Utc>> = set
+            .all(wanted)
+            .dates
+            .iter()
+            .map(|d| place(self.zone, d.naive_utc()))
+            .chain(std::iter::once(self.start))
+            .filter(|t| *t > first && *t < to)
+            .collect();
+        starts.sort_unstable();
+        starts.dedup();
+        starts.truncate(limit);
+        Ok(starts)
+    }
+
+    /// The rule set on the zone's floating wall clock, starting at DTSTART.
+    fn set(&self) -> Result<RRuleSet, ExpansionError> {
+        let local_start = self.start.with_timezone(&self.zone).naive_local();
+        let mut rule = self.rule.rule.clone();
+        if let Some(until) = rule.get_until() {
+            // UNTIL is an instant (UTC); the expansion runs on the zone's wall clock.
+            let local_until = until.with_timezone(&self.zone).naive_local();
+            rule = rule.until(floating(local_until));
+        }
+        rule.build(floating(local_start))
+            .map_err(|e| ExpansionError::Invalid(e.to_string()))
+    }
+}
+
+/// A local ("floating") time as the rule crate's UTC, so that its expansion runs on the
+/// wall clock and the zone is applied afterwards by [`place`].
+fn floating(local: NaiveDateTime) -> DateTime<rrule::Tz> {
+    rrule::Tz::UTC.from_utc_datetime(&local)
 }
 
 /// The instant of the local time `local` in `zone`: a time in the spring-forward gap

@@ -74,16 +74,25 @@ pub enum Field {
     EndTime,
     /// `location`
     Location,
+    /// `time_zone`
+    TimeZone,
+    /// `recurrence`
+    Recurrence,
+    /// `transparency`
+    Transparency,
 }
 
 impl Field {
     /// Every field, in wire order (the order of a diff).
-    pub const ALL: [Field; 5] = [
+    pub const ALL: [Field; 8] = [
         Field::Title,
         Field::Description,
         Field::StartTime,
         Field::EndTime,
         Field::Location,
+        Field::TimeZone,
+        Field::Recurrence,
+        Field::Transparency,
     ];
 
     /// The wire name, e.g. `start_time`.
@@ -94,6 +103,9 @@ impl Field {
             Field::StartTime => "start_time",
             Field::EndTime => "end_time",
             Field::Location => "location",
+            Field::TimeZone => "time_zone",
+            Field::Recurrence => "recurrence",
+            Field::Transparency => "transparency",
         }
     }
 
@@ -108,6 +120,11 @@ impl Field {
                 .location
                 .clone()
                 .map_or(FieldValue::Null, FieldValue::Text),
+            Field::TimeZone => FieldValue::Text(content.time_zone.name().to_owned()),
+            Field::Recurrence => content.recurrence.as_ref().map_or(FieldValue::Null, |r| {
+                FieldValue::Text(r.as_str().to_owned())
+            }),
+            Field::Transparency => FieldValue::Text(content.transparency.as_str().to_owned()),
         }
     }
 }
@@ -159,6 +176,8 @@ pub fn is_effective(current: &EventContent, next: &EventContent) -> bool {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+    use crate::event::Transparency;
+    use crate::recurrence::Rule;
     use crate::schedule::TimeRange;
     use chrono::TimeDelta;
     use proptest::prelude::*;
@@ -173,7 +192,43 @@ mod tests {
             description: String::new(),
             range: TimeRange::new(at(start), at(end)).unwrap(),
             location: location.map(Into::into),
+            time_zone: chrono_tz::UTC,
+            recurrence: None,
+            transparency: Transparency::Opaque,
+            exceptions: Default::default(),
         }
+    }
+
+    #[test]
+    fn zone_rule_and_transparency_are_diffed() {
+        let single = content("a", 0, 1, None);
+        let series = EventContent {
+            time_zone: chrono_tz::Europe::Berlin,
+            recurrence: Some(Rule::parse("FREQ=WEEKLY;COUNT=3").unwrap()),
+            transparency: Transparency::Transparent,
+            ..single.clone()
+        };
+        let changes = diff(&single, &series);
+        assert_eq!(
+            changes,
+            vec![
+                FieldChange {
+                    field: Field::TimeZone,
+                    from: FieldValue::Text("UTC".into()),
+                    to: FieldValue::Text("Europe/Berlin".into()),
+                },
+                FieldChange {
+                    field: Field::Recurrence,
+                    from: FieldValue::Null,
+                    to: FieldValue::Text("FREQ=WEEKLY;COUNT=3".into()),
+                },
+                FieldChange {
+                    field: Field::Transparency,
+                    from: FieldValue::Text("opaque".into()),
+                    to: FieldValue::Text("transparent".into()),
+                },
+            ]
+        );
     }
 
     #[test]
@@ -192,7 +247,16 @@ mod tests {
     fn field_wire_names() {
         assert_eq!(
             Field::ALL.map(Field::as_str),
-            ["title", "description", "start_time", "end_time", "location"]
+            [
+                "title",
+                "description",
+                "start_time",
+                "end_time",
+                "location",
+                "time_zone",
+                "recurrence",
+                "transparency"
+            ]
         );
     }
 
@@ -250,13 +314,25 @@ mod tests {
             0i64..3,
             1i64..3,
             prop::option::of(prop::sample::select(vec!["", "l"])),
+            prop::option::of(prop::sample::select(vec!["FREQ=DAILY", "FREQ=WEEKLY"])),
+            any::<bool>(),
         )
-            .prop_map(|(title, description, start, len, location)| EventContent {
-                title: title.into(),
-                description: description.into(),
-                range: TimeRange::new(at(start), at(start + len)).unwrap(),
-                location: location.map(Into::into),
-            })
+            .prop_map(
+                |(title, description, start, len, location, rule, transparent)| EventContent {
+                    title: title.into(),
+                    description: description.into(),
+                    range: TimeRange::new(at(start), at(start + len)).unwrap(),
+                    location: location.map(Into::into),
+                    time_zone: chrono_tz::UTC,
+                    recurrence: rule.map(|r| Rule::parse(r).unwrap()),
+                    transparency: if transparent {
+                        Transparency::Transparent
+                    } else {
+                        Transparency::Opaque
+                    },
+                    exceptions: Default::default(),
+                },
+            )
     }
 
     proptest! {
@@ -286,6 +362,9 @@ mod tests {
                 a.range.start() != b.range.start(),
                 a.range.end() != b.range.end(),
                 a.location != b.location,
+                a.time_zone != b.time_zone,
+                a.recurrence != b.recurrence,
+                a.transparency != b.transparency,
             ];
             let hand_fields: Vec<Field> = Field::ALL
                 .into_iter()

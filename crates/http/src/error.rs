@@ -55,6 +55,11 @@ pub struct ConflictProblem {
     /// The stored event's id; null when the overlap is with another item of the same
     /// batch, or with an event of the owner's that the caller cannot read.
     pub id: Option<i64>,
+    /// The conflicting occurrence's identity in its event: its original start (UTC); a
+    /// single event's is its start.
+    #[serde(serialize_with = "crate::dto::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub recurrence_id: DateTime<Utc>,
     /// Its title; null for an event the caller cannot read (only its busy interval is
     /// revealed).
     pub title: Option<String>,
@@ -78,6 +83,7 @@ impl From<Conflict> for ConflictProblem {
     fn from(c: Conflict) -> Self {
         Self {
             id: c.id.map(|id| id.0),
+            recurrence_id: c.recurrence_id,
             title: c.title,
             start_time: c.start_time,
             end_time: c.end_time,

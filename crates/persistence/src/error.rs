@@ -41,8 +41,8 @@ pub enum StoreError {
     Other(String),
 }
 
-/// The name of the PostgreSQL exclusion constraint on an owner's events.
-const OVERLAP_CONSTRAINT: &str = "events_no_overlap";
+/// The name of the PostgreSQL exclusion constraint on an owner's busy occurrences.
+const OVERLAP_CONSTRAINT: &str = "occurrences_no_overlap";
 
 impl From<DieselError> for StoreError {
     fn from(e: DieselError) -> Self {

@@ -1,5 +1,5 @@
-//! Events: writes guarded by version, the conflict-scan index seek, and the
-//! keyset-paginated list of a user's events.
+//! Events: writes guarded by version and the keyset-paginated list of a user's events.
+//! (The conflict scan reads their busy occurrences: `occurrences`.)
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use convene_domain::event::{EventContent, EventFilter, StoredEvent};
@@ -8,6 +8,7 @@ use convene_domain::permission::Role;
 use convene_domain::schedule::TimeRange;
 use diesel::prelude::*;
 
+use crate::content::{decode_exceptions, encode_exceptions, rule_of, transparency_of, zone_of};
 use crate::db::per_backend;
 use crate::error::time::{naive, utc};
 use crate::error::{StoreError, StoreResult};
@@ -29,6 +30,25 @@ struct EventRow {
     version: i32,
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
+    time_zone: String,
+    recurrence: Option<String>,
+    transparency: String,
+    exceptions: String,
+    // The extent is written with the event and read by the queries that need it.
+    #[diesel(column_name = series_end)]
+    _series_end: Option<NaiveDateTime>,
+    #[diesel(column_name = materialized_until)]
+    _materialized_until: Option<NaiveDateTime>,
+}
+
+/// How far a stored event's occurrences reach, kept beside it for the list filter and
+/// the horizon task.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Extent {
+    /// The end of the last occurrence; `None` for a series without end.
+    pub series_end: Option<DateTime<Utc>>,
+    /// Occurrences starting before this instant are in `occurrences`; `None`: all are.
+    pub materialized_until: Option<DateTime<Utc>>,
 }
 
 impl TryFrom<EventRow> for StoredEvent {
@@ -45,6 +65,10 @@ impl TryFrom<EventRow> for StoredEvent {
                 description: row.description,
                 range,
                 location: row.location,
+                time_zone: zone_of(&row.time_zone)?,
+                recurrence: rule_of(row.recurrence.as_deref())?,
+                transparency: transparency_of(&row.transparency)?,
+                exceptions: decode_exceptions(&row.exceptions)?,
             },
             version: Version(row.version),
             created_at: utc(row.created_at),
@@ -75,18 +99,18 @@ pub fn lock_calendar(conn: &mut DbConnection, owner: UserId) -> StoreResult<()> 
     Ok(())
 }
 
-/// Inserts events for `owner` (version 1) in one multi-row statement; returns them as
-/// stored, in the order given.
+/// Inserts events for `owner` (version 1) in one multi-row statement, each with its
+/// extent; returns them as stored, in the order given.
 pub fn insert_many(
     conn: &mut DbConnection,
     owner: UserId,
-    items: &[EventContent],
+    items: &[(EventContent, Extent)],
     now: DateTime<Utc>,
 ) -> StoreResult<Vec<StoredEvent>> {
     let now = naive(now);
     let rows: Vec<_> = items
         .iter()
-        .map(|c| {
+        .map(|(c, extent)| {
             (
                 events::owner_id.eq(owner.0),
                 events::title.eq(&c.title),
@@ -97,6 +121,12 @@ pub fn insert_many(
                 events::version.eq(1),
                 events::created_at.eq(now),
                 events::updated_at.eq(now),
+                events::time_zone.eq(c.time_zone.name()),
+                events::recurrence.eq(c.recurrence.as_ref().map(|r| r.as_str())),
+                events::transparency.eq(c.transparency.as_str()),
+                events::exceptions.eq(encode_exceptions(&c.exceptions)),
+                events::series_end.eq(extent.series_end.map(naive)),
+                events::materialized_until.eq(extent.materialized_until.map(naive)),
             )
         })
         .collect();
@@ -132,31 +162,43 @@ pub fn find_with_role(
 }
 
 /// Replaces the content of event `id` if it is still at `expected`, moving it to the
-/// next version; returns it as stored, or `None` when another writer got there first.
+/// next version, and its extent when given; returns it as stored, or `None` when
+/// another writer got there first.
 pub fn update_if_version(
     conn: &mut DbConnection,
     id: EventId,
     expected: Version,
     content: &EventContent,
+    extent: Option<Extent>,
     now: DateTime<Utc>,
 ) -> StoreResult<Option<StoredEvent>> {
-    let row: Option<EventRow> = diesel::update(
-        events::table
-            .find(id.0)
-            .filter(events::version.eq(expected.0)),
-    )
-    .set((
-        events::title.eq(&content.title),
-        events::description.eq(&content.description),
-        events::start_time.eq(naive(content.range.start())),
-        events::end_time.eq(naive(content.range.end())),
-        events::location.eq(content.location.as_deref()),
-        events::version.eq(expected.0 + 1),
-        events::updated_at.eq(naive(now)),
-    ))
-    .returning(events::all_columns)
-    .get_result(conn)
-    .optional()?;
+    let target = events::table
+        .find(id.0)
+        .filter(events::version.eq(expected.0));
+    let row: Option<EventRow> = diesel::update(target)
+        .set((
+            events::title.eq(&content.title),
+            events::description.eq(&content.description),
+            events::start_time.eq(naive(content.range.start())),
+            events::end_time.eq(naive(content.range.end())),
+            events::location.eq(content.location.as_deref()),
+            events::version.eq(expected.0 + 1),
+            events::updated_at.eq(naive(now)),
+            events::time_zone.eq(content.time_zone.name()),
+            events::recurrence.eq(content.recurrence.as_ref().map(|r| r.as_str())),
+            events::transparency.eq(content.transparency.as_str()),
+            events::exceptions.eq(encode_exceptions(&content.exceptions)),
+            // `None` leaves the extent as it is.
+            extent.map(|e| {
+                (
+                    events::series_end.eq(e.series_end.map(naive)),
+                    events::materialized_until.eq(e.materialized_until.map(naive)),
+                )
+            }),
+        ))
+        .returning(events::all_columns)
+        .get_result(conn)
+        .optional()?;
     row.map(StoredEvent::try_from).transpose()
 }
 
@@ -176,83 +218,21 @@ pub fn delete_if_version(
     Ok(deleted == 1)
 }
 
-/// The conflict scan's index seek: `owner`'s events starting before `end`, latest start
-/// first, after the keyset position `before` (exclusive), at most `limit`.
-pub fn starting_before_desc(
-    conn: &mut DbConnection,
-    owner: UserId,
-    end: DateTime<Utc>,
-    exclude: Option<EventId>,
-    before: Option<(DateTime<Utc>, EventId)>,
-    limit: i64,
-) -> StoreResult<Vec<StoredEvent>> {
-    let mut query = events::table
-        .filter(events::owner_id.eq(owner.0))
-        .filter(events::start_time.lt(naive(end)))
-        .select(EventRow::as_select())
-        .order((events::start_time.desc(), events::id.desc()))
-        .limit(limit)
-        .into_boxed();
-    if let Some(id) = exclude {
-        query = query.filter(events::id.ne(id.0));
-    }
-    if let Some((start, id)) = before {
-        let start = naive(start);
-        query = query.filter(
-            events::start_time
-                .lt(start)
-                .or(events::start_time.eq(start).and(events::id.lt(id.0))),
-        );
-    }
-    stored(query.load(conn)?)
-}
-
-/// `owner`'s events starting inside `range` (at or after its start, before its end),
-/// earliest first, at most `limit`: one index range scan.
-pub fn starting_within_asc(
-    conn: &mut DbConnection,
-    owner: UserId,
-    range: &TimeRange,
-    exclude: Option<EventId>,
-    limit: i64,
-) -> StoreResult<Vec<StoredEvent>> {
-    let mut query = events::table
-        .filter(events::owner_id.eq(owner.0))
-        .filter(events::start_time.ge(naive(range.start())))
-        .filter(events::start_time.lt(naive(range.end())))
-        .select(EventRow::as_select())
-        .order((events::start_time.asc(), events::id.asc()))
-        .limit(limit)
-        .into_boxed();
-    if let Some(id) = exclude {
-        query = query.filter(events::id.ne(id.0));
-    }
-    stored(query.load(conn)?)
-}
-
-/// How many of `owner`'s events overlap `range` (excluding `exclude`): what a conflict
-/// list too long to show in full reports as its total.
-pub fn count_overlapping(
-    conn: &mut DbConnection,
-    owner: UserId,
-    range: &TimeRange,
-    exclude: Option<EventId>,
-) -> StoreResult<usize> {
-    let mut query = events::table
-        .filter(events::owner_id.eq(owner.0))
-        .filter(events::start_time.lt(naive(range.end())))
-        .filter(events::end_time.gt(naive(range.start())))
-        .count()
-        .into_boxed();
-    if let Some(id) = exclude {
-        query = query.filter(events::id.ne(id.0));
-    }
-    let n: i64 = query.get_result(conn)?;
-    Ok(usize::try_from(n).unwrap_or(usize::MAX))
+/// The titles of events `ids` (those that still exist).
+pub fn titles(conn: &mut DbConnection, ids: &[EventId]) -> StoreResult<Vec<(EventId, String)>> {
+    let ids: Vec<i64> = ids.iter().map(|e| e.0).collect();
+    let rows: Vec<(i64, String)> = events::table
+        .filter(events::id.eq_any(ids))
+        .select((events::id, events::title))
+        .load(conn)?;
+    Ok(rows.into_iter().map(|(id, t)| (EventId(id), t)).collect())
 }
 
 /// Events `user` owns or that are shared with them, by `(start_time, id)`, each with the
-/// user's permission role (`None` for the owner).
+/// user's permission role (`None` for the owner). A time filter keeps the events whose
+/// first occurrence starts before `starts_before` and whose last one (`series_end`) ends
+/// after `ends_after`: every event with an occurrence in the range, and series that may
+/// have none there (the caller checks those against their rule).
 pub fn list_for_user(
     conn: &mut DbConnection,
     user: UserId,
@@ -279,7 +259,11 @@ pub fn list_for_user(
         ),
     };
     if let Some(t) = filter.ends_after {
-        query = query.filter(events::end_time.gt(naive(t)));
+        query = query.filter(
+            events::series_end
+                .is_null()
+                .or(events::series_end.gt(naive(t))),
+        );
     }
     if let Some(t) = filter.starts_before {
         query = query.filter(events::start_time.lt(naive(t)));

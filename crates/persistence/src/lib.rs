@@ -5,11 +5,13 @@
 //! domain types (typed ids, `Role`, UTC instants, `StoredEvent`, …) and [`StoreError`]:
 //! Diesel stays inside this crate. The service crate owns transactions and rules.
 
+mod content;
 pub mod db;
 pub mod error;
 pub mod events;
 pub mod live;
 pub mod notifications;
+pub mod occurrences;
 pub mod permissions;
 pub mod retention;
 pub mod schema;

@@ -41,6 +41,12 @@ diesel::table! {
         version -> Integer,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        time_zone -> Text,
+        recurrence -> Nullable<Text>,
+        transparency -> Text,
+        exceptions -> Text,
+        series_end -> Nullable<Timestamp>,
+        materialized_until -> Nullable<Timestamp>,
     }
 }
 
@@ -68,6 +74,20 @@ diesel::table! {
         restored_from -> Nullable<Integer>,
         changed_by -> BigInt,
         changed_at -> Timestamp,
+        time_zone -> Text,
+        recurrence -> Nullable<Text>,
+        transparency -> Text,
+        exceptions -> Text,
+    }
+}
+
+diesel::table! {
+    occurrences (event_id, recurrence_id) {
+        event_id -> BigInt,
+        recurrence_id -> Timestamp,
+        owner_id -> BigInt,
+        start_time -> Timestamp,
+        end_time -> Timestamp,
     }
 }
 
@@ -89,6 +109,7 @@ diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(events -> users (owner_id));
 diesel::joinable!(event_versions -> events (event_id));
+diesel::joinable!(occurrences -> events (event_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -97,6 +118,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     events,
     event_permissions,
     event_versions,
+    occurrences,
     notifications,
 );
 

@@ -7,6 +7,7 @@ use convene_domain::schedule::TimeRange;
 use convene_domain::version::{ChangeKind, VersionRecord};
 use diesel::prelude::*;
 
+use crate::content::{decode_exceptions, encode_exceptions, rule_of, transparency_of, zone_of};
 use crate::db::per_backend;
 use crate::error::time::{naive, utc};
 use crate::error::{StoreError, StoreResult};
@@ -30,6 +31,10 @@ struct VersionRow {
     restored_from: Option<i32>,
     changed_by: i64,
     changed_at: NaiveDateTime,
+    time_zone: String,
+    recurrence: Option<String>,
+    transparency: String,
+    exceptions: String,
 }
 
 impl From<&VersionRecord> for VersionRow {
@@ -46,6 +51,10 @@ impl From<&VersionRecord> for VersionRow {
             restored_from: v.restored_from.map(|r| r.0),
             changed_by: v.changed_by.0,
             changed_at: naive(v.changed_at),
+            time_zone: v.content.time_zone.name().to_owned(),
+            recurrence: v.content.recurrence.as_ref().map(|r| r.as_str().to_owned()),
+            transparency: v.content.transparency.as_str().to_owned(),
+            exceptions: encode_exceptions(&v.content.exceptions),
         }
     }
 }
@@ -67,6 +76,10 @@ impl TryFrom<VersionRow> for VersionRecord {
                 title: row.title,
                 description: row.description,
                 location: row.location,
+                time_zone: zone_of(&row.time_zone)?,
+                recurrence: rule_of(row.recurrence.as_deref())?,
+                transparency: transparency_of(&row.transparency)?,
+                exceptions: decode_exceptions(&row.exceptions)?,
             },
             restored_from: row.restored_from.map(Version),
             changed_by: UserId(row.changed_by),

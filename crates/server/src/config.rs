@@ -120,6 +120,14 @@ pub struct Settings {
     #[arg(long, env = "MAX_GRANTEES_PER_EVENT", value_name = "MAX_GRANTEES_PER_EVENT",
           default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub max_grantees_per_event: u32,
+    /// Days ahead that occurrences are materialised and conflict-checked.
+    #[arg(long, env = "RECURRENCE_HORIZON_DAYS", value_name = "RECURRENCE_HORIZON_DAYS",
+          default_value_t = 730, value_parser = clap::value_parser!(u32).range(1..=3_660))]
+    pub recurrence_horizon_days: u32,
+    /// Most occurrences of one series within the horizon (and most `COUNT`).
+    #[arg(long, env = "MAX_OCCURRENCES", value_name = "MAX_OCCURRENCES",
+          default_value_t = 2_000, value_parser = clap::value_parser!(u32).range(1..=50_000))]
+    pub max_occurrences: u32,
     /// Days read notifications are kept (0: purged at the next run).
     #[arg(long, env = "NOTIFICATION_RETENTION_DAYS", value_name = "NOTIFICATION_RETENTION_DAYS",
           default_value_t = 90, value_parser = clap::value_parser!(u32).range(0..=36_500))]

@@ -18,6 +18,7 @@ use convene_live::Hub;
 use convene_persistence::db::{self, DbError};
 use convene_persistence::Backend;
 use convene_service::fanout::Fanout;
+use convene_service::occurrences::RecurrenceLimits;
 use convene_service::retention::{self, Purged, Retention};
 use convene_service::{AuthSettings, ServiceError, Services};
 use tracing_actix_web::TracingLogger;
@@ -152,7 +153,11 @@ impl Application {
             },
             fanout,
         )?
-        .with_max_grantees(settings.max_grantees_per_event as usize);
+        .with_max_grantees(settings.max_grantees_per_event as usize)
+        .with_recurrence(RecurrenceLimits {
+            horizon: chrono::Duration::days(settings.recurrence_horizon_days.into()),
+            max_occurrences: settings.max_occurrences as usize,
+        });
         let services = Arc::new(services);
         let mut background: Vec<Task> = vec![Box::pin(retention_task(
             services.clone(),

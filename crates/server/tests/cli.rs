@@ -90,7 +90,7 @@ fn migrate_applies_the_schema_once() {
     );
     assert!(dir.path().join("db/convene.db").exists());
     let (second, _d) = convene(&["migrate"], &[("DATABASE_URL", &url)]);
-    assert!(String::from_utf8_lossy(&first.stderr).contains("1 migration(s) applied"));
+    assert!(String::from_utf8_lossy(&first.stderr).contains("2 migration(s) applied"));
     assert!(second.status.success());
     assert!(String::from_utf8_lossy(&second.stderr).contains("0 migration(s) applied"));
 }
@@ -119,6 +119,11 @@ fn invalid_configuration_names_the_key() {
         (&[("DATABASE_URL", "mysql://localhost/db")], "DATABASE_URL"),
         (&[("RUST_LOG", "[[[")], "RUST_LOG"),
         (&[("LOG_FORMAT", "xml")], "LOG_FORMAT"),
+        (
+            &[("RECURRENCE_HORIZON_DAYS", "0")],
+            "RECURRENCE_HORIZON_DAYS",
+        ),
+        (&[("MAX_OCCURRENCES", "many")], "MAX_OCCURRENCES"),
         (&[("SECRET_KEY", "too-short")], "SECRET_KEY"),
         (
             &[

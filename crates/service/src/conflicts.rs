@@ -1,10 +1,12 @@
-//! The conflict scan: the owner's stored events that a time range would overlap, found
-//! by the index seek `domain::schedule` explains (one step in the usual case), bounded
-//! in what it lists and redacted for callers who cannot read them.
+//! The conflict scan: the owner's stored busy occurrences that a time range would
+//! overlap, found by the index seek `domain::schedule` explains (one step in the usual
+//! case), bounded in what it lists and redacted for callers who cannot read them.
 
-use convene_domain::event::StoredEvent;
+use std::collections::HashMap;
+
 use convene_domain::ids::{EventId, UserId};
 use convene_domain::schedule::{conflicts_in_descending, scan_bounds, TimeRange};
+use convene_persistence::occurrences::{self, Busy};
 use convene_persistence::{events, permissions, DbConnection};
 
 use crate::error::{Conflict, Found};
@@ -13,9 +15,10 @@ use crate::ServiceError;
 /// Rows fetched per step of the scan.
 const SCAN_STEP: i64 = 32;
 
-/// The owner's stored events overlapping `range` (excluding `exclude`), as `viewer` may
-/// see them: at most `room` are listed (the first ones, in start order) and the rest
-/// only counted. Events `viewer` cannot read are listed without id and title.
+/// The owner's stored busy occurrences overlapping `range` (excluding those of
+/// `exclude`), as `viewer` may see them: at most `room` are listed (the first ones, in
+/// start order) and the rest only counted. Events `viewer` cannot read are listed
+/// without id and title.
 pub(crate) fn find(
     conn: &mut DbConnection,
     owner: UserId,
@@ -24,10 +27,10 @@ pub(crate) fn find(
     exclude: Option<EventId>,
     room: usize,
 ) -> Result<Found, ServiceError> {
-    let mut found: Vec<StoredEvent> = Vec::new();
+    let mut found: Vec<Busy> = Vec::new();
     let mut before = None;
     let complete = loop {
-        let step = events::starting_before_desc(
+        let step = occurrences::starting_before_desc(
             conn,
             owner,
             scan_bounds(range),
@@ -36,8 +39,8 @@ pub(crate) fn find(
             SCAN_STEP,
         )?;
         let fetched = step.len();
-        before = step.last().map(|e| (e.content.range.start(), e.id));
-        let overlapping = conflicts_in_descending(range, step, |e| e.content.range);
+        before = step.last().map(|b| (b.range.start(), b.event_id));
+        let overlapping = conflicts_in_descending(range, step, |b| b.range);
         let all_overlap = overlapping.len() == fetched;
         // Each step reaches further back in time: prepend to keep ascending order.
         found.splice(0..0, overlapping);
@@ -51,24 +54,33 @@ pub(crate) fn find(
     let total = if complete {
         found.len()
     } else {
-        events::count_overlapping(conn, owner, range, exclude)?
+        occurrences::count_overlapping(conn, owner, range, exclude)?
     };
     if complete {
         found.truncate(room);
     } else {
         found = earliest(conn, owner, range, exclude, room)?;
     }
+    if found.is_empty() {
+        return Ok(Found {
+            listed: Vec::new(),
+            total,
+        });
+    }
+    let mut ids: Vec<EventId> = found.iter().map(|b| b.event_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let titles: HashMap<EventId, String> = events::titles(conn, &ids)?.into_iter().collect();
     let readable = if viewer == owner {
         None
     } else {
-        let ids: Vec<EventId> = found.iter().map(|e| e.id).collect();
         Some(permissions::held_by(conn, viewer, &ids)?)
     };
     let listed = found
         .into_iter()
-        .map(|e| {
-            let visible = readable.as_ref().is_none_or(|r| r.contains(&e.id));
-            let conflict = Conflict::stored(e);
+        .map(|b| {
+            let visible = readable.as_ref().is_none_or(|r| r.contains(&b.event_id));
+            let conflict = Conflict::stored(b, titles.get(&b.event_id).cloned());
             if visible {
                 conflict
             } else {
@@ -79,23 +91,23 @@ pub(crate) fn find(
     Ok(Found { listed, total })
 }
 
-/// The first `room` of the owner's events overlapping `range`, in start order, by two
-/// index seeks: the events are disjoint, so only the last one starting before the range
-/// can reach into it; the others start inside it.
+/// The first `room` of the owner's busy occurrences overlapping `range`, in start
+/// order, by two index seeks: they are disjoint, so only the last one starting before
+/// the range can reach into it; the others start inside it.
 fn earliest(
     conn: &mut DbConnection,
     owner: UserId,
     range: &TimeRange,
     exclude: Option<EventId>,
     room: usize,
-) -> Result<Vec<StoredEvent>, ServiceError> {
-    let mut first: Vec<StoredEvent> =
-        events::starting_before_desc(conn, owner, range.start(), exclude, None, 1)?
+) -> Result<Vec<Busy>, ServiceError> {
+    let mut first: Vec<Busy> =
+        occurrences::starting_before_desc(conn, owner, range.start(), exclude, None, 1)?
             .into_iter()
-            .filter(|e| e.content.range.overlaps(range))
+            .filter(|b| b.range.overlaps(range))
             .collect();
     let limit = i64::try_from(room).unwrap_or(i64::MAX);
-    first.extend(events::starting_within_asc(
+    first.extend(occurrences::starting_within_asc(
         conn, owner, range, exclude, limit,
     )?);
     first.truncate(room);

@@ -1,17 +1,20 @@
 //! The one error type of every use case; the HTTP layer maps it to problem details.
 
 use chrono::{DateTime, Utc};
-use convene_domain::event::StoredEvent;
 use convene_domain::ids::EventId;
 use convene_domain::validation::FieldError;
+use convene_persistence::occurrences::Busy;
 use convene_persistence::StoreError;
 
-/// A stored event (or another item of the same batch) that a write would overlap.
+/// A stored occurrence (or one of another item of the same batch) that a write would
+/// overlap.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Conflict {
     /// The stored event's id; `None` for another item of the same batch, or for an event
     /// the caller cannot read (only its busy interval is revealed).
     pub id: Option<EventId>,
+    /// The occurrence's identity in its event (its original start).
+    pub recurrence_id: DateTime<Utc>,
     /// Its title; `None` for an event the caller cannot read.
     pub title: Option<String>,
     /// Its start.
@@ -25,13 +28,14 @@ pub struct Conflict {
 }
 
 impl Conflict {
-    /// A stored event found in the way.
-    pub(crate) fn stored(event: StoredEvent) -> Self {
+    /// A stored busy occurrence found in the way, with its event's title.
+    pub(crate) fn stored(busy: Busy, title: Option<String>) -> Self {
         Self {
-            id: Some(event.id),
-            start_time: event.content.range.start(),
-            end_time: event.content.range.end(),
-            title: Some(event.content.title),
+            id: Some(busy.event_id),
+            recurrence_id: busy.recurrence_id,
+            start_time: busy.range.start(),
+            end_time: busy.range.end(),
+            title,
             index: None,
             batch_index: None,
         }
@@ -66,18 +70,21 @@ impl Conflicts {
         CONFLICTS_LISTED.saturating_sub(self.listed.len())
     }
 
-    /// Adds conflicts found for one request item (`index` in a batch); `total` counts
-    /// those that did not fit as well.
+    /// Adds conflicts found for one occurrence of a request item (`index` in a batch);
+    /// `total` counts those that did not fit as well. An entry listed already (a stored
+    /// occurrence in the way of several occurrences of one item) is not listed or
+    /// counted again.
     pub(crate) fn extend(&mut self, found: Found, index: Option<usize>) {
-        self.total += found.total;
+        let complete = found.listed.len() == found.total;
+        let fresh: Vec<Conflict> = found
+            .listed
+            .into_iter()
+            .map(|c| Conflict { index, ..c })
+            .filter(|c| !self.listed.contains(c))
+            .collect();
+        self.total += if complete { fresh.len() } else { found.total };
         let room = self.room();
-        self.listed.extend(
-            found
-                .listed
-                .into_iter()
-                .take(room)
-                .map(|c| Conflict { index, ..c }),
-        );
+        self.listed.extend(fresh.into_iter().take(room));
     }
 
     /// Whether nothing conflicts.

@@ -12,6 +12,7 @@ pub mod fanout;
 pub mod history;
 pub mod notifications;
 mod notify;
+pub mod occurrences;
 pub mod page;
 pub mod retention;
 mod revise;
@@ -51,6 +52,8 @@ pub struct Services {
     dummy_hash: String,
     /// Most users one event may be shared with (besides its owner).
     max_grantees: usize,
+    /// How far occurrences are checked, and how many one series may have there.
+    recurrence: occurrences::RecurrenceLimits,
 }
 
 /// Most users one event may be shared with by default (`MAX_GRANTEES_PER_EVENT`).
@@ -67,6 +70,7 @@ impl Services {
             fanout,
             dummy_hash,
             max_grantees: DEFAULT_MAX_GRANTEES,
+            recurrence: occurrences::RecurrenceLimits::default(),
         })
     }
 
@@ -74,6 +78,14 @@ impl Services {
     pub fn with_max_grantees(self, n: usize) -> Self {
         Self {
             max_grantees: n,
+            ..self
+        }
+    }
+
+    /// The same services checking occurrences through `limits`.
+    pub fn with_recurrence(self, limits: occurrences::RecurrenceLimits) -> Self {
+        Self {
+            recurrence: limits,
             ..self
         }
     }

@@ -6,12 +6,23 @@ use convene_domain::ids::{EventId, UserId, Version};
 use convene_domain::notification::{NotificationData, NotificationKind};
 use convene_domain::permission::Action;
 use convene_domain::version::{is_effective, ChangeKind, VersionRecord};
+use convene_persistence::occurrences as stored_occurrences;
 use convene_persistence::{events, versions, DbConnection};
 
 use crate::access::{authorized, Event, Precondition};
-use crate::error::{Conflicts, CONFLICTS_LISTED};
+use crate::error::Conflicts;
 use crate::time::now;
-use crate::{conflicts, notify, ServiceError, Services};
+use crate::{notify, occurrences, ServiceError, Services};
+
+/// Whether two contents take place at the same times: same range, zone, rule,
+/// transparency and exceptions (titles may differ).
+fn same_time(a: &EventContent, b: &EventContent) -> bool {
+    a.range == b.range
+        && a.time_zone == b.time_zone
+        && a.recurrence == b.recurrence
+        && a.transparency == b.transparency
+        && a.exceptions == b.exceptions
+}
 
 /// The version record of `event` as it now stands.
 pub(crate) fn snapshot(
@@ -55,21 +66,41 @@ pub(crate) fn revise(
         if !is_effective(&event.content, &next) {
             return Ok(Event { event, role });
         }
-        let found = conflicts::find(
+        // A change of title, description or location leaves the occurrences as they are.
+        let plan = if same_time(&event.content, &next) {
+            None
+        } else {
+            let plan = services
+                .recurrence
+                .plan(&next, at)
+                .map_err(|e| ServiceError::Validation(vec![e]))?;
+            let mut found = Conflicts::default();
+            occurrences::check(
+                conn,
+                event.owner,
+                actor.id,
+                &plan.busy,
+                Some(event.id),
+                None,
+                &mut found,
+            )?;
+            if !found.is_empty() {
+                return Err(ServiceError::Conflict(found));
+            }
+            Some(plan)
+        };
+        let updated = events::update_if_version(
             conn,
-            event.owner,
-            actor.id,
-            &next.range,
-            Some(event.id),
-            CONFLICTS_LISTED,
-        )?;
-        if found.total > 0 {
-            let mut all = Conflicts::default();
-            all.extend(found, None);
-            return Err(ServiceError::Conflict(all));
+            event.id,
+            event.version,
+            &next,
+            plan.as_ref().map(|p| p.extent),
+            at,
+        )?
+        .ok_or(ServiceError::Contended)?;
+        if let Some(plan) = &plan {
+            stored_occurrences::replace(conn, event.owner, event.id, &plan.busy)?;
         }
-        let updated = events::update_if_version(conn, event.id, event.version, &next, at)?
-            .ok_or(ServiceError::Contended)?;
         let change = match restored_from {
             Some(_) => ChangeKind::RolledBack,
             None => ChangeKind::Updated,

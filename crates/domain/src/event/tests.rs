@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use super::*;
+use crate::recurrence::{Exception, OccurrenceChange};
 use chrono::TimeDelta;
 
 #[test]
@@ -74,6 +75,10 @@ fn parses_minimal_input_with_defaults() {
             description: String::new(),
             range: TimeRange::new(at(0), at(30)).unwrap(),
             location: None,
+            time_zone: chrono_tz::UTC,
+            recurrence: None,
+            transparency: Transparency::Opaque,
+            exceptions: Exceptions::new(),
         }
     );
 }
@@ -171,10 +176,21 @@ fn reports_every_problem_at_once() {
         start_time: Some(text(10)),
         end_time: Some(text(0)),
         location: Some("l".repeat(LOCATION_MAX + 1)),
+        time_zone: Some("Europe/Nowhere".into()),
+        recurrence: Some("FREQ=HOURLY".into()),
+        transparency: Some("busy".into()),
     };
     assert_eq!(
         fields(EventContent::parse(bad)),
-        ["title", "description", "end_time", "location"]
+        [
+            "title",
+            "description",
+            "end_time",
+            "location",
+            "time_zone",
+            "recurrence",
+            "transparency"
+        ]
     );
     let missing_times = EventInput {
         title: Some("a".repeat(201)),
@@ -311,6 +327,20 @@ fn patch_parse_refuses_nulls_and_bad_times_with_the_other_field_rules() {
         ..PatchInput::default()
     });
     assert_eq!(fields(bad), ["title", "description", "end_time"]);
+    let nulls = EventPatch::parse(PatchInput {
+        time_zone: Some(None),
+        transparency: Some(None),
+        recurrence: Some(Some("FREQ=SECONDLY".into())),
+        ..PatchInput::default()
+    });
+    assert_eq!(fields(nulls), ["time_zone", "recurrence", "transparency"]);
+    // A null rule makes the event a single one.
+    let single = EventPatch::parse(PatchInput {
+        recurrence: Some(None),
+        ..PatchInput::default()
+    })
+    .unwrap();
+    assert_eq!(single.recurrence, Some(None));
     // Without a null or a bad timestamp, field rules wait for `apply`.
     let blank = EventPatch::parse(PatchInput {
         title: Some(Some(" ".into())),
@@ -367,4 +397,115 @@ fn batch_size_bounds() {
     let mut bad = vec![EventInput::default(); BATCH_MAX + 1];
     bad[0].title = Some(String::new());
     assert_eq!(parse_batch(Some(bad)), Err(BatchError::TooLarge));
+}
+
+#[test]
+fn zone_rule_and_transparency_default_and_parse() {
+    let plain = content();
+    assert_eq!(plain.time_zone, chrono_tz::UTC);
+    assert_eq!(plain.recurrence, None);
+    assert!(plain.is_busy());
+    let series = EventContent::parse(EventInput {
+        time_zone: Some("America/New_York".into()),
+        recurrence: Some("FREQ=WEEKLY;COUNT=3".into()),
+        transparency: Some("transparent".into()),
+        ..input("Weekly", 0, 30)
+    })
+    .unwrap();
+    assert_eq!(series.time_zone, chrono_tz::America::New_York);
+    assert_eq!(
+        series.recurrence.as_ref().map(Rule::as_str),
+        Some("FREQ=WEEKLY;COUNT=3")
+    );
+    assert!(!series.is_busy());
+}
+
+fn weekly(count: u32) -> EventContent {
+    EventContent::parse(EventInput {
+        recurrence: Some(format!("FREQ=WEEKLY;COUNT={count}")),
+        ..input("Weekly", 0, 30)
+    })
+    .unwrap()
+}
+
+const WEEK: i64 = 7 * 24 * 60;
+
+#[test]
+fn occurrences_apply_cancellations_and_moves() {
+    let mut series = weekly(4);
+    let far = at(100 * WEEK);
+    let ids: Vec<_> = series
+        .occurrences_before(far, 10)
+        .unwrap()
+        .iter()
+        .map(|o| o.recurrence_id)
+        .collect();
+    assert_eq!(ids, [at(0), at(WEEK), at(2 * WEEK), at(3 * WEEK)]);
+    series.exceptions.insert(at(WEEK), Exception::Cancelled);
+    let moved = TimeRange::new(at(2 * WEEK + 60), at(2 * WEEK + 90)).unwrap();
+    series.exceptions.insert(
+        at(2 * WEEK),
+        Exception::Changed(OccurrenceChange {
+            range: Some(moved),
+            ..OccurrenceChange::default()
+        }),
+    );
+    let occurrences = series.occurrences_before(far, 10).unwrap();
+    assert_eq!(occurrences.len(), 3);
+    // A moved occurrence keeps its identity.
+    assert_eq!(occurrences[1].recurrence_id, at(2 * WEEK));
+    assert_eq!(occurrences[1].range, moved);
+    assert!(occurrences[1].overridden);
+    assert!(!occurrences[0].overridden);
+    // The same through a window.
+    let window = TimeRange::new(at(WEEK), at(3 * WEEK)).unwrap();
+    let within = series.occurrences_overlapping(&window, 10);
+    assert_eq!(within.len(), 1);
+    assert_eq!(within[0].range, moved);
+    // The horizon cuts; the limit refuses.
+    assert_eq!(
+        series.occurrences_before(at(WEEK + 1), 10).unwrap().len(),
+        1
+    );
+    assert_eq!(
+        weekly(11).occurrences_before(far, 10).unwrap_err().field,
+        "recurrence"
+    );
+    // A new start, zone or rule resets the exceptions; a new title does not.
+    let retitled = series
+        .apply(EventPatch {
+            title: Some("Renamed".into()),
+            ..EventPatch::default()
+        })
+        .unwrap();
+    assert_eq!(retitled.exceptions.len(), 2);
+    let moved_series = series
+        .apply(EventPatch {
+            start_time: Some(at(10)),
+            end_time: Some(at(40)),
+            ..EventPatch::default()
+        })
+        .unwrap();
+    assert!(moved_series.exceptions.is_empty());
+}
+
+#[test]
+fn series_end_is_the_last_occurrence_or_none() {
+    assert_eq!(content().series_end(10), Some(at(75)));
+    assert_eq!(weekly(4).series_end(10), Some(at(3 * WEEK + 30)));
+    let open = EventContent::parse(EventInput {
+        recurrence: Some("FREQ=DAILY".into()),
+        ..input("Daily", 0, 30)
+    })
+    .unwrap();
+    assert_eq!(open.series_end(10), None);
+}
+
+#[test]
+fn a_single_event_has_one_occurrence_named_by_its_start() {
+    let single = content();
+    let occurrences = single.occurrences_before(at(0), 1).unwrap();
+    assert_eq!(occurrences.len(), 1);
+    assert_eq!(occurrences[0].recurrence_id, at(60));
+    assert_eq!(occurrences[0].range, single.range);
 }

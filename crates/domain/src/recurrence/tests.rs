@@ -152,6 +152,10 @@ fn hostile_rules_are_field_problems_not_hangs() {
         ("FREQ=FORTNIGHTLY", "not a valid RRULE"),
         ("", "empty"),
         ("FREQ=DAILY;COUNT=x", "not a valid RRULE"),
+        (
+            &format!("FREQ=DAILY;{}", "WKST=MO;".repeat(70)),
+            "at most 500",
+        ),
     ] {
         let e = Rule::parse(rule).unwrap_err();
         assert_eq!(e.field, "recurrence");

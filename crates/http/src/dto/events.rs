@@ -37,6 +37,27 @@ pub struct EventCreate {
     /// Up to 500 characters.
     #[schema(max_length = 500)]
     pub location: Option<String>,
+    /// IANA time zone name the series repeats in; default "UTC". An unknown zone → 422.
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = "^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$",
+        example = "Europe/Berlin"
+    )]
+    pub time_zone: Option<String>,
+    /// RFC 5545 RRULE value without the "RRULE:" prefix, or null for a single event.
+    /// `start_time`/`end_time` are the first occurrence. A rule that does not parse, an
+    /// unsupported part, no occurrence at all, occurrences that overlap one another or
+    /// more than MAX_OCCURRENCES of them within the horizon → 422.
+    #[schema(
+        min_length = 1,
+        max_length = 500,
+        example = "FREQ=WEEKLY;BYDAY=MO,WE,FR;COUNT=12"
+    )]
+    pub recurrence: Option<String>,
+    /// "opaque" (default: busy, conflict-checked) or "transparent" (never conflicts).
+    #[schema(value_type = Option<super::TransparencyName>)]
+    pub transparency: Option<String>,
 }
 
 impl From<EventCreate> for EventInput {
@@ -47,6 +68,9 @@ impl From<EventCreate> for EventInput {
             start_time: e.start_time,
             end_time: e.end_time,
             location: e.location,
+            time_zone: e.time_zone,
+            recurrence: e.recurrence,
+            transparency: e.transparency,
         }
     }
 }
@@ -75,6 +99,19 @@ pub struct EventUpdate {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>, max_length = 500)]
     pub location: Option<Option<String>>,
+    /// New zone (as in `EventCreate`). Changing a series' zone, start or rule cancels
+    /// its individual occurrence changes.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = String, min_length = 1, max_length = 64, pattern = "^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$")]
+    pub time_zone: Option<Option<String>>,
+    /// New rule (as in `EventCreate`); `null` makes the event a single one.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 500)]
+    pub recurrence: Option<Option<String>>,
+    /// New transparency.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = super::TransparencyName)]
+    pub transparency: Option<Option<String>>,
 }
 
 impl From<EventUpdate> for PatchInput {
@@ -85,6 +122,9 @@ impl From<EventUpdate> for PatchInput {
             start_time: e.start_time,
             end_time: e.end_time,
             location: e.location,
+            time_zone: e.time_zone,
+            recurrence: e.recurrence,
+            transparency: e.transparency,
         }
     }
 }
@@ -128,6 +168,15 @@ pub struct EventRead {
     /// The caller's role: `owner`, `editor` or `viewer`.
     #[schema(value_type = super::RoleName, example = "owner")]
     pub role: &'static str,
+    /// The IANA zone the event repeats in.
+    #[schema(example = "UTC")]
+    pub time_zone: &'static str,
+    /// The RRULE value, or null for a single event.
+    #[schema(required = true, example = json!(null))]
+    pub recurrence: Option<String>,
+    /// `opaque` (busy) or `transparent`.
+    #[schema(value_type = super::TransparencyName, example = "opaque")]
+    pub transparency: &'static str,
 }
 
 impl From<Event> for EventRead {
@@ -144,6 +193,9 @@ impl From<Event> for EventRead {
             created_at: e.created_at,
             updated_at: e.updated_at,
             role: role.as_str(),
+            time_zone: e.content.time_zone.name(),
+            recurrence: e.content.recurrence.map(|r| r.as_str().to_owned()),
+            transparency: e.content.transparency.as_str(),
         }
     }
 }

@@ -38,6 +38,15 @@ pub struct VersionRead {
     /// When.
     #[serde(serialize_with = "rfc3339")]
     pub changed_at: DateTime<Utc>,
+    /// The zone at this version.
+    #[schema(example = "UTC")]
+    pub time_zone: &'static str,
+    /// The rule at this version, or null.
+    #[schema(required = true, example = json!(null))]
+    pub recurrence: Option<String>,
+    /// The transparency at this version.
+    #[schema(value_type = super::TransparencyName, example = "opaque")]
+    pub transparency: &'static str,
 }
 
 impl From<VersionRecord> for VersionRead {
@@ -54,6 +63,9 @@ impl From<VersionRecord> for VersionRead {
             restored_from: v.restored_from.map(|r| r.0),
             changed_by: v.changed_by.0,
             changed_at: v.changed_at,
+            time_zone: v.content.time_zone.name(),
+            recurrence: v.content.recurrence.map(|r| r.as_str().to_owned()),
+            transparency: v.content.transparency.as_str(),
         }
     }
 }
@@ -88,7 +100,8 @@ pub struct Diff {
     pub from_version: i32,
     /// The second version.
     pub to_version: i32,
-    /// Each differing field among title, description, start_time, end_time, location.
+    /// Each differing field among title, description, start_time, end_time, location,
+    /// time_zone, recurrence and transparency.
     pub changes: std::collections::BTreeMap<&'static str, FieldDiff>,
 }
 

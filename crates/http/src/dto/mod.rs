@@ -32,6 +32,17 @@ pub enum RoleName {
     Viewer,
 }
 
+/// Whether an event's time is busy.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum TransparencyName {
+    /// Busy: conflict-checked (the default).
+    Opaque,
+    /// Free: never conflicts.
+    Transparent,
+}
+
 /// A role that can be granted.
 #[derive(ToSchema)]
 #[schema(rename_all = "lowercase")]

@@ -31,9 +31,16 @@ pub(crate) fn event_reply(event: Event, status: StatusCode) -> Reply<EventRead> 
 
 /// Create an event owned by the caller (version 1).
 ///
-/// Rejected with 409 `event_conflict` when it overlaps one of the caller's events
-/// (intervals are half-open: touching is fine); `conflicts` lists them. A rule between
-/// fields: `end_time` must be after `start_time` (else 422 naming `end_time`).
+/// With `recurrence` (an RRULE) it is a series whose first occurrence is
+/// `start_time`–`end_time`, repeating on the wall clock of `time_zone`. Rejected with 409
+/// `event_conflict` when any of its busy occurrences (through the horizon,
+/// `RECURRENCE_HORIZON_DAYS`) overlaps a busy occurrence of the caller's events
+/// (intervals are half-open: touching is fine; `transparent` time never conflicts);
+/// `conflicts` lists them with their `recurrence_id`. Rules no schema can state (422
+/// naming the field): `end_time` after `start_time`; `time_zone` a known IANA zone;
+/// `recurrence` a supported rule that produces occurrences which do not overlap one
+/// another, at most `MAX_OCCURRENCES` of them within the horizon (and `COUNT` at most
+/// that).
 #[utoipa::path(
     post, path = "/api/events", operation_id = "createEvent", tag = "events",
     request_body = EventCreate,
@@ -69,8 +76,9 @@ pub async fn create(
 /// Every item is validated and checked against the caller's stored events and against
 /// the other items; if any fails nothing is stored. `errors` and `conflicts` entries
 /// carry the failing item's `index` (an in-batch overlap names the other item as
-/// `batch_index`). More than 500 items answers 413. A rule between fields: each item's
-/// `end_time` must be after its `start_time` (else 422 naming `end_time` with `index`).
+/// `batch_index`) and, for occurrences of series, their `recurrence_id`. More than 500
+/// items answers 413. The rules of `createEvent` hold per item (422 naming `end_time`,
+/// `time_zone` or `recurrence` with `index`).
 #[utoipa::path(
     post, path = "/api/events/batch", operation_id = "createEventBatch", tag = "events",
     request_body = BatchCreate,
@@ -234,9 +242,11 @@ pub async fn get(
 ///
 /// Absent fields are unchanged; `location: null` clears it. A change makes a new
 /// version; a change that alters nothing makes none. Conflict-checked against the
-/// owner's events. `If-Match` (`"<version>"` or `*`) is honoured: mismatch → 412. A
-/// rule between fields: the resulting `end_time` must be after the resulting
-/// `start_time`, given or unchanged (else 422 naming `end_time`).
+/// owner's events, on every busy occurrence. `If-Match` (`"<version>"` or `*`) is
+/// honoured: mismatch → 412. `recurrence: null` makes a series a single event; changing
+/// a series' `start_time`, `time_zone` or `recurrence` drops its individually changed or
+/// cancelled occurrences. The rules of `createEvent` hold for the result (422 naming
+/// `end_time`, `time_zone` or `recurrence`).
 #[utoipa::path(
     put, path = "/api/events/{id}", operation_id = "replaceEvent", tag = "events",
     params(("id" = i64, Path, description = "Event id"),

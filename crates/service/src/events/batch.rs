@@ -4,15 +4,18 @@ use convene_domain::account::User;
 use convene_domain::event::{parse_batch, BatchError, EventContent, EventInput};
 use convene_domain::notification::{NotificationData, NotificationKind};
 use convene_domain::permission::Role;
+use convene_domain::recurrence::Occurrence;
 use convene_domain::schedule::overlaps_within;
 use convene_domain::version::ChangeKind;
+use convene_persistence::occurrences as stored_occurrences;
 use convene_persistence::{events, versions};
 
 use crate::access::Event;
 use crate::error::{Conflict, Conflicts, CONFLICTS_LISTED};
+use crate::occurrences::{self, Plan};
 use crate::revise::snapshot;
 use crate::time::now;
-use crate::{conflicts, notify, ServiceError, Services};
+use crate::{notify, ServiceError, Services};
 
 /// Creates an event owned by the actor (version 1), unless it overlaps their events.
 pub fn create(services: &Services, actor: &User, input: EventInput) -> Result<Event, ServiceError> {
@@ -38,21 +41,37 @@ pub fn create_batch(
     store(services, actor, contents, true)
 }
 
-/// Items that overlap other items of the batch: each once, naming one item it overlaps.
-fn in_batch_conflicts(contents: &[EventContent]) -> Conflicts {
-    let ranges: Vec<_> = contents.iter().map(|c| c.range).collect();
-    let found = overlaps_within(&ranges);
+/// Items whose busy occurrences overlap those of other items of the batch: each item
+/// once, naming one occurrence of another item it overlaps.
+fn in_batch_conflicts(contents: &[EventContent], plans: &[Plan]) -> Conflicts {
+    let flat: Vec<(usize, Occurrence)> = plans
+        .iter()
+        .enumerate()
+        .flat_map(|(item, plan)| plan.busy.iter().map(move |o| (item, *o)))
+        .collect();
+    let ranges: Vec<_> = flat.iter().map(|(_, o)| o.range).collect();
+    let mut found: Vec<(usize, usize)> = overlaps_within(&ranges)
+        .into_iter()
+        .map(|(i, j)| (flat[i].0, j))
+        .collect();
+    // One entry per item (a series may overlap another item more than once).
+    found.sort_by_key(|&(item, _)| item);
+    found.dedup_by_key(|&mut (item, _)| item);
     let total = found.len();
     let listed = found
         .into_iter()
         .take(CONFLICTS_LISTED)
-        .map(|(item, other)| Conflict {
-            id: None,
-            title: Some(contents[other].title.clone()),
-            start_time: ranges[other].start(),
-            end_time: ranges[other].end(),
-            index: Some(item),
-            batch_index: Some(other),
+        .map(|(item, j)| {
+            let (other, occurrence) = flat[j];
+            Conflict {
+                id: None,
+                recurrence_id: occurrence.recurrence_id,
+                title: Some(contents[other].title.clone()),
+                start_time: occurrence.range.start(),
+                end_time: occurrence.range.end(),
+                index: Some(item),
+                batch_index: Some(other),
+            }
         })
         .collect();
     Conflicts { listed, total }
@@ -64,23 +83,52 @@ fn store(
     contents: Vec<EventContent>,
     indexed: bool,
 ) -> Result<Vec<Event>, ServiceError> {
-    let in_batch = in_batch_conflicts(&contents);
+    let at = now();
+    let mut plans = Vec::with_capacity(contents.len());
+    let mut invalid = Vec::new();
+    for (i, content) in contents.iter().enumerate() {
+        match services.recurrence.plan(content, at) {
+            Ok(plan) => plans.push(plan),
+            Err(e) if indexed => invalid.push(e.at(i)),
+            Err(e) => invalid.push(e),
+        }
+    }
+    if !invalid.is_empty() {
+        return Err(ServiceError::Validation(invalid));
+    }
+    let in_batch = in_batch_conflicts(&contents, &plans);
     if !in_batch.is_empty() {
         return Err(ServiceError::Conflict(in_batch));
     }
     services.write(|conn, notes| {
-        let at = now();
         events::lock_calendar(conn, actor.id)?;
         let mut found = Conflicts::default();
-        for (i, content) in contents.iter().enumerate() {
-            let item =
-                conflicts::find(conn, actor.id, actor.id, &content.range, None, found.room())?;
-            found.extend(item, indexed.then_some(i));
+        for (i, plan) in plans.iter().enumerate() {
+            occurrences::check(
+                conn,
+                actor.id,
+                actor.id,
+                &plan.busy,
+                None,
+                indexed.then_some(i),
+                &mut found,
+            )?;
         }
         if !found.is_empty() {
             return Err(ServiceError::Conflict(found));
         }
-        let created = events::insert_many(conn, actor.id, &contents, at)?;
+        let items: Vec<_> = contents
+            .iter()
+            .cloned()
+            .zip(plans.iter().map(|p| p.extent))
+            .collect();
+        let created = events::insert_many(conn, actor.id, &items, at)?;
+        let busy: Vec<_> = created
+            .iter()
+            .zip(&plans)
+            .flat_map(|(event, plan)| plan.busy.iter().map(|o| (event.id, *o)))
+            .collect();
+        stored_occurrences::insert(conn, actor.id, &busy)?;
         let snapshots: Vec<_> = created
             .iter()
             .map(|e| snapshot(e, ChangeKind::Created, None, actor.id))

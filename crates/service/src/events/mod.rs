@@ -10,6 +10,7 @@ use convene_domain::event::{EventFilter, EventPatch, PatchInput};
 use convene_domain::ids::{EventId, UserId};
 use convene_domain::notification::{NotificationData, NotificationKind};
 use convene_domain::permission::Action;
+use convene_domain::recurrence::end_of_time;
 use convene_domain::schedule::TimeRange;
 use convene_persistence::events;
 
@@ -39,7 +40,8 @@ pub fn get(services: &Services, actor: &User, id: EventId) -> Result<Event, Serv
     authorized(&mut conn, id, actor.id, Action::Read)
 }
 
-/// The events the caller owns or that are shared with them, by start then id.
+/// The events the caller owns or that are shared with them, by start then id; with a
+/// time filter, those having an occurrence in it.
 pub fn list(
     services: &Services,
     actor: &User,
@@ -47,7 +49,35 @@ pub fn list(
     limit: u32,
 ) -> Result<Page<Event, (DateTime<Utc>, EventId)>, ServiceError> {
     let mut conn = services.conn()?;
-    let rows = events::list_for_user(&mut conn, actor.id, filter, page::fetch(limit))?
+    let wanted = page::fetch(limit);
+    let window = match (filter.ends_after, filter.starts_before) {
+        (None, None) => None,
+        (from, to) => TimeRange::new(
+            from.unwrap_or(DateTime::<Utc>::MIN_UTC),
+            to.unwrap_or_else(end_of_time),
+        )
+        .ok(),
+    };
+    // The query keeps every series whose span meets the window; those without an
+    // occurrence in it are skipped here, and the page is filled from further rows.
+    let mut rows = Vec::new();
+    let mut step = filter.clone();
+    loop {
+        let found = events::list_for_user(&mut conn, actor.id, &step, wanted)?;
+        let fetched = found.len();
+        step.after = found.last().map(|(e, _)| (e.content.range.start(), e.id));
+        rows.extend(found.into_iter().filter(|(event, _)| {
+            window.is_none_or(|w| {
+                event.content.recurrence.is_none()
+                    || !event.content.occurrences_overlapping(&w, 1).is_empty()
+            })
+        }));
+        if rows.len() >= wanted as usize || fetched < wanted as usize {
+            break;
+        }
+    }
+    rows.truncate(wanted as usize);
+    let rows = rows
         .into_iter()
         .map(|(event, granted)| listed(event, granted, actor.id))
         .collect::<Result<Vec<_>, _>>()?;

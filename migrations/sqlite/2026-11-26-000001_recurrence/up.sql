@@ -1,0 +1,35 @@
+-- Recurring events, time zones and transparency. Existing events become single events
+-- in UTC. Conflicts are checked on the busy occurrences (SQLite serialises writers).
+ALTER TABLE events ADD COLUMN time_zone TEXT NOT NULL DEFAULT 'UTC';
+ALTER TABLE events ADD COLUMN recurrence TEXT;
+ALTER TABLE events ADD COLUMN transparency TEXT NOT NULL DEFAULT 'opaque'
+    CHECK (transparency IN ('opaque', 'transparent'));
+-- Cancelled and edited occurrences of a series, as a JSON array.
+ALTER TABLE events ADD COLUMN exceptions TEXT NOT NULL DEFAULT '[]';
+-- The end of the last occurrence; NULL while the series has no end.
+ALTER TABLE events ADD COLUMN series_end TIMESTAMP;
+-- Occurrences starting before this instant are in `occurrences`; NULL: all are.
+ALTER TABLE events ADD COLUMN materialized_until TIMESTAMP;
+UPDATE events SET series_end = end_time;
+CREATE INDEX events_materialized_until_idx ON events (materialized_until)
+    WHERE materialized_until IS NOT NULL;
+
+ALTER TABLE event_versions ADD COLUMN time_zone TEXT NOT NULL DEFAULT 'UTC';
+ALTER TABLE event_versions ADD COLUMN recurrence TEXT;
+ALTER TABLE event_versions ADD COLUMN transparency TEXT NOT NULL DEFAULT 'opaque';
+ALTER TABLE event_versions ADD COLUMN exceptions TEXT NOT NULL DEFAULT '[]';
+
+-- The busy (opaque) occurrences of every event through the horizon: what the conflict
+-- check reads, one index probe per occurrence.
+CREATE TABLE occurrences (
+    event_id      BIGINT NOT NULL REFERENCES events (id) ON DELETE CASCADE,
+    recurrence_id TIMESTAMP NOT NULL,
+    owner_id      BIGINT NOT NULL,
+    start_time    TIMESTAMP NOT NULL,
+    end_time      TIMESTAMP NOT NULL,
+    PRIMARY KEY (event_id, recurrence_id),
+    CHECK (start_time < end_time)
+);
+CREATE INDEX occurrences_owner_start_idx ON occurrences (owner_id, start_time, event_id);
+INSERT INTO occurrences (event_id, recurrence_id, owner_id, start_time, end_time)
+    SELECT id, start_time, owner_id, start_time, end_time FROM events;
