@@ -123,6 +123,10 @@ CROSS_FIELD_422 = {
     "replaceEvent": {"end_time", "time_zone", "recurrence"},  # against the stored values
     "updateEvent": {"end_time", "time_zone", "recurrence"},
     "listEvents": {"to"},  # to after from
+    "listOccurrences": {"to"},  # to after from, at most 366 days
+    "updateOccurrence": {"end_time", "start_time"},  # range; not onto its series' others
+    "cancelOccurrence": {"recurrence_id"},  # a single event's one occurrence
+    "splitEvent": {"at"},  # not the first occurrence, not a single event
     "shareEvent": {"user_id"},  # unknown user, the owner, a user twice
     "setEventPermission": {"user_id"},  # the owner's own permission
     "revokeEventPermission": {"user_id"},  # the owner's own permission

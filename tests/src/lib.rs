@@ -207,6 +207,43 @@ impl TestApp {
         count.n
     }
 
+    /// This app's use cases, run outside the server on its database with `limits`: for
+    /// background work with an injected clock (the horizon task). Notifications they
+    /// store reach the inbox; on SQLite they are not pushed live (another process's hub).
+    pub fn services(
+        &self,
+        limits: convene_service::occurrences::RecurrenceLimits,
+    ) -> convene_service::Services {
+        struct Nowhere;
+        impl convene_service::fanout::LiveSink for Nowhere {
+            fn deliver(&self, _: &[convene_domain::notification::Notification]) {}
+            fn session_revoked(&self, _: convene_domain::ids::SessionId) {}
+        }
+        let backend = DbBackend::from_url(&self.db.url()).expect("test database url");
+        let fanout = match backend {
+            DbBackend::Postgres(_) => convene_service::fanout::Fanout::Postgres,
+            DbBackend::Sqlite(_) => {
+                convene_service::fanout::Fanout::Local(std::sync::Arc::new(Nowhere))
+            }
+        };
+        let database = convene_persistence::db::connect(&backend, 2).expect("connect");
+        convene_service::Services::new(
+            database,
+            convene_service::AuthSettings {
+                keys: convene_service::tokens::TokenKeys::new(
+                    b"convene-tests-services-0123456789",
+                    convene_service::tokens::JwtAlgorithm::Hs256,
+                ),
+                access_ttl: chrono::Duration::minutes(30),
+                refresh_ttl: chrono::Duration::days(14),
+                bcrypt_cost: 4,
+            },
+            fanout,
+        )
+        .expect("services")
+        .with_recurrence(limits)
+    }
+
     /// PostgreSQL: terminates the live listener's connection to this app's database.
     pub fn kill_listener(&self) {
         let TestDb::Postgres {

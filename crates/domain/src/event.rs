@@ -5,14 +5,14 @@
 
 use std::fmt;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use chrono_tz::Tz;
 
 use crate::ids::{EventId, UserId, Version};
 use crate::permission::Role;
 use crate::recurrence::{
-    apply_exceptions, end_of_time, parse_time_zone, Exceptions, Occurrence, Rule, Series,
-    DEFAULT_TIME_ZONE,
+    apply_exceptions, end_of_time, parse_time_zone, Exception, Exceptions, Occurrence,
+    OccurrenceChange, Rule, RuleEnd, Series, DEFAULT_TIME_ZONE,
 };
 use crate::schedule::TimeRange;
 use crate::time::parse_timestamp;
@@ -46,6 +46,23 @@ pub struct EventContent {
     pub transparency: Transparency,
     /// Cancelled and edited occurrences of a series (always empty for a single event).
     pub exceptions: Exceptions,
+}
+
+/// One occurrence as a reader sees it: when it is and what it shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OccurrenceView {
+    /// Its identity and time.
+    pub occurrence: Occurrence,
+    /// Its title (its own, or the series').
+    pub title: String,
+    /// Its description.
+    pub description: String,
+    /// Its location.
+    pub location: Option<String>,
+}
+
+fn stamp_text(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
 }
 
 /// Whether an event's time is busy: opaque time conflicts, transparent time never does.
@@ -268,12 +285,180 @@ impl EventContent {
         let starts = series
             .starts_before(horizon, max)
             .map_err(|e| e.field_error())?;
-        Ok(apply_exceptions(
-            &starts,
-            series.length,
-            &self.exceptions,
-            |r| r.start() < horizon,
-        ))
+        let occurrences = apply_exceptions(&starts, series.length, &self.exceptions, |r| {
+            r.start() < horizon
+        });
+        // A moved occurrence may not land on another one of the same series.
+        if let Some(pair) = occurrences
+            .windows(2)
+            .find(|w| w[0].range.overlaps(&w[1].range))
+        {
+            let moved = if pair[1].overridden { pair[1] } else { pair[0] };
+            let other = if pair[1].overridden { pair[0] } else { pair[1] };
+            return Err(FieldError::new(
+                "start_time",
+                format!(
+                    "the occurrence {} would overlap the occurrence {} of the same series",
+                    stamp_text(moved.recurrence_id),
+                    stamp_text(other.recurrence_id)
+                ),
+            ));
+        }
+        Ok(occurrences)
+    }
+
+    /// The occurrence `recurrence_id` names, unless the event has none such (or it is
+    /// cancelled). A single event's one occurrence is named by its start.
+    pub fn occurrence(&self, recurrence_id: DateTime<Utc>) -> Option<Occurrence> {
+        let Some(series) = self.series() else {
+            return (recurrence_id == self.range.start()).then(|| self.single());
+        };
+        let produced = recurrence_id == series.start
+            || series
+                .starts_overlapping(recurrence_id, recurrence_id + Duration::microseconds(1), 2)
+                .is_ok_and(|s| s.contains(&recurrence_id));
+        if !produced {
+            return None;
+        }
+        let range = TimeRange::new(recurrence_id, recurrence_id + series.length).ok()?;
+        match self.exceptions.get(&recurrence_id) {
+            Some(Exception::Cancelled) => None,
+            Some(Exception::Changed(change)) => Some(Occurrence {
+                recurrence_id,
+                range: change.range.unwrap_or(range),
+                overridden: true,
+            }),
+            None => Some(Occurrence {
+                recurrence_id,
+                range,
+                overridden: false,
+            }),
+        }
+    }
+
+    /// What one occurrence shows: the series' title, description and location, with
+    /// the occurrence's own changes applied.
+    pub fn view(&self, occurrence: Occurrence) -> OccurrenceView {
+        let change = match self.exceptions.get(&occurrence.recurrence_id) {
+            Some(Exception::Changed(change)) => Some(change),
+            _ => None,
+        };
+        OccurrenceView {
+            occurrence,
+            title: change
+                .and_then(|c| c.title.clone())
+                .unwrap_or_else(|| self.title.clone()),
+            description: change
+                .and_then(|c| c.description.clone())
+                .unwrap_or_else(|| self.description.clone()),
+            location: change
+                .and_then(|c| c.location.clone())
+                .unwrap_or_else(|| self.location.clone()),
+        }
+    }
+
+    /// The content after `patch` (title, description, location, start, end) is applied
+    /// to the occurrence `recurrence_id` alone; `None` when the event has no such
+    /// occurrence. For a single event that is the event itself. The fields are judged
+    /// by the rules of [`EventContent::apply`].
+    pub fn change_occurrence(
+        &self,
+        recurrence_id: DateTime<Utc>,
+        patch: EventPatch,
+    ) -> Option<Result<Self, Vec<FieldError>>> {
+        let occurrence = self.occurrence(recurrence_id)?;
+        let Some(series) = self.series() else {
+            return Some(self.apply(patch));
+        };
+        let view = self.view(occurrence);
+        let alone = EventContent {
+            title: view.title,
+            description: view.description,
+            range: occurrence.range,
+            location: view.location,
+            time_zone: self.time_zone,
+            recurrence: None,
+            transparency: self.transparency,
+            exceptions: Exceptions::new(),
+        };
+        let changed = match alone.apply(EventPatch {
+            time_zone: None,
+            recurrence: None,
+            transparency: None,
+            ..patch
+        }) {
+            Ok(changed) => changed,
+            Err(errors) => return Some(Err(errors)),
+        };
+        let own =
+            |value: &String, series_value: &String| (value != series_value).then(|| value.clone());
+        let change = OccurrenceChange {
+            title: own(&changed.title, &self.title),
+            description: own(&changed.description, &self.description),
+            location: (changed.location != self.location).then(|| changed.location.clone()),
+            range: (changed.range.start() != recurrence_id
+                || changed.range.end() != recurrence_id + series.length)
+                .then_some(changed.range),
+        };
+        let mut next = self.clone();
+        if change == OccurrenceChange::default() {
+            next.exceptions.remove(&recurrence_id);
+        } else {
+            next.exceptions
+                .insert(recurrence_id, Exception::Changed(change));
+        }
+        Some(Ok(next))
+    }
+
+    /// The series with the occurrence `recurrence_id` cancelled; `None` when it has no
+    /// such occurrence or is a single event (which is deleted instead).
+    pub fn cancel_occurrence(&self, recurrence_id: DateTime<Utc>) -> Option<Self> {
+        self.recurrence.as_ref()?;
+        self.occurrence(recurrence_id)?;
+        let mut next = self.clone();
+        next.exceptions.insert(recurrence_id, Exception::Cancelled);
+        Some(next)
+    }
+
+    /// "This and following": the series ending before the occurrence `at`, and a new
+    /// series with the same rule, content and zone starting at `at`; a `COUNT` is
+    /// divided between the two and the exceptions go with their occurrences. `None`
+    /// when `at` is not a later occurrence of a series (not its first, not cancelled).
+    pub fn split_at(&self, at: DateTime<Utc>, max: usize) -> Option<(Self, Self)> {
+        let series = self.series()?;
+        if at <= series.start || self.occurrence(at).is_none() {
+            return None;
+        }
+        let before_count = series.starts_before(at, max).ok()?.len();
+        let (first_rule, second_rule) = match series.rule.count() {
+            Some(count) => {
+                let before = u32::try_from(before_count).ok()?;
+                (
+                    series.rule.ending(RuleEnd::Count(before)).ok()?,
+                    series
+                        .rule
+                        .ending(RuleEnd::Count(count.checked_sub(before)?))
+                        .ok()?,
+                )
+            }
+            None => (
+                series
+                    .rule
+                    .ending(RuleEnd::Until(at - Duration::seconds(1)))
+                    .ok()?,
+                series.rule.clone(),
+            ),
+        };
+        let mut first = self.clone();
+        first.recurrence = Some(first_rule);
+        let later = first.exceptions.split_off(&at);
+        let second = EventContent {
+            range: TimeRange::new(at, at + series.length).ok()?,
+            recurrence: Some(second_rule),
+            exceptions: later,
+            ..self.clone()
+        };
+        Some((first, second))
     }
 
     /// The occurrences overlapping `window`, in start order, at most `limit` of them.
@@ -340,6 +525,18 @@ impl EventContent {
                 .map(|u| u.max(series.start) + series.length)
         }?;
         Some(moved_end.map_or(rule_end, |m| m.max(rule_end)))
+    }
+
+    /// The start of the earliest occurrence: the first one's, or a moved one's that
+    /// now starts before it.
+    pub fn series_start(&self) -> DateTime<Utc> {
+        self.exceptions
+            .values()
+            .filter_map(|e| match e {
+                Exception::Changed(c) => c.range.map(|r| r.start()),
+                Exception::Cancelled => None,
+            })
+            .fold(self.range.start(), DateTime::min)
     }
 
     fn single(&self) -> Occurrence {

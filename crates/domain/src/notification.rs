@@ -22,6 +22,8 @@ pub struct NotificationData {
     pub title: Option<String>,
     /// The version an event change made (create, update, rollback).
     pub version: Option<Version>,
+    /// The occurrence concerned (a change of one occurrence, a skipped occurrence).
+    pub recurrence_id: Option<DateTime<Utc>>,
 }
 
 /// A notification for one user, as stored with the change that caused it.
@@ -71,11 +73,14 @@ pub enum NotificationKind {
     PermissionChanged,
     /// The recipient's access to an event was removed.
     PermissionRevoked,
+    /// An occurrence of the recipient's series was cancelled as the horizon advanced:
+    /// it would have overlapped another event.
+    OccurrenceSkipped,
 }
 
 impl NotificationKind {
     /// Every kind.
-    pub const ALL: [NotificationKind; 7] = [
+    pub const ALL: [NotificationKind; 8] = [
         NotificationKind::EventCreated,
         NotificationKind::EventUpdated,
         NotificationKind::EventRolledBack,
@@ -83,6 +88,7 @@ impl NotificationKind {
         NotificationKind::EventShared,
         NotificationKind::PermissionChanged,
         NotificationKind::PermissionRevoked,
+        NotificationKind::OccurrenceSkipped,
     ];
 
     /// The wire and storage name, e.g. `event_rolled_back`.
@@ -95,6 +101,7 @@ impl NotificationKind {
             NotificationKind::EventShared => "event_shared",
             NotificationKind::PermissionChanged => "permission_changed",
             NotificationKind::PermissionRevoked => "permission_revoked",
+            NotificationKind::OccurrenceSkipped => "occurrence_skipped",
         }
     }
 
@@ -172,6 +179,9 @@ pub fn message(
         (NotificationKind::PermissionRevoked, _) => {
             format!("{actor_name} removed your access to {event}")
         }
+        (NotificationKind::OccurrenceSkipped, _) => {
+            format!("an occurrence of {event} was skipped: it would overlap another event")
+        }
     }
 }
 
@@ -191,6 +201,7 @@ mod tests {
                 "event_shared",
                 "permission_changed",
                 "permission_revoked",
+                "occurrence_skipped",
             ]
         );
         for kind in NotificationKind::ALL {
@@ -273,6 +284,10 @@ mod tests {
         assert_eq!(
             m(EventUpdated, Some(Role::Owner)),
             "alice updated “Standup”"
+        );
+        assert_eq!(
+            m(OccurrenceSkipped, None),
+            "an occurrence of “Standup” was skipped: it would overlap another event"
         );
     }
 }

@@ -124,6 +124,38 @@ impl Rule {
     pub fn until(&self) -> Option<DateTime<Utc>> {
         self.rule.get_until().map(|u| u.with_timezone(&Utc))
     }
+
+    /// The same rule ending otherwise: its `COUNT` and `UNTIL` replaced by `end`.
+    pub fn ending(&self, end: RuleEnd) -> Result<Self, FieldError> {
+        let mut parts: Vec<&str> = self
+            .text
+            .split(';')
+            .filter(|p| {
+                let name = p
+                    .split('=')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_uppercase();
+                name != "COUNT" && name != "UNTIL"
+            })
+            .collect();
+        let end = match end {
+            RuleEnd::Count(n) => format!("COUNT={n}"),
+            RuleEnd::Until(t) => format!("UNTIL={}", t.format("%Y%m%dT%H%M%SZ")),
+        };
+        parts.push(&end);
+        Self::parse(&parts.join(";"))
+    }
+}
+
+/// How a rule ends, for [`Rule::ending`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuleEnd {
+    /// After this many occurrences.
+    Count(u32),
+    /// With the last occurrence starting at or before this instant.
+    Until(DateTime<Utc>),
 }
 
 /// What happened to one occurrence of a series, keyed by its `recurrence_id`.

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 
 use crate::event::EventContent;
 use crate::ids::{EventId, UserId, Version};
+use crate::recurrence::Exceptions;
 
 /// One version of an event: its full content and how it came to be.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,11 +81,13 @@ pub enum Field {
     Recurrence,
     /// `transparency`
     Transparency,
+    /// `exceptions`: the series' cancelled and individually changed occurrences.
+    Exceptions,
 }
 
 impl Field {
     /// Every field, in wire order (the order of a diff).
-    pub const ALL: [Field; 8] = [
+    pub const ALL: [Field; 9] = [
         Field::Title,
         Field::Description,
         Field::StartTime,
@@ -93,6 +96,7 @@ impl Field {
         Field::TimeZone,
         Field::Recurrence,
         Field::Transparency,
+        Field::Exceptions,
     ];
 
     /// The wire name, e.g. `start_time`.
@@ -106,6 +110,7 @@ impl Field {
             Field::TimeZone => "time_zone",
             Field::Recurrence => "recurrence",
             Field::Transparency => "transparency",
+            Field::Exceptions => "exceptions",
         }
     }
 
@@ -125,6 +130,7 @@ impl Field {
                 FieldValue::Text(r.as_str().to_owned())
             }),
             Field::Transparency => FieldValue::Text(content.transparency.as_str().to_owned()),
+            Field::Exceptions => FieldValue::Exceptions(content.exceptions.clone()),
         }
     }
 }
@@ -138,6 +144,8 @@ pub enum FieldValue {
     Time(DateTime<Utc>),
     /// An unset optional field (a cleared location).
     Null,
+    /// A series' exceptions.
+    Exceptions(Exceptions),
 }
 
 /// A field whose value differs between two versions.
@@ -255,7 +263,8 @@ mod tests {
                 "location",
                 "time_zone",
                 "recurrence",
-                "transparency"
+                "transparency",
+                "exceptions"
             ]
         );
     }
@@ -365,6 +374,7 @@ mod tests {
                 a.time_zone != b.time_zone,
                 a.recurrence != b.recurrence,
                 a.transparency != b.transparency,
+                a.exceptions != b.exceptions,
             ];
             let hand_fields: Vec<Field> = Field::ALL
                 .into_iter()

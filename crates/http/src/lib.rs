@@ -82,7 +82,7 @@ fn resource<const N: usize>(path: &str, endpoints: [Endpoint; N]) -> Resource {
 /// provides `web::Data<Services>`, `web::Data<convene_live::Hub>` and
 /// `web::Data<AuthRateLimit>` and wraps the app in [`negotiate::problem_responses`].
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    use routes::{auth, events, health, history, notifications, sharing, users};
+    use routes::{auth, events, health, history, notifications, occurrences, sharing, users};
     use Method as M;
     cfg.app_data(web::PathConfig::default().error_handler(|_, _| ApiError::not_found().into()))
         .app_data(
@@ -114,6 +114,21 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .service(resource(
                     "/events/batch",
                     [authed(M::POST, events::create_batch)],
+                ))
+                .service(resource(
+                    "/occurrences",
+                    [authed(M::GET, occurrences::list)],
+                ))
+                .service(resource(
+                    "/events/{id}/occurrences/{recurrence_id}",
+                    [
+                        authed(M::PATCH, occurrences::update),
+                        authed(M::DELETE, occurrences::cancel),
+                    ],
+                ))
+                .service(resource(
+                    "/events/{id}/split",
+                    [authed(M::POST, occurrences::split)],
                 ))
                 .service(resource(
                     "/events/{id}",

@@ -48,6 +48,10 @@ items or 100 share entries); 415 `unsupported_media_type`; 422 `validation_faile
         routes::events::update,
         routes::events::patch,
         routes::events::delete,
+        routes::occurrences::list,
+        routes::occurrences::update,
+        routes::occurrences::cancel,
+        routes::occurrences::split,
         routes::sharing::share,
         routes::sharing::list,
         routes::sharing::change_role,
@@ -64,7 +68,7 @@ items or 100 share entries); 415 `unsupported_media_type`; 422 `validation_faile
         routes::health::readyz,
         crate::metrics::metrics,
     ),
-    components(schemas(Problem, FieldProblem, ConflictProblem, dto::UserRead, dto::Token, dto::UserSummary, dto::RoleName, dto::GrantedRole, dto::FrameFormat, convene_live::wire::WsNotification, convene_live::wire::DataDoc)),
+    components(schemas(Problem, FieldProblem, ConflictProblem, dto::UserRead, dto::Token, dto::UserSummary, dto::RoleName, dto::GrantedRole, dto::FrameFormat, dto::ExceptionRead, convene_live::wire::WsNotification, convene_live::wire::DataDoc)),
     modifiers(&SecuritySchemes, &WireFormats, &WebSocketRoute, &NotificationTypes),
     tags(
         (name = "auth", description = "Accounts and sessions"),
@@ -158,7 +162,7 @@ struct NotificationTypes;
 
 impl NotificationTypes {
     /// (variant suffix, the `type` values, the `data` schema's name).
-    const VARIANTS: [(&'static str, &'static [&'static str], &'static str); 5] = [
+    const VARIANTS: [(&'static str, &'static [&'static str], &'static str); 6] = [
         (
             "EventChanged",
             &["event_created", "event_updated"],
@@ -172,20 +176,29 @@ impl NotificationTypes {
             "RoleData",
         ),
         ("PermissionRevoked", &["permission_revoked"], "NoData"),
+        (
+            "OccurrenceSkipped",
+            &["occurrence_skipped"],
+            "OccurrenceSkippedData",
+        ),
     ];
 
-    fn data_schemas() -> [(&'static str, serde_json::Value); 5] {
+    fn data_schemas() -> [(&'static str, serde_json::Value); 6] {
         use serde_json::json;
         let version = json!({"type": "integer", "format": "int32", "minimum": 1,
             "description": "The version the change made."});
         let title = json!({"type": "string", "description": "The event's title."});
+        let recurrence_id = json!({"type": "string", "format": "date-time",
+            "description": "The occurrence concerned: its original start (UTC)."});
         [
             (
                 "EventChangeData",
                 json!({"type": "object",
-                "description": "`data` of `event_created` and `event_updated`.",
+                "description": "`data` of `event_created` and `event_updated` (with \
+                    `recurrence_id` when one occurrence of a series was changed).",
                 "required": ["version", "title"],
-                "properties": {"version": version, "title": title}}),
+                "properties": {"version": version, "title": title,
+                    "recurrence_id": recurrence_id}}),
             ),
             (
                 "RollbackData",
@@ -214,6 +227,13 @@ impl NotificationTypes {
                 json!({"type": "object",
                 "description": "`data` of `permission_revoked`: no details.",
                 "properties": {}, "additionalProperties": false}),
+            ),
+            (
+                "OccurrenceSkippedData",
+                json!({"type": "object",
+                "description": "`data` of `occurrence_skipped`: the occurrence cancelled.",
+                "required": ["recurrence_id", "title"],
+                "properties": {"recurrence_id": recurrence_id, "title": title}}),
             ),
         ]
     }
@@ -582,6 +602,7 @@ mod tests {
             ("/api/events", paging::EVENT_CURSOR_PATTERN),
             ("/api/events/{id}/changelog", paging::VERSION_CURSOR_PATTERN),
             ("/api/notifications", paging::NOTIFICATION_CURSOR_PATTERN),
+            ("/api/occurrences", paging::OCCURRENCE_CURSOR_PATTERN),
         ] {
             let cursor = doc["paths"][path]["get"]["parameters"]
                 .as_array()

@@ -1,7 +1,8 @@
 //! Opaque keyset cursors and page sizes of the list endpoints.
 //!
 //! A cursor is a tagged keyset position: `e<µs since 0001-01-01T00:00:00Z>_<id>` for
-//! events, `v<version>` for a changelog, `n<id>` for notifications. Clients should treat
+//! events, `o<µs>_<event id>_<recurrence_id µs>` for occurrences, `v<version>` for a
+//! changelog, `n<id>` for notifications. Clients should treat
 //! it as opaque; its grammar is still a published pattern, and every cursor matching it
 //! is accepted (a schema-valid request is never refused), so a position is checked by
 //! its shape alone. A cursor of one list is rejected by another.
@@ -47,6 +48,8 @@ fn invalid() -> ApiError {
 /// The pattern of an events cursor (also in the OpenAPI document: every cursor that
 /// matches it is accepted).
 pub const EVENT_CURSOR_PATTERN: &str = "^e[0-9]{1,18}_[0-9]{1,18}$";
+/// The pattern of an occurrences cursor.
+pub const OCCURRENCE_CURSOR_PATTERN: &str = "^o[0-9]{1,18}_[0-9]{1,18}_[0-9]{1,18}$";
 /// The pattern of a changelog cursor.
 pub const VERSION_CURSOR_PATTERN: &str = "^v[0-9]{1,9}$";
 /// The pattern of a notifications cursor.
@@ -104,6 +107,46 @@ pub fn parse_event_cursor(cursor: &str) -> Result<(DateTime<Utc>, EventId), ApiE
     Ok((start, EventId(i64::try_from(id).map_err(|_| invalid())?)))
 }
 
+fn micros_since_start(t: DateTime<Utc>) -> i64 {
+    (t - calendar_start())
+        .num_microseconds()
+        .unwrap_or(0)
+        .max(0)
+}
+
+fn instant_at(micros: u64) -> Result<DateTime<Utc>, ApiError> {
+    let micros = i64::try_from(micros).map_err(|_| invalid())?;
+    Ok(calendar_start()
+        .checked_add_signed(chrono::Duration::microseconds(micros))
+        .filter(|t| *t <= calendar_end())
+        .unwrap_or_else(calendar_end))
+}
+
+/// The cursor after an occurrence at `(start, event, recurrence_id)`:
+/// `o<µs since 0001-01-01>_<event id>_<µs since 0001-01-01>`.
+pub fn occurrence_cursor((start, event, rid): (DateTime<Utc>, EventId, DateTime<Utc>)) -> String {
+    format!(
+        "o{}_{}_{}",
+        micros_since_start(start),
+        event.0.max(0),
+        micros_since_start(rid)
+    )
+}
+
+/// Decodes an occurrences cursor (positions past the calendar's end are its end).
+pub fn parse_occurrence_cursor(
+    cursor: &str,
+) -> Result<(DateTime<Utc>, EventId, DateTime<Utc>), ApiError> {
+    let [start, id, rid] = numbers(cursor, 'o', 3, 18)?[..] else {
+        return Err(invalid());
+    };
+    Ok((
+        instant_at(start)?,
+        EventId(i64::try_from(id).map_err(|_| invalid())?),
+        instant_at(rid)?,
+    ))
+}
+
 /// The cursor after a changelog version: `v<version>`.
 pub fn version_cursor(version: Version) -> String {
     format!("v{}", version.0.max(0))
@@ -145,6 +188,12 @@ mod tests {
         assert!(parse_notification_cursor(&v).is_err());
         let n = notification_cursor(NotificationId(9));
         assert_eq!(parse_notification_cursor(&n).unwrap(), NotificationId(9));
+        let r = DateTime::from_timestamp_micros(1_900_000_000_000_001).unwrap();
+        let o = occurrence_cursor((t, EventId(5), r));
+        assert_eq!(parse_occurrence_cursor(&o).unwrap(), (t, EventId(5), r));
+        assert!(parse_event_cursor(&o).is_err());
+        assert!(parse_occurrence_cursor(&c).is_err());
+        assert!(parse_occurrence_cursor("o1_2").is_err());
         for bad in [
             "",
             "!!!",

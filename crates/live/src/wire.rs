@@ -17,7 +17,9 @@ pub fn rfc3339<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error
 /// A notification's `data` object: the details its type sets, and nothing else (absent
 /// members are not sent). `event_created`, `event_updated`: `version`, `title`;
 /// `event_rolled_back`: `version`, `title`, `restored_from`; `event_deleted`: `title`;
-/// `event_shared`, `permission_changed`: `role`; `permission_revoked`: none (`{}`).
+/// `event_shared`, `permission_changed`: `role`; `permission_revoked`: none (`{}`);
+/// `occurrence_skipped`: `recurrence_id`, `title`. A change of one occurrence of a series
+/// (`event_updated`) also names it: `recurrence_id`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct DataDoc {
     /// The version a rollback restored (`event_rolled_back`).
@@ -37,6 +39,10 @@ pub struct DataDoc {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false, minimum = 1)]
     pub version: Option<i32>,
+    /// The occurrence concerned: its original start (UTC).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, format = DateTime, nullable = false)]
+    pub recurrence_id: Option<String>,
 }
 
 impl From<&NotificationData> for DataDoc {
@@ -46,6 +52,9 @@ impl From<&NotificationData> for DataDoc {
             role: d.role.map(|r| r.as_str()),
             title: d.title.clone(),
             version: d.version.map(|v| v.0),
+            recurrence_id: d
+                .recurrence_id
+                .map(|t| t.to_rfc3339_opts(SecondsFormat::AutoSi, true)),
         }
     }
 }

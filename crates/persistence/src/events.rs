@@ -12,7 +12,7 @@ use crate::content::{decode_exceptions, encode_exceptions, rule_of, transparency
 use crate::db::per_backend;
 use crate::error::time::{naive, utc};
 use crate::error::{StoreError, StoreResult};
-use crate::schema::{event_permissions, events};
+use crate::schema::{event_permissions, events, horizons};
 use crate::DbConnection;
 
 /// A stored event, as its columns come back (in `events::all_columns` order, which
@@ -35,19 +35,22 @@ struct EventRow {
     transparency: String,
     exceptions: String,
     // The extent is written with the event and read by the queries that need it.
+    #[diesel(column_name = series_start)]
+    _series_start: Option<NaiveDateTime>,
     #[diesel(column_name = series_end)]
     _series_end: Option<NaiveDateTime>,
-    #[diesel(column_name = materialized_until)]
-    _materialized_until: Option<NaiveDateTime>,
 }
 
 /// How far a stored event's occurrences reach, kept beside it for the list filter and
 /// the horizon task.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Extent {
+    /// The start of the earliest occurrence.
+    pub series_start: DateTime<Utc>,
     /// The end of the last occurrence; `None` for a series without end.
     pub series_end: Option<DateTime<Utc>>,
-    /// Occurrences starting before this instant are in `occurrences`; `None`: all are.
+    /// Occurrences starting before this instant are in `occurrences` (the horizon task
+    /// moves it on); `None`: all of them are.
     pub materialized_until: Option<DateTime<Utc>>,
 }
 
@@ -125,8 +128,8 @@ pub fn insert_many(
                 events::recurrence.eq(c.recurrence.as_ref().map(|r| r.as_str())),
                 events::transparency.eq(c.transparency.as_str()),
                 events::exceptions.eq(encode_exceptions(&c.exceptions)),
+                events::series_start.eq(naive(extent.series_start)),
                 events::series_end.eq(extent.series_end.map(naive)),
-                events::materialized_until.eq(extent.materialized_until.map(naive)),
             )
         })
         .collect();
@@ -136,7 +139,34 @@ pub fn insert_many(
         .get_results(c))?;
     // Ids come from one sequence in VALUES order; sorting makes that order explicit.
     inserted.sort_unstable_by_key(|r| r.id);
+    let behind: Vec<_> = inserted
+        .iter()
+        .zip(items)
+        .filter_map(|(row, (_, extent))| {
+            extent.materialized_until.map(|until| {
+                (
+                    horizons::event_id.eq(row.id),
+                    horizons::materialized_until.eq(naive(until)),
+                )
+            })
+        })
+        .collect();
+    if !behind.is_empty() {
+        per_backend!(conn, |c| diesel::insert_into(horizons::table)
+            .values(&behind)
+            .execute(c))?;
+    }
     stored(inserted)
+}
+
+/// One event.
+pub fn find(conn: &mut DbConnection, id: EventId) -> StoreResult<Option<StoredEvent>> {
+    let row: Option<EventRow> = events::table
+        .find(id.0)
+        .select(EventRow::as_select())
+        .first(conn)
+        .optional()?;
+    row.map(StoredEvent::try_from).transpose()
 }
 
 /// One event with the permission role `user` holds on it, if any (the owner holds none:
@@ -191,14 +221,17 @@ pub fn update_if_version(
             // `None` leaves the extent as it is.
             extent.map(|e| {
                 (
+                    events::series_start.eq(naive(e.series_start)),
                     events::series_end.eq(e.series_end.map(naive)),
-                    events::materialized_until.eq(e.materialized_until.map(naive)),
                 )
             }),
         ))
         .returning(events::all_columns)
         .get_result(conn)
         .optional()?;
+    if let (Some(_), Some(extent)) = (&row, extent) {
+        set_materialized_until(conn, id, extent.materialized_until)?;
+    }
     row.map(StoredEvent::try_from).transpose()
 }
 
@@ -216,6 +249,96 @@ pub fn delete_if_version(
     )
     .execute(conn)?;
     Ok(deleted == 1)
+}
+
+/// Every event `user` owns or that is shared with them (with `role`, or only `event`
+/// when given) that may have an occurrence overlapping `window`: its earliest
+/// occurrence starts before the window ends and its last one ends after the window
+/// starts (or it has no end). Each with the user's permission role.
+pub fn spanning(
+    conn: &mut DbConnection,
+    user: UserId,
+    window: &TimeRange,
+    role: Option<Role>,
+    event: Option<EventId>,
+) -> StoreResult<Vec<(StoredEvent, Option<Role>)>> {
+    let mut query = events::table
+        .left_join(
+            event_permissions::table.on(event_permissions::event_id
+                .eq(events::id)
+                .and(event_permissions::user_id.eq(user.0))),
+        )
+        .filter(events::series_start.lt(naive(window.end())))
+        .filter(
+            events::series_end
+                .is_null()
+                .or(events::series_end.gt(naive(window.start()))),
+        )
+        .select((EventRow::as_select(), event_permissions::role.nullable()))
+        .into_boxed();
+    query = match role {
+        Some(Role::Owner) => query.filter(events::owner_id.eq(user.0)),
+        Some(role) => query.filter(event_permissions::role.nullable().eq(role.as_str())),
+        None => query.filter(
+            events::owner_id
+                .eq(user.0)
+                .or(event_permissions::user_id.nullable().is_not_null()),
+        ),
+    };
+    if let Some(id) = event {
+        query = query.filter(events::id.eq(id.0));
+    }
+    let rows: Vec<(EventRow, Option<String>)> = query.load(conn)?;
+    rows.into_iter()
+        .map(|(row, role)| Ok((row.try_into()?, role.as_deref().map(role_of).transpose()?)))
+        .collect()
+}
+
+/// Series whose occurrences are materialised only up to before `horizon`: the horizon
+/// task's work, at most `limit` of them, least advanced first.
+pub fn behind_horizon(
+    conn: &mut DbConnection,
+    horizon: DateTime<Utc>,
+    limit: i64,
+) -> StoreResult<Vec<EventId>> {
+    let ids: Vec<i64> = horizons::table
+        .filter(horizons::materialized_until.lt(naive(horizon)))
+        .order((horizons::materialized_until.asc(), horizons::event_id.asc()))
+        .select(horizons::event_id)
+        .limit(limit)
+        .load(conn)?;
+    Ok(ids.into_iter().map(EventId).collect())
+}
+
+/// How far event `id`'s occurrences are materialised; `None`: all of them.
+pub fn materialized_until(
+    conn: &mut DbConnection,
+    id: EventId,
+) -> StoreResult<Option<DateTime<Utc>>> {
+    let found: Option<NaiveDateTime> = horizons::table
+        .find(id.0)
+        .select(horizons::materialized_until)
+        .first(conn)
+        .optional()?;
+    Ok(found.map(utc))
+}
+
+/// Sets how far event `id`'s occurrences are materialised (`None`: all of them).
+pub fn set_materialized_until(
+    conn: &mut DbConnection,
+    id: EventId,
+    until: Option<DateTime<Utc>>,
+) -> StoreResult<()> {
+    diesel::delete(horizons::table.find(id.0)).execute(conn)?;
+    if let Some(until) = until {
+        diesel::insert_into(horizons::table)
+            .values((
+                horizons::event_id.eq(id.0),
+                horizons::materialized_until.eq(naive(until)),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
 }
 
 /// The titles of events `ids` (those that still exist).
@@ -266,7 +389,7 @@ pub fn list_for_user(
         );
     }
     if let Some(t) = filter.starts_before {
-        query = query.filter(events::start_time.lt(naive(t)));
+        query = query.filter(events::series_start.lt(naive(t)));
     }
     if let Some((start, id)) = filter.after {
         let start = naive(start);

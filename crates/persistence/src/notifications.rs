@@ -35,6 +35,13 @@ struct NotificationRow {
 /// The `data` column: a JSON object of the set details (keys in name order).
 fn encode(data: &NotificationData) -> String {
     let mut map = Map::new();
+    if let Some(rid) = data.recurrence_id {
+        map.insert(
+            "recurrence_id".into(),
+            rid.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+                .into(),
+        );
+    }
     if let Some(v) = data.restored_from {
         map.insert("restored_from".into(), v.0.into());
     }
@@ -75,6 +82,15 @@ fn decode(id: i64, text: &str) -> StoreResult<NotificationData> {
         title: map
             .get("title")
             .map(|v| v.as_str().map(str::to_owned).ok_or_else(|| bad("title")))
+            .transpose()?,
+        recurrence_id: map
+            .get("recurrence_id")
+            .map(|v| {
+                v.as_str()
+                    .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+                    .map(|t| t.with_timezone(&chrono::Utc))
+                    .ok_or_else(|| bad("recurrence_id"))
+            })
             .transpose()?,
     })
 }
@@ -284,11 +300,12 @@ mod tests {
             role: Some(Role::Editor),
             title: Some("Standup".into()),
             version: Some(Version(4)),
+            recurrence_id: chrono::DateTime::from_timestamp(1_800_000_000, 0),
         };
         let text = encode(&full);
         assert_eq!(
             text,
-            r#"{"restored_from":2,"role":"editor","title":"Standup","version":4}"#
+            r#"{"recurrence_id":"2027-01-15T08:00:00Z","restored_from":2,"role":"editor","title":"Standup","version":4}"#
         );
         assert_eq!(decode(1, &text).unwrap(), full);
         assert_eq!(encode(&NotificationData::default()), "{}");

@@ -106,6 +106,40 @@ pub fn upsert(
     Ok(())
 }
 
+/// Gives event `to` the same grants as event `from` (who granted them and when stays).
+pub fn copy(conn: &mut DbConnection, from: EventId, to: EventId) -> StoreResult<()> {
+    let rows: Vec<(i64, String, i64, NaiveDateTime, NaiveDateTime)> = event_permissions::table
+        .filter(event_permissions::event_id.eq(from.0))
+        .select((
+            event_permissions::user_id,
+            event_permissions::role,
+            event_permissions::granted_by,
+            event_permissions::created_at,
+            event_permissions::updated_at,
+        ))
+        .load(conn)?;
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let values: Vec<_> = rows
+        .into_iter()
+        .map(|(user, role, granted_by, created_at, updated_at)| {
+            (
+                event_permissions::event_id.eq(to.0),
+                event_permissions::user_id.eq(user),
+                event_permissions::role.eq(role),
+                event_permissions::granted_by.eq(granted_by),
+                event_permissions::created_at.eq(created_at),
+                event_permissions::updated_at.eq(updated_at),
+            )
+        })
+        .collect();
+    per_backend!(conn, |c| diesel::insert_into(event_permissions::table)
+        .values(&values)
+        .execute(c))?;
+    Ok(())
+}
+
 /// Removes a permission; false when there was none.
 pub fn delete(conn: &mut DbConnection, event: EventId, user: UserId) -> StoreResult<bool> {
     let deleted = diesel::delete(

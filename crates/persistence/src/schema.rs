@@ -45,8 +45,15 @@ diesel::table! {
         recurrence -> Nullable<Text>,
         transparency -> Text,
         exceptions -> Text,
+        series_start -> Nullable<Timestamp>,
         series_end -> Nullable<Timestamp>,
-        materialized_until -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    horizons (event_id) {
+        event_id -> BigInt,
+        materialized_until -> Timestamp,
     }
 }
 
@@ -110,6 +117,7 @@ diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(events -> users (owner_id));
 diesel::joinable!(event_versions -> events (event_id));
 diesel::joinable!(occurrences -> events (event_id));
+diesel::joinable!(horizons -> events (event_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -119,6 +127,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     event_permissions,
     event_versions,
     occurrences,
+    horizons,
     notifications,
 );
 

@@ -18,6 +18,7 @@ use convene_live::Hub;
 use convene_persistence::db::{self, DbError};
 use convene_persistence::Backend;
 use convene_service::fanout::Fanout;
+use convene_service::horizon;
 use convene_service::occurrences::RecurrenceLimits;
 use convene_service::retention::{self, Purged, Retention};
 use convene_service::{AuthSettings, ServiceError, Services};
@@ -169,6 +170,7 @@ impl Application {
             },
             std::time::Duration::from_secs(settings.retention_interval_seconds.into()),
         ))];
+        background.push(Box::pin(horizon_task(services.clone(), HORIZON_INTERVAL)));
         if let Some(target) = listener_target {
             background.push(Box::pin(convene_live::listener::run(
                 target,
@@ -292,6 +294,29 @@ async fn retention_task(services: Arc<Services>, policy: Retention, every: std::
             Ok(Ok(_)) => {}
             Ok(Err(e)) => tracing::warn!(error = %e, "retention: purge failed; retrying later"),
             Err(e) => tracing::warn!(error = %e, "retention: task failed"),
+        }
+    }
+}
+
+/// How often each instance moves the recurrence horizon on (the contract asks for at
+/// least daily; hourly keeps a restart or a failed run from costing a day).
+const HORIZON_INTERVAL: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Materialises the newly in-horizon occurrences of open-ended series, at start-up and
+/// then every `every` (see `convene_service::horizon`).
+async fn horizon_task(services: Arc<Services>, every: std::time::Duration) {
+    let mut ticks = tokio::time::interval(every);
+    loop {
+        ticks.tick().await;
+        let services = services.clone();
+        let now = chrono::Utc::now();
+        match tokio::task::spawn_blocking(move || horizon::advance(&services, now)).await {
+            Ok(Ok(done)) if done != horizon::Advanced::default() => {
+                tracing::info!(?done, "horizon: advanced");
+            }
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "horizon: run failed; retrying later"),
+            Err(e) => tracing::warn!(error = %e, "horizon: task failed"),
         }
     }
 }

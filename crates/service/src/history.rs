@@ -75,6 +75,7 @@ pub fn rollback(
         id,
         precondition.as_ref(),
         Action::Rollback,
+        None,
         |conn, _| Ok((load(conn, id, target)?.content, Some(target))),
     )
 }

@@ -10,6 +10,7 @@ pub mod error;
 pub mod events;
 pub mod fanout;
 pub mod history;
+pub mod horizon;
 pub mod notifications;
 mod notify;
 pub mod occurrences;

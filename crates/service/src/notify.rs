@@ -50,6 +50,30 @@ pub(crate) fn event_changed(
         .collect()
 }
 
+/// The notification that an occurrence of `event` was skipped as the horizon advanced,
+/// for its owner (who is also named the actor: nobody else did it).
+pub(crate) fn occurrence_skipped(
+    event: &StoredEvent,
+    recurrence_id: DateTime<Utc>,
+    at: DateTime<Utc>,
+) -> NotificationBody {
+    let kind = NotificationKind::OccurrenceSkipped;
+    NotificationBody {
+        user_id: event.owner,
+        kind,
+        event_id: Some(event.id),
+        actor_id: event.owner,
+        message: message(kind, "", &event.content.title, None),
+        data: NotificationData {
+            title: Some(event.content.title.clone()),
+            recurrence_id: Some(recurrence_id),
+            ..NotificationData::default()
+        },
+        is_read: false,
+        created_at: at,
+    }
+}
+
 /// The notification of a permission change, for the affected user only.
 pub(crate) fn permission_changed(
     event: &StoredEvent,

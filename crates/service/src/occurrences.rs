@@ -1,17 +1,23 @@
-//! What a write of an event stores besides its row: its busy occurrences through the
-//! horizon (checked for conflicts, then written to `occurrences`) and its extent.
+//! Occurrences: what a write of an event stores besides its row (its busy occurrences
+//! through the horizon, checked for conflicts, then written to `occurrences`, and its
+//! extent), and the list of a user's occurrences in a time window.
 
 use chrono::{DateTime, Duration, Utc};
+use convene_domain::account::User;
 use convene_domain::event::EventContent;
 use convene_domain::ids::{EventId, UserId};
+use convene_domain::permission::Role;
 use convene_domain::recurrence::Occurrence;
+use convene_domain::schedule::TimeRange;
 use convene_domain::validation::FieldError;
-use convene_persistence::events::Extent;
+use convene_persistence::events::{self, Extent};
 use convene_persistence::DbConnection;
 
-use crate::conflicts;
+use crate::access::listed;
 use crate::error::Conflicts;
-use crate::ServiceError;
+pub use crate::events::OccurrenceItem;
+use crate::page::{self, Page};
+use crate::{conflicts, ServiceError, Services};
 
 /// Default `RECURRENCE_HORIZON_DAYS`.
 pub const DEFAULT_HORIZON_DAYS: u32 = 730;
@@ -66,6 +72,7 @@ impl RecurrenceLimits {
                 Vec::new()
             },
             extent: Extent {
+                series_start: content.series_start(),
                 series_end,
                 materialized_until: (open_beyond && content.is_busy()).then_some(horizon),
             },
@@ -98,4 +105,80 @@ pub(crate) fn check(
         found.extend(item, index);
     }
     Ok(())
+}
+
+/// Longest span `GET /api/occurrences` covers.
+pub const MAX_SPAN_DAYS: i64 = 366;
+
+/// Which occurrences to list, and where a page resumes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OccurrenceFilter {
+    /// Occurrences overlapping this range.
+    pub window: TimeRange,
+    /// Only this event's.
+    pub event: Option<EventId>,
+    /// Only of events where the caller has this role.
+    pub role: Option<Role>,
+    /// Keyset position: only occurrences after this `(start, event, recurrence_id)`.
+    pub after: Option<OccurrenceKey>,
+}
+
+/// The keyset position of an occurrence in the list: its start, its event, its id.
+pub type OccurrenceKey = (DateTime<Utc>, EventId, DateTime<Utc>);
+
+/// Every occurrence overlapping the window of the events the caller owns or that are
+/// shared with them, by start, then event, then `recurrence_id`; computed from each
+/// event's rule and exceptions (so also beyond the horizon). A window longer than
+/// [`MAX_SPAN_DAYS`] is a problem with the field `to`.
+pub fn list(
+    services: &Services,
+    actor: &User,
+    filter: &OccurrenceFilter,
+    limit: u32,
+) -> Result<Page<OccurrenceItem, OccurrenceKey>, ServiceError> {
+    let window = filter.window;
+    if window.end() - window.start() > Duration::days(MAX_SPAN_DAYS) {
+        return Err(ServiceError::Validation(vec![FieldError::new(
+            "to",
+            format!("must be at most {MAX_SPAN_DAYS} days after from"),
+        )]));
+    }
+    let wanted = page::fetch(limit) as usize;
+    let mut conn = services.conn()?;
+    let candidates = events::spanning(&mut conn, actor.id, &window, filter.role, filter.event)?;
+    let key = |item: &OccurrenceItem| -> OccurrenceKey {
+        (
+            item.view.occurrence.range.start(),
+            item.event.event.id,
+            item.view.occurrence.recurrence_id,
+        )
+    };
+    let mut items: Vec<OccurrenceItem> = Vec::new();
+    for (stored, granted) in candidates {
+        let event = listed(stored, granted, actor.id)?;
+        // Each event gives at most a page of occurrences after the position; more are
+        // never needed.
+        let occurrences = event
+            .event
+            .content
+            .occurrences_overlapping(&window, services.recurrence.max_occurrences);
+        let mut taken = 0;
+        for occurrence in occurrences {
+            let candidate = OccurrenceItem {
+                view: event.event.content.view(occurrence),
+                event: event.clone(),
+            };
+            if filter.after.is_some_and(|after| key(&candidate) <= after) {
+                continue;
+            }
+            items.push(candidate);
+            taken += 1;
+            if taken == wanted {
+                break;
+            }
+        }
+    }
+    items.sort_by_key(key);
+    items.truncate(wanted);
+    Ok(Page::of(items, limit, key))
 }

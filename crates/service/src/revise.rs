@@ -1,5 +1,6 @@
 //! A change of an event's content as a new version: shared by update and rollback.
 
+use chrono::{DateTime, Utc};
 use convene_domain::account::User;
 use convene_domain::event::{EventContent, StoredEvent};
 use convene_domain::ids::{EventId, UserId, Version};
@@ -45,13 +46,16 @@ pub(crate) fn snapshot(
 /// Replaces an event's content as a new version (the caller needs the role for
 /// `action`), conflict-checked against the owner's calendar. `next_content` gives the
 /// new content from the current one, and the version it restores for a rollback. A
-/// change that alters nothing creates no version.
+/// change that alters nothing creates no version. `occurrence` names the one occurrence
+/// changed, for the notifications.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn revise(
     services: &Services,
     actor: &User,
     id: EventId,
     precondition: Option<&Precondition>,
     action: Action,
+    occurrence: Option<DateTime<Utc>>,
     next_content: impl Fn(
         &mut DbConnection,
         &EventContent,
@@ -115,6 +119,7 @@ pub(crate) fn revise(
                 version: Some(updated.version),
                 title: Some(updated.content.title.clone()),
                 restored_from,
+                recurrence_id: occurrence,
                 ..NotificationData::default()
             },
             at,

@@ -1,11 +1,11 @@
+DROP TABLE horizons;
 DROP TABLE occurrences;
 ALTER TABLE event_versions DROP COLUMN exceptions;
 ALTER TABLE event_versions DROP COLUMN transparency;
 ALTER TABLE event_versions DROP COLUMN recurrence;
 ALTER TABLE event_versions DROP COLUMN time_zone;
-DROP INDEX events_materialized_until_idx;
-ALTER TABLE events DROP COLUMN materialized_until;
 ALTER TABLE events DROP COLUMN series_end;
+ALTER TABLE events DROP COLUMN series_start;
 ALTER TABLE events DROP COLUMN exceptions;
 ALTER TABLE events DROP COLUMN transparency;
 ALTER TABLE events DROP COLUMN recurrence;

@@ -6,13 +6,11 @@ ALTER TABLE events ADD COLUMN transparency TEXT NOT NULL DEFAULT 'opaque'
     CHECK (transparency IN ('opaque', 'transparent'));
 -- Cancelled and edited occurrences of a series, as a JSON array.
 ALTER TABLE events ADD COLUMN exceptions TEXT NOT NULL DEFAULT '[]';
+-- The start of the earliest occurrence (a moved one may start before DTSTART).
+ALTER TABLE events ADD COLUMN series_start TIMESTAMP;
 -- The end of the last occurrence; NULL while the series has no end.
 ALTER TABLE events ADD COLUMN series_end TIMESTAMP;
--- Occurrences starting before this instant are in `occurrences`; NULL: all are.
-ALTER TABLE events ADD COLUMN materialized_until TIMESTAMP;
-UPDATE events SET series_end = end_time;
-CREATE INDEX events_materialized_until_idx ON events (materialized_until)
-    WHERE materialized_until IS NOT NULL;
+UPDATE events SET series_start = start_time, series_end = end_time;
 
 ALTER TABLE event_versions ADD COLUMN time_zone TEXT NOT NULL DEFAULT 'UTC';
 ALTER TABLE event_versions ADD COLUMN recurrence TEXT;
@@ -33,3 +31,11 @@ CREATE TABLE occurrences (
 CREATE INDEX occurrences_owner_start_idx ON occurrences (owner_id, start_time, event_id);
 INSERT INTO occurrences (event_id, recurrence_id, owner_id, start_time, end_time)
     SELECT id, start_time, owner_id, start_time, end_time FROM events;
+
+-- Busy series whose occurrences go on past the horizon: those starting before
+-- `materialized_until` are in `occurrences`; the horizon task moves it on.
+CREATE TABLE horizons (
+    event_id           BIGINT PRIMARY KEY REFERENCES events (id) ON DELETE CASCADE,
+    materialized_until TIMESTAMP NOT NULL
+);
+CREATE INDEX horizons_materialized_until_idx ON horizons (materialized_until, event_id);

@@ -509,3 +509,182 @@ fn a_single_event_has_one_occurrence_named_by_its_start() {
     assert_eq!(occurrences[0].recurrence_id, at(60));
     assert_eq!(occurrences[0].range, single.range);
 }
+
+#[test]
+fn one_occurrence_changes_apart_from_its_series() {
+    let series = weekly(4);
+    let far = at(100 * WEEK);
+    // Unknown occurrences: none.
+    assert!(series
+        .change_occurrence(at(WEEK + 1), EventPatch::default())
+        .is_none());
+    assert!(series.cancel_occurrence(at(5 * WEEK)).is_none());
+    let moved = series
+        .change_occurrence(
+            at(WEEK),
+            EventPatch {
+                title: Some("Moved".into()),
+                start_time: Some(at(WEEK + 60)),
+                end_time: Some(at(WEEK + 90)),
+                ..EventPatch::default()
+            },
+        )
+        .unwrap()
+        .unwrap();
+    let second = moved.occurrence(at(WEEK)).unwrap();
+    assert_eq!(second.range.start(), at(WEEK + 60));
+    assert!(second.overridden);
+    assert_eq!(moved.view(second).title, "Moved");
+    assert_eq!(moved.view(moved.occurrence(at(0)).unwrap()).title, "Weekly");
+    // Changing it back to the series' values removes the exception.
+    let back = moved
+        .change_occurrence(
+            at(WEEK),
+            EventPatch {
+                title: Some("Weekly".into()),
+                start_time: Some(at(WEEK)),
+                end_time: Some(at(WEEK + 30)),
+                ..EventPatch::default()
+            },
+        )
+        .unwrap()
+        .unwrap();
+    assert!(back.exceptions.is_empty());
+    // Onto another occurrence of the series: a problem with start_time.
+    let clash = series
+        .change_occurrence(
+            at(WEEK),
+            EventPatch {
+                start_time: Some(at(2 * WEEK + 10)),
+                end_time: Some(at(2 * WEEK + 40)),
+                ..EventPatch::default()
+            },
+        )
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        clash.occurrences_before(far, 10).unwrap_err().field,
+        "start_time"
+    );
+    // A bad range is judged like an event's.
+    let reversed = series
+        .change_occurrence(
+            at(WEEK),
+            EventPatch {
+                end_time: Some(at(WEEK - 1)),
+                ..EventPatch::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(fields(reversed), ["end_time"]);
+    // Cancelled occurrences are gone and cannot be changed.
+    let cancelled = series.cancel_occurrence(at(WEEK)).unwrap();
+    assert!(cancelled.occurrence(at(WEEK)).is_none());
+    assert!(cancelled
+        .change_occurrence(at(WEEK), EventPatch::default())
+        .is_none());
+    // A single event's occurrence is the event itself.
+    let single = content();
+    assert!(single.cancel_occurrence(at(60)).is_none());
+    let renamed = single
+        .change_occurrence(
+            at(60),
+            EventPatch {
+                title: Some("Renamed".into()),
+                ..EventPatch::default()
+            },
+        )
+        .unwrap()
+        .unwrap();
+    assert_eq!(renamed.title, "Renamed");
+}
+
+#[test]
+fn a_series_splits_into_this_and_following() {
+    let mut series = weekly(6);
+    series.exceptions.insert(at(4 * WEEK), Exception::Cancelled);
+    series.exceptions.insert(at(WEEK), Exception::Cancelled);
+    let (first, second) = series.split_at(at(3 * WEEK), 100).unwrap();
+    assert_eq!(
+        first.recurrence.as_ref().map(Rule::as_str),
+        Some("FREQ=WEEKLY;COUNT=3")
+    );
+    assert_eq!(
+        second.recurrence.as_ref().map(Rule::as_str),
+        Some("FREQ=WEEKLY;COUNT=3")
+    );
+    assert_eq!(second.range.start(), at(3 * WEEK));
+    assert_eq!(
+        first.exceptions.keys().copied().collect::<Vec<_>>(),
+        [at(WEEK)]
+    );
+    assert_eq!(
+        second.exceptions.keys().copied().collect::<Vec<_>>(),
+        [at(4 * WEEK)]
+    );
+    let far = at(100 * WEEK);
+    let ids = |c: &EventContent| -> Vec<DateTime<Utc>> {
+        c.occurrences_before(far, 100)
+            .unwrap()
+            .iter()
+            .map(|o| o.recurrence_id)
+            .collect()
+    };
+    let mut both = ids(&first);
+    both.extend(ids(&second));
+    assert_eq!(both, ids(&series));
+    // Not at the first occurrence, nor at one the series does not have.
+    assert!(series.split_at(at(0), 100).is_none());
+    assert!(series.split_at(at(WEEK), 100).is_none());
+    assert!(series.split_at(at(2 * WEEK + 1), 100).is_none());
+    assert!(content().split_at(at(60), 100).is_none());
+    // Without COUNT the first half ends with UNTIL a second before the split.
+    let open = EventContent::parse(EventInput {
+        recurrence: Some("FREQ=DAILY".into()),
+        ..input("Daily", 0, 30)
+    })
+    .unwrap();
+    let (first, second) = open.split_at(at(3 * 24 * 60), 100).unwrap();
+    assert_eq!(
+        first.recurrence.as_ref().map(Rule::as_str),
+        Some("FREQ=DAILY;UNTIL=19700103T235959Z")
+    );
+    assert_eq!(first.occurrences_before(far, 1000).unwrap().len(), 3);
+    assert_eq!(second.recurrence, open.recurrence);
+}
+
+proptest::proptest! {
+    /// Moving any occurrence of a weekly series anywhere inside its own week keeps its
+    /// identity, and every other occurrence stays where the rule puts it.
+    #[test]
+    fn a_moved_occurrence_keeps_its_recurrence_id(
+        k in 0i64..8,
+        shift in -(3 * 24 * 60i64)..(3 * 24 * 60),
+    ) {
+        let series = weekly(8);
+        let rid = at(k * WEEK);
+        let moved = series
+            .change_occurrence(
+                rid,
+                EventPatch {
+                    start_time: Some(rid + TimeDelta::minutes(shift)),
+                    end_time: Some(rid + TimeDelta::minutes(shift + 30)),
+                    ..EventPatch::default()
+                },
+            )
+            .unwrap()
+            .unwrap();
+        let all = moved.occurrences_before(at(100 * WEEK), 10).unwrap();
+        proptest::prop_assert_eq!(all.len(), 8);
+        for o in &all {
+            if o.recurrence_id == rid {
+                proptest::prop_assert_eq!(o.range.start(), rid + TimeDelta::minutes(shift));
+                proptest::prop_assert_eq!(o.overridden, shift != 0);
+            } else {
+                proptest::prop_assert_eq!(o.range.start(), o.recurrence_id);
+                proptest::prop_assert!(!o.overridden);
+            }
+        }
+        proptest::prop_assert_eq!(moved.occurrence(rid).map(|o| o.recurrence_id), Some(rid));
+    }
+}

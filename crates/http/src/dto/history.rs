@@ -1,6 +1,7 @@
 //! Versions: the version document, the changelog and the diff.
 
 use chrono::{DateTime, SecondsFormat, Utc};
+use convene_domain::recurrence::{Exception, Exceptions};
 use convene_domain::version::{FieldChange, FieldValue, VersionRecord};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -80,15 +81,93 @@ pub struct Changelog {
     pub next_cursor: Option<String>,
 }
 
-/// One field's change between two versions.
+/// One field's change between two versions: strings (times in UTC RFC 3339) or null;
+/// for `exceptions`, the list of the series' cancelled and changed occurrences.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct FieldDiff {
-    /// Value in `from_version` (string or null).
-    #[schema(value_type = Option<String>, required = true)]
+    /// Value in `from_version`.
+    #[schema(schema_with = field_value_schema, required = true)]
     pub from: serde_json::Value,
-    /// Value in `to_version` (string or null).
-    #[schema(value_type = Option<String>, required = true)]
+    /// Value in `to_version`.
+    #[schema(schema_with = field_value_schema, required = true)]
     pub to: serde_json::Value,
+}
+
+/// A field's value in a diff: a string, null, or (for `exceptions`) a list of
+/// `ExceptionRead`.
+fn field_value_schema() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, OneOfBuilder, Schema, Type};
+    use utoipa::openapi::Ref;
+    Schema::OneOf(
+        OneOfBuilder::new()
+            .item(ObjectBuilder::new().schema_type(Type::String))
+            .item(ObjectBuilder::new().schema_type(Type::Null))
+            .item(ArrayBuilder::new().items(Ref::from_schema_name("ExceptionRead")))
+            .build(),
+    )
+}
+
+/// One exception of a series, as a diff shows it: a cancelled occurrence, or what one
+/// occurrence has apart from its series.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ExceptionRead {
+    /// The occurrence (its original start, UTC).
+    #[schema(value_type = String, format = DateTime, example = "2027-03-29T07:00:00Z")]
+    pub recurrence_id: String,
+    /// Present (true) when the occurrence is cancelled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub cancelled: Option<bool>,
+    /// Its own title.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub title: Option<String>,
+    /// Its own description.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub description: Option<String>,
+    /// Its own location (null: none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub location: Option<Option<String>>,
+    /// Its own start (moved).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String, format = DateTime, nullable = false)]
+    pub start_time: Option<String>,
+    /// Its own end (moved).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String, format = DateTime, nullable = false)]
+    pub end_time: Option<String>,
+}
+
+fn exceptions_value(exceptions: &Exceptions) -> serde_json::Value {
+    let time = |t: DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::AutoSi, true);
+    let items: Vec<ExceptionRead> = exceptions
+        .iter()
+        .map(|(rid, exception)| {
+            let mut read = ExceptionRead {
+                recurrence_id: time(*rid),
+                cancelled: None,
+                title: None,
+                description: None,
+                location: None,
+                start_time: None,
+                end_time: None,
+            };
+            match exception {
+                Exception::Cancelled => read.cancelled = Some(true),
+                Exception::Changed(change) => {
+                    read.title = change.title.clone();
+                    read.description = change.description.clone();
+                    read.location = change.location.clone();
+                    read.start_time = change.range.map(|r| time(r.start()));
+                    read.end_time = change.range.map(|r| time(r.end()));
+                }
+            }
+            read
+        })
+        .collect();
+    serde_json::to_value(items).unwrap_or(serde_json::Value::Null)
 }
 
 /// The differences between two versions.
@@ -101,7 +180,7 @@ pub struct Diff {
     /// The second version.
     pub to_version: i32,
     /// Each differing field among title, description, start_time, end_time, location,
-    /// time_zone, recurrence and transparency.
+    /// time_zone, recurrence, transparency and exceptions.
     pub changes: std::collections::BTreeMap<&'static str, FieldDiff>,
 }
 
@@ -110,6 +189,7 @@ fn field_value(v: FieldValue) -> serde_json::Value {
         FieldValue::Text(t) => t.into(),
         FieldValue::Time(t) => t.to_rfc3339_opts(SecondsFormat::AutoSi, true).into(),
         FieldValue::Null => serde_json::Value::Null,
+        FieldValue::Exceptions(e) => exceptions_value(&e),
     }
 }
 

@@ -5,6 +5,7 @@ mod accounts;
 mod events;
 mod history;
 mod notifications;
+mod occurrences;
 mod sharing;
 
 pub use accounts::*;
@@ -12,6 +13,7 @@ pub use convene_live::wire::rfc3339;
 pub use events::*;
 pub use history::*;
 pub use notifications::*;
+pub use occurrences::*;
 use serde::Serialize;
 pub use sharing::*;
 use utoipa::ToSchema;

@@ -5,5 +5,6 @@ pub mod events;
 pub mod health;
 pub mod history;
 pub mod notifications;
+pub mod occurrences;
 pub mod sharing;
 pub mod users;

@@ -3,6 +3,7 @@
 //! transaction.
 
 mod batch;
+mod occurrence;
 
 use chrono::{DateTime, Utc};
 use convene_domain::account::User;
@@ -15,6 +16,9 @@ use convene_domain::schedule::TimeRange;
 use convene_persistence::events;
 
 pub use self::batch::{create, create_batch};
+pub use self::occurrence::{
+    cancel as cancel_occurrence, split, update as update_occurrence, OccurrenceItem,
+};
 use crate::access::{authorized, listed, Event, Precondition};
 use crate::error::{Found, CONFLICTS_LISTED};
 use crate::page::{self, Page};
@@ -102,6 +106,7 @@ pub fn update(
         id,
         precondition.as_ref(),
         Action::Update,
+        None,
         |_, current| {
             let next = current
                 .apply(patch.clone())

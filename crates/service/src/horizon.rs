@@ -1,0 +1,147 @@
+//! The horizon advances: busy series that go on past the horizon have their newly
+//! in-horizon occurrences materialised and conflict-checked. An occurrence that would
+//! collide with an existing one is cancelled instead (a new version of the series) and
+//! the owner is told (`occurrence_skipped`).
+//!
+//! Every instance runs it; each series is done in its own transaction under its owner's
+//! calendar lock (the one every write of that calendar takes), after re-reading how far
+//! it is materialised, so two instances never do the same piece of work twice.
+
+use chrono::{DateTime, Utc};
+use convene_domain::event::StoredEvent;
+use convene_domain::ids::EventId;
+use convene_domain::recurrence::{Exception, Occurrence};
+use convene_domain::version::ChangeKind;
+use convene_persistence::occurrences as stored_occurrences;
+use convene_persistence::{events, versions};
+
+use crate::revise::snapshot;
+use crate::{conflicts, notify, ServiceError, Services};
+
+/// Series taken per query of the work list.
+const BATCH: i64 = 100;
+
+/// What one run did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Advanced {
+    /// Series moved on.
+    pub series: usize,
+    /// Occurrences materialised.
+    pub materialised: usize,
+    /// Occurrences cancelled because they would have collided.
+    pub skipped: usize,
+}
+
+/// Moves every busy series' materialised occurrences up to `now` plus the horizon.
+pub fn advance(services: &Services, now: DateTime<Utc>) -> Result<Advanced, ServiceError> {
+    let target = now + services.recurrence.horizon;
+    let mut done = Advanced::default();
+    let mut seen = std::collections::HashSet::new();
+    loop {
+        let due = {
+            let mut conn = services.conn()?;
+            events::behind_horizon(&mut conn, target, BATCH)?
+        };
+        let fresh: Vec<EventId> = due.into_iter().filter(|id| seen.insert(*id)).collect();
+        if fresh.is_empty() {
+            return Ok(done);
+        }
+        for id in fresh {
+            let one = advance_one(services, id, target, now)?;
+            done.series += usize::from(one.materialised + one.skipped > 0 || one.series > 0);
+            done.materialised += one.materialised;
+            done.skipped += one.skipped;
+        }
+    }
+}
+
+/// Moves series `id` on to `target`, if it still needs it.
+fn advance_one(
+    services: &Services,
+    id: EventId,
+    target: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<Advanced, ServiceError> {
+    let max = services.recurrence.max_occurrences;
+    services.write(|conn, notes| {
+        let Some(owner) = events::find(conn, id)?.map(|e| e.owner) else {
+            return Ok(Advanced::default());
+        };
+        events::lock_calendar(conn, owner)?;
+        // Read under the lock: a writer or another instance may have been first.
+        let Some(event) = events::find(conn, id)? else {
+            return Ok(Advanced::default());
+        };
+        let Some(until) = events::materialized_until(conn, id)? else {
+            return Ok(Advanced::default());
+        };
+        if until >= target {
+            return Ok(Advanced::default());
+        }
+        let content = &event.content;
+        let have: std::collections::HashSet<DateTime<Utc>> = content
+            .occurrences_before(until, max)
+            .map_err(|e| ServiceError::Internal(format!("series {id}: {}", e.message)))?
+            .iter()
+            .map(|o| o.recurrence_id)
+            .collect();
+        let wanted = match content.occurrences_before(target, max) {
+            Ok(all) => all,
+            // More than allowed within the new horizon: keep what is there.
+            Err(e) => {
+                tracing::warn!(event = %id, problem = %e.message, "horizon: series not advanced");
+                return Ok(Advanced::default());
+            }
+        };
+        let new: Vec<Occurrence> = wanted
+            .into_iter()
+            .filter(|o| !have.contains(&o.recurrence_id))
+            .collect();
+        let mut keep = Vec::new();
+        let mut skipped = Vec::new();
+        for occurrence in new {
+            let found = conflicts::find(
+                conn,
+                event.owner,
+                event.owner,
+                &occurrence.range,
+                Some(event.id),
+                1,
+            )?;
+            if found.total == 0 {
+                keep.push((event.id, occurrence));
+            } else {
+                skipped.push(occurrence.recurrence_id);
+            }
+        }
+        stored_occurrences::insert(conn, event.owner, &keep)?;
+        let mut next = content.clone();
+        for rid in &skipped {
+            next.exceptions.insert(*rid, Exception::Cancelled);
+        }
+        let extent = services
+            .recurrence
+            .plan(&next, target - services.recurrence.horizon)
+            .map_err(|e| ServiceError::Internal(format!("series {id}: {}", e.message)))?
+            .extent;
+        if skipped.is_empty() {
+            events::set_materialized_until(conn, id, extent.materialized_until)?;
+        } else {
+            let updated: StoredEvent =
+                events::update_if_version(conn, id, event.version, &next, Some(extent), now)?
+                    .ok_or(ServiceError::Contended)?;
+            versions::insert_many(
+                conn,
+                &[snapshot(&updated, ChangeKind::Updated, None, event.owner)],
+            )?;
+            for rid in &skipped {
+                notes.push(notify::occurrence_skipped(&updated, *rid, now));
+            }
+        }
+        Ok(Advanced {
+            series: 1,
+            materialised: keep.len(),
+            skipped: skipped.len(),
+        })
+    })
+}
