@@ -341,14 +341,14 @@ pub fn set_materialized_until(
     Ok(())
 }
 
-/// The titles of events `ids` (those that still exist).
-pub fn titles(conn: &mut DbConnection, ids: &[EventId]) -> StoreResult<Vec<(EventId, String)>> {
+/// Events `ids` (those that still exist; a short list: one `IN`).
+pub fn find_many(conn: &mut DbConnection, ids: &[EventId]) -> StoreResult<Vec<StoredEvent>> {
     let ids: Vec<i64> = ids.iter().map(|e| e.0).collect();
-    let rows: Vec<(i64, String)> = events::table
+    let rows: Vec<EventRow> = events::table
         .filter(events::id.eq_any(ids))
-        .select((events::id, events::title))
+        .select(EventRow::as_select())
         .load(conn)?;
-    Ok(rows.into_iter().map(|(id, t)| (EventId(id), t)).collect())
+    stored(rows)
 }
 
 /// Events `user` owns or that are shared with them, by `(start_time, id)`, each with the

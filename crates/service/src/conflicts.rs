@@ -4,7 +4,9 @@
 
 use std::collections::HashMap;
 
+use convene_domain::event::StoredEvent;
 use convene_domain::ids::{EventId, UserId};
+use convene_domain::recurrence::Occurrence;
 use convene_domain::schedule::{conflicts_in_descending, scan_bounds, TimeRange};
 use convene_persistence::occurrences::{self, Busy};
 use convene_persistence::{events, permissions, DbConnection};
@@ -70,7 +72,22 @@ pub(crate) fn find(
     let mut ids: Vec<EventId> = found.iter().map(|b| b.event_id).collect();
     ids.sort_unstable();
     ids.dedup();
-    let titles: HashMap<EventId, String> = events::titles(conn, &ids)?.into_iter().collect();
+    // Titles as the occurrences show them (an occurrence may have its own).
+    let stored: HashMap<EventId, StoredEvent> = events::find_many(conn, &ids)?
+        .into_iter()
+        .map(|e| (e.id, e))
+        .collect();
+    let title = |b: &Busy| {
+        stored.get(&b.event_id).map(|e| {
+            e.content
+                .view(Occurrence {
+                    recurrence_id: b.recurrence_id,
+                    range: b.range,
+                    overridden: false,
+                })
+                .title
+        })
+    };
     let readable = if viewer == owner {
         None
     } else {
@@ -80,7 +97,7 @@ pub(crate) fn find(
         .into_iter()
         .map(|b| {
             let visible = readable.as_ref().is_none_or(|r| r.contains(&b.event_id));
-            let conflict = Conflict::stored(b, titles.get(&b.event_id).cloned());
+            let conflict = Conflict::stored(b, title(&b));
             if visible {
                 conflict
             } else {
