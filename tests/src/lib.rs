@@ -174,15 +174,24 @@ impl TestApp {
     /// Starts a server after `adjust` has changed the test settings.
     pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Settings)) -> Option<Self> {
         let db = TestDb::create(backend)?;
+        Some(Self::spawn_on(backend, db, adjust).await)
+    }
+
+    /// Starts a server on a database the test prepared (it migrates it at start-up).
+    pub async fn spawn_on(
+        backend: Backend,
+        db: TestDb,
+        adjust: impl FnOnce(&mut Settings),
+    ) -> Self {
         let mut settings = test_settings(&db.url());
         adjust(&mut settings);
         let address = start(settings).await;
-        Some(Self {
+        Self {
             address,
             client: reqwest::Client::new(),
             backend,
             db,
-        })
+        }
     }
 
     /// How many rows `table` holds, read straight from the database.
