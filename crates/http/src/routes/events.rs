@@ -132,7 +132,18 @@ pub struct ListQuery {
     pub cursor: Option<String>,
 }
 
-fn query_time(
+/// The `role` filter of a list: `None` when absent; an unknown role is a field problem
+/// added to `errors`.
+pub(crate) fn role_filter(raw: Option<&str>, errors: &mut Vec<FieldError>) -> Option<Role> {
+    let role = Role::parse(raw?);
+    if role.is_none() {
+        errors.push(FieldError::new("role", "must be owner, editor or viewer"));
+    }
+    role
+}
+
+/// A time of the query (`from`, `to`), if given; malformed → 400 `invalid_query`.
+pub(crate) fn query_time(
     name: &str,
     raw: Option<&str>,
 ) -> Result<Option<chrono::DateTime<chrono::Utc>>, ApiError> {
@@ -174,16 +185,7 @@ pub async fn list(
         .map(paging::parse_event_cursor)
         .transpose()?;
     let mut errors = Vec::new();
-    let role = match q.role.as_deref() {
-        None => None,
-        Some(r) => {
-            let role = Role::parse(r);
-            if role.is_none() {
-                errors.push(FieldError::new("role", "must be owner, editor or viewer"));
-            }
-            role
-        }
-    };
+    let role = role_filter(q.role.as_deref(), &mut errors);
     if let (Some(f), Some(t)) = (from, to) {
         if f >= t {
             errors.push(FieldError::new("to", "must be after from"));

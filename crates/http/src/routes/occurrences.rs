@@ -6,7 +6,6 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest};
 use chrono::{DateTime, Utc};
 use convene_domain::ids::EventId;
-use convene_domain::permission::Role;
 use convene_domain::schedule::TimeRange;
 use convene_domain::time::parse_timestamp;
 use convene_domain::validation::FieldError;
@@ -21,7 +20,7 @@ use crate::error::{blocking, ApiError, Problem};
 use crate::etag::{etag, if_match};
 use crate::negotiate::{Body, Reply};
 use crate::paging;
-use crate::routes::events::event_reply;
+use crate::routes::events::{event_reply, query_time, role_filter};
 
 /// Query of the occurrence list.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -45,10 +44,6 @@ pub struct OccurrenceQuery {
     /// `next_cursor` of the previous page.
     #[param(pattern = "^o[0-9]{1,18}_[0-9]{1,18}_[0-9]{1,18}$")]
     pub cursor: Option<String>,
-}
-
-fn time(name: &str, raw: &str) -> Result<DateTime<Utc>, ApiError> {
-    parse_timestamp(raw).map_err(|m| ApiError::invalid_query(format!("{name} {m}")))
 }
 
 /// List the occurrences of the caller's events in a window.
@@ -79,8 +74,8 @@ pub async fn list(
     let q = query.into_inner();
     let limit = paging::limit(q.limit.as_deref())?;
     let required = |name: &str, value: Option<&str>| -> Result<DateTime<Utc>, ApiError> {
-        let raw = value.ok_or_else(|| ApiError::invalid_query(format!("{name} is required")))?;
-        time(name, raw)
+        query_time(name, value)?
+            .ok_or_else(|| ApiError::invalid_query(format!("{name} is required")))
     };
     let from = required("from", q.from.as_deref())?;
     let to = required("to", q.to.as_deref())?;
@@ -99,16 +94,7 @@ pub async fn list(
         .map(paging::parse_occurrence_cursor)
         .transpose()?;
     let mut errors = Vec::new();
-    let role = match q.role.as_deref() {
-        None => None,
-        Some(r) => {
-            let role = Role::parse(r);
-            if role.is_none() {
-                errors.push(FieldError::new("role", "must be owner, editor or viewer"));
-            }
-            role
-        }
-    };
+    let role = role_filter(q.role.as_deref(), &mut errors);
     let window = TimeRange::new(from, to);
     if window.is_err() {
         errors.push(FieldError::new("to", "must be after from"));
