@@ -606,6 +606,16 @@ async fn the_event_list_filters_series_by_their_occurrences(backend: Backend) {
             .await
             .is_empty()
     );
+    // Only one end of the window.
+    assert_eq!(
+        listed("to=2027-01-08T10:30:00Z".to_owned()).await,
+        [monday, friday]
+    );
+    assert_eq!(listed("to=2027-01-05T00:00:00Z".to_owned()).await, [monday]);
+    assert_eq!(
+        listed("from=2027-01-25T11:00:00Z".to_owned()).await,
+        [friday]
+    );
     // Without a window, each event once.
     assert_eq!(listed(String::new()).await, [monday, friday]);
 }

@@ -485,8 +485,14 @@ impl EventContent {
             .unwrap_or_default();
         let starts = series
             .starts_overlapping(
-                window.start() - reach,
-                (window.end() + reach).min(end_of_time()),
+                window
+                    .start()
+                    .checked_sub_signed(reach)
+                    .unwrap_or(DateTime::<Utc>::MIN_UTC),
+                window
+                    .end()
+                    .checked_add_signed(reach)
+                    .map_or(end_of_time(), |t| t.min(end_of_time())),
                 limit.saturating_add(self.exceptions.len()),
             )
             .unwrap_or_default();

@@ -359,7 +359,10 @@ impl Series {
         to: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<DateTime<Utc>>, ExpansionError> {
-        let first = from - self.length;
+        // From the earliest instant there is, nothing starts earlier.
+        let first = from
+            .checked_sub_signed(self.length)
+            .unwrap_or(DateTime::<Utc>::MIN_UTC);
         let to = to.min(end_of_time());
         let wanted = u16::try_from(limit).unwrap_or(u16::MAX);
         let mut set = self

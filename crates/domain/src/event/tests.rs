@@ -688,3 +688,24 @@ proptest::proptest! {
         proptest::prop_assert_eq!(moved.occurrence(rid).map(|o| o.recurrence_id), Some(rid));
     }
 }
+
+#[test]
+fn windows_at_the_ends_of_time_do_not_overflow() {
+    let mut series = weekly(4);
+    series.exceptions.insert(
+        at(WEEK),
+        Exception::Changed(OccurrenceChange {
+            range: Some(TimeRange::new(at(WEEK + 60), at(WEEK + 90)).unwrap()),
+            ..OccurrenceChange::default()
+        }),
+    );
+    let everything = TimeRange::new(DateTime::<Utc>::MIN_UTC, DateTime::<Utc>::MAX_UTC).unwrap();
+    assert_eq!(series.occurrences_overlapping(&everything, 10).len(), 4);
+    let open = EventContent::parse(EventInput {
+        recurrence: Some("FREQ=DAILY".into()),
+        ..input("Daily", 0, 30)
+    })
+    .unwrap();
+    let early = TimeRange::new(DateTime::<Utc>::MIN_UTC, at(3 * 24 * 60)).unwrap();
+    assert_eq!(open.occurrences_overlapping(&early, 10).len(), 3);
+}
