@@ -163,8 +163,9 @@ async fn the_occurrence_list_validates_its_query(backend: Backend) {
     let app = app!(backend);
     let (_, token) = app.user("validator_occ").await;
     for (query, status, code) in [
-        ("to=2027-01-02T00:00:00Z", 400, "invalid_query"),
-        ("from=2027-01-01T00:00:00Z", 400, "invalid_query"),
+        ("to=2027-01-02T00:00:00Z", 422, "validation_failed"),
+        ("from=2027-01-01T00:00:00Z", 422, "validation_failed"),
+        ("", 422, "validation_failed"),
         (
             "from=yesterday&to=2027-01-02T00:00:00Z",
             400,

@@ -14,7 +14,10 @@ use convene_persistence::{events, permissions, DbConnection};
 use crate::error::{Conflict, Found};
 use crate::ServiceError;
 
-/// Rows fetched per step of the scan.
+/// Rows fetched by the scan's first step: enough for the usual answer (nothing, or one
+/// occurrence in the way, and the one before it that ends the scan).
+const FIRST_STEP: i64 = 3;
+/// Rows fetched per further step of the scan.
 const SCAN_STEP: i64 = 32;
 
 /// The owner's stored busy occurrences overlapping `range` (excluding those of
@@ -31,6 +34,7 @@ pub(crate) fn find(
 ) -> Result<Found, ServiceError> {
     let mut found: Vec<Busy> = Vec::new();
     let mut before = None;
+    let mut step_size = FIRST_STEP;
     let complete = loop {
         let step = occurrences::starting_before_desc(
             conn,
@@ -38,7 +42,7 @@ pub(crate) fn find(
             scan_bounds(range),
             exclude,
             before,
-            SCAN_STEP,
+            step_size,
         )?;
         let fetched = step.len();
         before = step.last().map(|b| (b.range.start(), b.event_id));
@@ -46,9 +50,10 @@ pub(crate) fn find(
         let all_overlap = overlapping.len() == fetched;
         // Each step reaches further back in time: prepend to keep ascending order.
         found.splice(0..0, overlapping);
-        if !all_overlap || fetched < SCAN_STEP as usize {
+        if !all_overlap || fetched < step_size as usize {
             break true;
         }
+        step_size = SCAN_STEP;
         if found.len() > room {
             break false;
         }

@@ -28,7 +28,9 @@ CREATE TABLE occurrences (
     PRIMARY KEY (event_id, recurrence_id),
     CHECK (start_time < end_time)
 );
-CREATE INDEX occurrences_owner_start_idx ON occurrences (owner_id, start_time, event_id);
+-- The conflict scan reads this index only (a covering index): one page per probe.
+CREATE INDEX occurrences_owner_start_idx
+    ON occurrences (owner_id, start_time, event_id, end_time, recurrence_id);
 INSERT INTO occurrences (event_id, recurrence_id, owner_id, start_time, end_time)
     SELECT id, start_time, owner_id, start_time, end_time FROM events;
 

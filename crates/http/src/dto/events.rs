@@ -102,15 +102,15 @@ pub struct EventUpdate {
     /// New zone (as in `EventCreate`). Changing a series' zone, start or rule cancels
     /// its individual occurrence changes.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = String, min_length = 1, max_length = 64, pattern = "^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$")]
+    #[schema(value_type = String, min_length = 1, max_length = 64, pattern = "^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$", example = "America/New_York")]
     pub time_zone: Option<Option<String>>,
     /// New rule (as in `EventCreate`); `null` makes the event a single one.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>, min_length = 1, max_length = 500)]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 500, example = "FREQ=WEEKLY;BYDAY=TU,TH;UNTIL=20271231T000000Z")]
     pub recurrence: Option<Option<String>>,
     /// New transparency.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = super::TransparencyName)]
+    #[schema(value_type = super::TransparencyName, example = "transparent")]
     pub transparency: Option<Option<String>>,
 }
 

@@ -52,8 +52,8 @@ pub struct OccurrenceQuery {
 /// shared with them (transparent ones included), by `start_time`, then `event_id`;
 /// computed from each series' rule and exceptions, also beyond the horizon; cancelled
 /// occurrences are not listed, moved ones are listed where they now are. `from` and
-/// `to` are required (400 `invalid_query` when missing or malformed); `to` must be
-/// after `from` and at most 366 days after it (422); a `limit` outside 1–200 or an
+/// `to` are required (422 when missing; 400 `invalid_query` when malformed); `to` must
+/// be after `from` and at most 366 days after it (422); a `limit` outside 1–200 or an
 /// unknown `role` answer 422.
 #[utoipa::path(
     get, path = "/api/occurrences", operation_id = "listOccurrences", tag = "events",
@@ -73,12 +73,8 @@ pub async fn list(
 ) -> Result<Reply<OccurrenceList>, ApiError> {
     let q = query.into_inner();
     let limit = paging::limit(q.limit.as_deref())?;
-    let required = |name: &str, value: Option<&str>| -> Result<DateTime<Utc>, ApiError> {
-        query_time(name, value)?
-            .ok_or_else(|| ApiError::invalid_query(format!("{name} is required")))
-    };
-    let from = required("from", q.from.as_deref())?;
-    let to = required("to", q.to.as_deref())?;
+    let from = query_time("from", q.from.as_deref())?;
+    let to = query_time("to", q.to.as_deref())?;
     let event = q
         .event_id
         .as_deref()
@@ -94,15 +90,26 @@ pub async fn list(
         .map(paging::parse_occurrence_cursor)
         .transpose()?;
     let mut errors = Vec::new();
-    let role = role_filter(q.role.as_deref(), &mut errors);
-    let window = TimeRange::new(from, to);
-    if window.is_err() {
-        errors.push(FieldError::new("to", "must be after from"));
+    for (name, value) in [("from", from), ("to", to)] {
+        if value.is_none() {
+            errors.push(FieldError::new(name, "is required"));
+        }
     }
+    let role = role_filter(q.role.as_deref(), &mut errors);
+    let window = match (from, to) {
+        (Some(from), Some(to)) => {
+            let window = TimeRange::new(from, to).ok();
+            if window.is_none() {
+                errors.push(FieldError::new("to", "must be after from"));
+            }
+            window
+        }
+        _ => None,
+    };
     if event.is_some_and(|e| e.0 < 1) {
         errors.push(FieldError::new("event_id", "must be at least 1"));
     }
-    let (Ok(window), true) = (window, errors.is_empty()) else {
+    let (Some(window), true) = (window, errors.is_empty()) else {
         return Err(ApiError::validation(errors));
     };
     let filter = OccurrenceFilter {
