@@ -18,6 +18,7 @@ backend_tests!(
     a_series_is_split_this_and_following,
     the_horizon_advances_and_skips_what_would_collide,
     two_instances_race_overlapping_series,
+    the_occurrence_list_merges_many_events_in_bounded_steps,
 );
 
 async fn created(app: &TestApp, token: &str, body: Value) -> Value {
@@ -718,4 +719,56 @@ async fn two_instances_race_overlapping_series(backend: Backend) {
         }
     }
     assert_eq!(app.count_rows("occurrences"), 70);
+}
+
+/// More events than the list reads per step (100), with an early series whose
+/// occurrences fall among them: pages still come in start order, complete.
+async fn the_occurrence_list_merges_many_events_in_bounded_steps(backend: Backend) {
+    let app = app!(backend);
+    let (_, token) = app.user("many_events").await;
+    // A daily 09:00 series from 2027-04-01, then 250 single events at 10:00 on the
+    // following days (one batch).
+    created(
+        &app,
+        &token,
+        json!({"title": "Daily", "start_time": "2027-04-01T09:00:00Z",
+               "end_time": "2027-04-01T09:30:00Z", "recurrence": "FREQ=DAILY;COUNT=300"}),
+    )
+    .await;
+    let day =
+        |d: i64| DateTime::parse_from_rfc3339("2027-04-02T10:00:00Z").unwrap() + Duration::days(d);
+    let items: Vec<Value> = (0..250)
+        .map(|d| {
+            json!({"title": format!("single {d}"),
+                   "start_time": day(d).to_rfc3339(),
+                   "end_time": (day(d) + Duration::minutes(30)).to_rfc3339()})
+        })
+        .collect();
+    let res = app.post_batch(&token, items).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let window = "from=2027-04-01T00:00:00Z&to=2027-12-01T00:00:00Z";
+    let expected: Vec<String> = {
+        let mut all: Vec<DateTime<Utc>> = (0..250)
+            .map(|d| day(d).with_timezone(&Utc))
+            .chain((0..244).map(|d| {
+                DateTime::parse_from_rfc3339("2027-04-01T09:00:00Z")
+                    .unwrap()
+                    .with_timezone(&Utc)
+                    + Duration::days(d)
+            }))
+            .filter(|t| t.to_rfc3339() < "2027-12-01".to_owned())
+            .collect();
+        all.sort();
+        all.iter()
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+            .collect()
+    };
+    for limit in [7, 200] {
+        let listed = occurrences(&app, &token, window, limit).await;
+        assert!(
+            starts(&listed) == expected,
+            "limit {limit}: {} listed",
+            listed.len()
+        );
+    }
 }

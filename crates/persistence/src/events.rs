@@ -254,13 +254,15 @@ pub fn delete_if_version(
 /// Every event `user` owns or that is shared with them (with `role`, or only `event`
 /// when given) that may have an occurrence overlapping `window`: its earliest
 /// occurrence starts before the window ends and its last one ends after the window
-/// starts (or it has no end). Each with the user's permission role.
+/// starts (or it has no end). Each with the user's permission role; by `(series_start,
+/// id)` after the keyset position `after`, at most `limit`.
 pub fn spanning(
     conn: &mut DbConnection,
     user: UserId,
     window: &TimeRange,
-    role: Option<Role>,
-    event: Option<EventId>,
+    (role, event): (Option<Role>, Option<EventId>),
+    after: Option<(DateTime<Utc>, EventId)>,
+    limit: i64,
 ) -> StoreResult<Vec<(StoredEvent, Option<Role>)>> {
     let mut query = events::table
         .left_join(
@@ -275,6 +277,8 @@ pub fn spanning(
                 .or(events::series_end.gt(naive(window.start()))),
         )
         .select((EventRow::as_select(), event_permissions::role.nullable()))
+        .order((events::series_start.asc(), events::id.asc()))
+        .limit(limit)
         .into_boxed();
     query = match role {
         Some(Role::Owner) => query.filter(events::owner_id.eq(user.0)),
@@ -287,6 +291,14 @@ pub fn spanning(
     };
     if let Some(id) = event {
         query = query.filter(events::id.eq(id.0));
+    }
+    if let Some((start, id)) = after {
+        let start = naive(start);
+        query = query.filter(
+            events::series_start
+                .gt(start)
+                .or(events::series_start.eq(start).and(events::id.gt(id.0))),
+        );
     }
     let rows: Vec<(EventRow, Option<String>)> = query.load(conn)?;
     rows.into_iter()

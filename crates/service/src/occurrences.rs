@@ -112,6 +112,9 @@ pub(crate) fn check(
     Ok(())
 }
 
+/// Events read per step of the occurrence list.
+const CANDIDATE_CHUNK: i64 = 100;
+
 /// Longest span `GET /api/occurrences` covers.
 pub const MAX_SPAN_DAYS: i64 = 366;
 
@@ -150,7 +153,6 @@ pub fn list(
     }
     let wanted = page::fetch(limit) as usize;
     let mut conn = services.conn()?;
-    let candidates = events::spanning(&mut conn, actor.id, &window, filter.role, filter.event)?;
     let key = |item: &OccurrenceItem| -> OccurrenceKey {
         (
             item.view.occurrence.range.start(),
@@ -158,32 +160,58 @@ pub fn list(
             item.view.occurrence.recurrence_id,
         )
     };
+    // Events come in chunks by their earliest start: no occurrence of a later event
+    // starts before it, so once a page's worth of occurrences starts earlier, the rest
+    // cannot enter the page. At most about two pages are held at once.
     let mut items: Vec<OccurrenceItem> = Vec::new();
-    for (stored, granted) in candidates {
-        let event = listed(stored, granted, actor.id)?;
-        // Each event gives at most a page of occurrences after the position; more are
-        // never needed.
-        let occurrences = event
-            .event
-            .content
-            .occurrences_overlapping(&window, services.recurrence.max_occurrences);
-        let mut taken = 0;
-        for occurrence in occurrences {
-            let candidate = OccurrenceItem {
-                view: event.event.content.view(occurrence),
-                event: event.clone(),
-            };
-            if filter.after.is_some_and(|after| key(&candidate) <= after) {
-                continue;
+    let mut position = None;
+    loop {
+        let chunk = events::spanning(
+            &mut conn,
+            actor.id,
+            &window,
+            (filter.role, filter.event),
+            position,
+            CANDIDATE_CHUNK,
+        )?;
+        let fetched = chunk.len();
+        position = chunk.last().map(|(e, _)| (e.content.series_start(), e.id));
+        for (stored, granted) in chunk {
+            let event = listed(stored, granted, actor.id)?;
+            // Each event gives at most a page of occurrences after the position.
+            let occurrences = event
+                .event
+                .content
+                .occurrences_overlapping(&window, services.recurrence.max_occurrences);
+            let mut taken = 0;
+            for occurrence in occurrences {
+                let candidate = OccurrenceItem {
+                    view: event.event.content.view(occurrence),
+                    event: event.clone(),
+                };
+                if filter.after.is_some_and(|after| key(&candidate) <= after) {
+                    continue;
+                }
+                items.push(candidate);
+                taken += 1;
+                if taken == wanted {
+                    break;
+                }
             }
-            items.push(candidate);
-            taken += 1;
-            if taken == wanted {
-                break;
+            if items.len() > 2 * wanted {
+                items.sort_by_key(key);
+                items.truncate(wanted);
             }
         }
+        items.sort_by_key(key);
+        items.truncate(wanted);
+        let settled = match (items.get(wanted - 1), position) {
+            (Some(last), Some((next_start, _))) => key(last).0 < next_start,
+            _ => false,
+        };
+        if fetched < CANDIDATE_CHUNK as usize || settled {
+            break;
+        }
     }
-    items.sort_by_key(key);
-    items.truncate(wanted);
     Ok(Page::of(items, limit, key))
 }
