@@ -756,7 +756,7 @@ async fn the_occurrence_list_merges_many_events_in_bounded_steps(backend: Backen
                     .with_timezone(&Utc)
                     + Duration::days(d)
             }))
-            .filter(|t| t.to_rfc3339() < "2027-12-01".to_owned())
+            .filter(|t| t.to_rfc3339().as_str() < "2027-12-01")
             .collect();
         all.sort();
         all.iter()
