@@ -364,25 +364,32 @@ impl Series {
             .checked_sub_signed(self.length)
             .unwrap_or(DateTime::<Utc>::MIN_UTC);
         let to = to.min(end_of_time());
-        let wanted = u16::try_from(limit).unwrap_or(u16::MAX);
         let mut set = self
             .set()?
             .before(floating(to.naive_utc() + Duration::days(1)));
         if let Some(after) = first.naive_utc().checked_sub_signed(Duration::days(1)) {
             set = set.after(floating(after));
         }
-        let mut starts: Vec<DateTime<Utc>> = set
-            .all(wanted)
-            .dates
-            .iter()
-            .map(|d| place(self.zone, d.naive_utc()))
-            .chain(std::iter::once(self.start))
-            .filter(|t| *t > first && *t < to)
-            .collect();
-        starts.sort_unstable();
-        starts.dedup();
-        starts.truncate(limit);
-        Ok(starts)
+        // The expansion starts a day early (wall clocks and UTC differ by less), so its
+        // first dates may fall before `first`: ask for more until `limit` remain or the
+        // rule has no more.
+        let mut wanted = u16::try_from(limit).unwrap_or(u16::MAX).max(1);
+        loop {
+            let dates = set.clone().all(wanted).dates;
+            let mut starts: Vec<DateTime<Utc>> = dates
+                .iter()
+                .map(|d| place(self.zone, d.naive_utc()))
+                .chain(std::iter::once(self.start))
+                .filter(|t| *t > first && *t < to)
+                .collect();
+            starts.sort_unstable();
+            starts.dedup();
+            if starts.len() >= limit || dates.len() < usize::from(wanted) || wanted == u16::MAX {
+                starts.truncate(limit);
+                return Ok(starts);
+            }
+            wanted = wanted.saturating_mul(2);
+        }
     }
 
     /// The rule set on the zone's floating wall clock, starting at DTSTART.

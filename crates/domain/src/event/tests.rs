@@ -708,4 +708,10 @@ fn windows_at_the_ends_of_time_do_not_overflow() {
     .unwrap();
     let early = TimeRange::new(DateTime::<Utc>::MIN_UTC, at(3 * 24 * 60)).unwrap();
     assert_eq!(open.occurrences_overlapping(&early, 10).len(), 3);
+    // A window open at its end (a list with `from` only) reaches the end of time.
+    let late = TimeRange::new(at(2 * WEEK), DateTime::<Utc>::MAX_UTC).unwrap();
+    assert_eq!(series.occurrences_overlapping(&late, 10).len(), 2);
+    let late = TimeRange::new(at(2 * WEEK), crate::recurrence::end_of_time()).unwrap();
+    assert_eq!(series.occurrences_overlapping(&late, 10).len(), 2);
+    assert_eq!(open.occurrences_overlapping(&late, 10).len(), 10);
 }
