@@ -18,6 +18,7 @@ backend_tests!(
     keyset_pagination_is_stable_under_inserts,
     pagination_keeps_its_filters,
     extreme_dates_round_trip_and_paginate,
+    shared_events_are_listed_where_they_are_now,
 );
 
 async fn list_orders_by_start_then_id(backend: Backend) {
@@ -351,4 +352,87 @@ async fn extreme_dates_round_trip_and_paginate(backend: Backend) {
         .map(id_of)
         .collect();
     assert_eq!(conflicting, BTreeSet::from([expected[1], expected[2]]));
+}
+
+/// The events shared with a user are listed from that user's grants, which carry their
+/// events' times: every change of an event's times (an update, a rule, a rollback)
+/// moves it in its grantees' lists, filters and pages at once, and grants made before
+/// or after the change alike.
+async fn shared_events_are_listed_where_they_are_now(backend: Backend) {
+    let app = app!(backend);
+    let (alice_id, alice) = app.user("grantee").await;
+    let (carol_id, _) = app.user("late_grantee").await;
+    let (_, bob) = app.user("sharer").await;
+    let own_early = app
+        .create_event(&alice, "own early", &slot(2), &slot(3))
+        .await;
+    let own_late = app
+        .create_event(&alice, "own late", &slot(30), &slot(31))
+        .await;
+    let moved = app.create_event(&bob, "moved", &slot(10), &slot(11)).await;
+    let moved_id = id_of(&moved);
+    app.share(&bob, moved_id, alice_id, "viewer").await;
+    let order = |a: &Value, b: &Value, c: &Value| vec![id_of(a), id_of(b), id_of(c)];
+    let all = |query: &'static str| {
+        let (app, alice) = (&app, &alice);
+        async move { ids(&list_events(app, alice, query, 1).await.0) }
+    };
+    assert_eq!(all("").await, order(&own_early, &moved, &own_late));
+
+    // Bob moves it after Alice's late event: her list (in pages of one), her time
+    // filter and her role filter follow.
+    app.patch_event(
+        &bob,
+        moved_id,
+        &json!({"start_time": slot(40), "end_time": slot(41)}),
+    )
+    .await;
+    assert_eq!(all("").await, order(&own_early, &own_late, &moved));
+    let from = |hour| format!("from={}", query_escape(&slot(hour)));
+    assert_eq!(
+        list_event_ids(&app, &alice, &from(35)).await,
+        vec![moved_id]
+    );
+    assert_eq!(
+        list_event_ids(&app, &alice, &format!("{}&role=viewer", from(5))).await,
+        vec![moved_id]
+    );
+    assert_eq!(
+        list_event_ids(&app, &alice, &format!("{}&role=viewer", from(45))).await,
+        Vec::<i64>::new()
+    );
+
+    // A rollback moves it back, for Alice and for a grant made after the move.
+    app.share(&bob, moved_id, carol_id, "editor").await;
+    let res = app
+        .post_empty(&format!("/api/events/{moved_id}/rollback/1"), Some(&bob))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(all("").await, order(&own_early, &moved, &own_late));
+    assert_eq!(
+        list_event_ids(&app, &alice, &format!("{}&role=viewer", from(35))).await,
+        Vec::<i64>::new()
+    );
+    let carol = app.access_token("late_grantee").await;
+    assert_eq!(
+        list_event_ids(&app, &carol, &format!("role=editor&{}", from(9))).await,
+        vec![moved_id]
+    );
+
+    // A weekly rule reaching past the window lists it in a later window, for Alice (from
+    // her grant) and Bob, with `from` alone (a window open until the end of time).
+    app.patch_event(
+        &bob,
+        moved_id,
+        &json!({"recurrence": "FREQ=WEEKLY;COUNT=3"}),
+    )
+    .await;
+    assert_eq!(
+        list_event_ids(&app, &alice, &format!("{}&role=viewer", from(24 * 8))).await,
+        vec![moved_id]
+    );
+    assert_eq!(
+        list_event_ids(&app, &bob, &from(24 * 8)).await,
+        vec![moved_id]
+    );
 }

@@ -34,9 +34,8 @@ struct EventRow {
     recurrence: Option<String>,
     transparency: String,
     exceptions: String,
-    // The extent is written with the event and read by the queries that need it.
-    #[diesel(column_name = series_start)]
-    _series_start: Option<NaiveDateTime>,
+    // The extent is written with the event; lists order by `series_start`.
+    series_start: Option<NaiveDateTime>,
     #[diesel(column_name = series_end)]
     _series_end: Option<NaiveDateTime>,
 }
@@ -251,6 +250,73 @@ pub fn delete_if_version(
     Ok(deleted == 1)
 }
 
+/// What a list of a user's events reads, in naive UTC: a time filter (see
+/// [`list_for_user`]), a keyset position `(key, id)`, one event only, and a limit.
+struct Listing {
+    ends_after: Option<NaiveDateTime>,
+    starts_before: Option<NaiveDateTime>,
+    after: Option<(NaiveDateTime, i64)>,
+    event: Option<i64>,
+    limit: i64,
+}
+
+/// One branch of a user's list (a boxed query) — their own events (`events`) or their
+/// grants (`event_permissions`, which carry their events' times) — as a range scan of an index
+/// starting `(user, key, id)`: ordered by `(key, id)`, from the keyset position on (the
+/// `key >= …` bound starts the scan there), filtered by the listing's times, at most
+/// its limit.
+macro_rules! list_branch {
+    ($query:expr, $listing:expr, $key:expr, $id:expr, $table:ident) => {{
+        let listing = &$listing;
+        let mut query = $query.order(($key.asc(), $id.asc())).limit(listing.limit);
+        if let Some(t) = listing.ends_after {
+            query = query.filter($table::series_end.is_null().or($table::series_end.gt(t)));
+        }
+        if let Some(t) = listing.starts_before {
+            query = query.filter($table::series_start.lt(t));
+        }
+        if let Some((key, id)) = listing.after {
+            query = query
+                .filter($key.ge(key))
+                .filter($key.gt(key).or($key.eq(key).and($id.gt(id))));
+        }
+        if let Some(id) = listing.event {
+            query = query.filter($id.eq(id));
+        }
+        query
+    }};
+}
+
+/// Merges a user's own events and their shared ones (each already in `key` order, at
+/// most `limit`) into the first `limit` of both; `role` picks the branches to read.
+fn merge<K: Ord>(
+    conn: &mut DbConnection,
+    role: Option<Role>,
+    owned: impl FnOnce(&mut DbConnection) -> StoreResult<Vec<EventRow>>,
+    shared: impl FnOnce(&mut DbConnection) -> StoreResult<Vec<(EventRow, String)>>,
+    limit: i64,
+    key: impl Fn(&EventRow) -> K,
+) -> StoreResult<Vec<(StoredEvent, Option<Role>)>> {
+    let owned = match role {
+        None | Some(Role::Owner) => owned(conn)?,
+        Some(_) => Vec::new(),
+    };
+    let shared = match role {
+        None | Some(Role::Editor | Role::Viewer) => shared(conn)?,
+        Some(Role::Owner) => Vec::new(),
+    };
+    let mut rows: Vec<(EventRow, Option<String>)> = owned
+        .into_iter()
+        .map(|row| (row, None))
+        .chain(shared.into_iter().map(|(row, role)| (row, Some(role))))
+        .collect();
+    rows.sort_by_key(|(row, _)| key(row));
+    rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    rows.into_iter()
+        .map(|(row, role)| Ok((row.try_into()?, role.as_deref().map(role_of).transpose()?)))
+        .collect()
+}
+
 /// Every event `user` owns or that is shared with them (with `role`, or only `event`
 /// when given) that may have an occurrence overlapping `window`: its earliest
 /// occurrence starts before the window ends and its last one ends after the window
@@ -264,46 +330,41 @@ pub fn spanning(
     after: Option<(DateTime<Utc>, EventId)>,
     limit: i64,
 ) -> StoreResult<Vec<(StoredEvent, Option<Role>)>> {
-    let mut query = events::table
-        .left_join(
-            event_permissions::table.on(event_permissions::event_id
-                .eq(events::id)
-                .and(event_permissions::user_id.eq(user.0))),
-        )
-        .filter(events::series_start.lt(naive(window.end())))
-        .filter(
-            events::series_end
-                .is_null()
-                .or(events::series_end.gt(naive(window.start()))),
-        )
-        .select((EventRow::as_select(), event_permissions::role.nullable()))
-        .order((events::series_start.asc(), events::id.asc()))
-        .limit(limit)
-        .into_boxed();
-    query = match role {
-        Some(Role::Owner) => query.filter(events::owner_id.eq(user.0)),
-        Some(role) => query.filter(event_permissions::role.nullable().eq(role.as_str())),
-        None => query.filter(
-            events::owner_id
-                .eq(user.0)
-                .or(event_permissions::user_id.nullable().is_not_null()),
-        ),
+    let listing = Listing {
+        ends_after: Some(naive(window.start())),
+        starts_before: Some(naive(window.end())),
+        after: after.map(|(start, id)| (naive(start), id.0)),
+        event: event.map(|e| e.0),
+        limit,
     };
-    if let Some(id) = event {
-        query = query.filter(events::id.eq(id.0));
-    }
-    if let Some((start, id)) = after {
-        let start = naive(start);
-        query = query.filter(
-            events::series_start
-                .gt(start)
-                .or(events::series_start.eq(start).and(events::id.gt(id.0))),
-        );
-    }
-    let rows: Vec<(EventRow, Option<String>)> = query.load(conn)?;
-    rows.into_iter()
-        .map(|(row, role)| Ok((row.try_into()?, role.as_deref().map(role_of).transpose()?)))
-        .collect()
+    let owned = |conn: &mut DbConnection| -> StoreResult<Vec<EventRow>> {
+        let query = events::table
+            .filter(events::owner_id.eq(user.0))
+            .select(EventRow::as_select())
+            .into_boxed();
+        Ok(list_branch!(query, listing, events::series_start, events::id, events).load(conn)?)
+    };
+    let shared = |conn: &mut DbConnection| -> StoreResult<Vec<(EventRow, String)>> {
+        let mut query = event_permissions::table
+            .inner_join(events::table.on(events::id.eq(event_permissions::event_id)))
+            .filter(event_permissions::user_id.eq(user.0))
+            .select((EventRow::as_select(), event_permissions::role))
+            .into_boxed();
+        if let Some(role) = role.filter(|r| *r != Role::Owner) {
+            query = query.filter(event_permissions::role.eq(role.as_str()));
+        }
+        Ok(list_branch!(
+            query,
+            listing,
+            event_permissions::series_start,
+            event_permissions::event_id,
+            event_permissions
+        )
+        .load(conn)?)
+    };
+    merge(conn, role, owned, shared, limit, |row| {
+        (row.series_start, row.id)
+    })
 }
 
 /// Series whose occurrences are materialised only up to before `horizon`: the horizon
@@ -374,45 +435,39 @@ pub fn list_for_user(
     filter: &EventFilter,
     limit: i64,
 ) -> StoreResult<Vec<(StoredEvent, Option<Role>)>> {
-    let mut query = events::table
-        .left_join(
-            event_permissions::table.on(event_permissions::event_id
-                .eq(events::id)
-                .and(event_permissions::user_id.eq(user.0))),
-        )
-        .select((EventRow::as_select(), event_permissions::role.nullable()))
-        .order((events::start_time.asc(), events::id.asc()))
-        .limit(limit)
-        .into_boxed();
-    query = match filter.role {
-        Some(Role::Owner) => query.filter(events::owner_id.eq(user.0)),
-        Some(role) => query.filter(event_permissions::role.nullable().eq(role.as_str())),
-        None => query.filter(
-            events::owner_id
-                .eq(user.0)
-                .or(event_permissions::user_id.nullable().is_not_null()),
-        ),
+    let listing = Listing {
+        ends_after: filter.ends_after.map(naive),
+        starts_before: filter.starts_before.map(naive),
+        after: filter.after.map(|(start, id)| (naive(start), id.0)),
+        event: None,
+        limit,
     };
-    if let Some(t) = filter.ends_after {
-        query = query.filter(
-            events::series_end
-                .is_null()
-                .or(events::series_end.gt(naive(t))),
-        );
-    }
-    if let Some(t) = filter.starts_before {
-        query = query.filter(events::series_start.lt(naive(t)));
-    }
-    if let Some((start, id)) = filter.after {
-        let start = naive(start);
-        query = query.filter(
-            events::start_time
-                .gt(start)
-                .or(events::start_time.eq(start).and(events::id.gt(id.0))),
-        );
-    }
-    let rows: Vec<(EventRow, Option<String>)> = query.load(conn)?;
-    rows.into_iter()
-        .map(|(row, role)| Ok((row.try_into()?, role.as_deref().map(role_of).transpose()?)))
-        .collect()
+    let owned = |conn: &mut DbConnection| -> StoreResult<Vec<EventRow>> {
+        let query = events::table
+            .filter(events::owner_id.eq(user.0))
+            .select(EventRow::as_select())
+            .into_boxed();
+        Ok(list_branch!(query, listing, events::start_time, events::id, events).load(conn)?)
+    };
+    let shared = |conn: &mut DbConnection| -> StoreResult<Vec<(EventRow, String)>> {
+        let mut query = event_permissions::table
+            .inner_join(events::table.on(events::id.eq(event_permissions::event_id)))
+            .filter(event_permissions::user_id.eq(user.0))
+            .select((EventRow::as_select(), event_permissions::role))
+            .into_boxed();
+        if let Some(role) = filter.role.filter(|r| *r != Role::Owner) {
+            query = query.filter(event_permissions::role.eq(role.as_str()));
+        }
+        Ok(list_branch!(
+            query,
+            listing,
+            event_permissions::start_time,
+            event_permissions::event_id,
+            event_permissions
+        )
+        .load(conn)?)
+    };
+    merge(conn, filter.role, owned, shared, limit, |row| {
+        (row.start_time, row.id)
+    })
 }

@@ -65,6 +65,9 @@ diesel::table! {
         granted_by -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        start_time -> Nullable<Timestamp>,
+        series_start -> Nullable<Timestamp>,
+        series_end -> Nullable<Timestamp>,
     }
 }
 
