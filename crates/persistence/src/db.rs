@@ -1,8 +1,9 @@
 //! Connections, the pool, transactions and migrations for both backends.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::ops::{Deref, DerefMut};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::pg::PgConnection;
@@ -120,16 +121,68 @@ pub enum DbError {
     Io(#[from] std::io::Error),
 }
 
-/// An r2d2 manager that opens the right backend and prepares SQLite connections.
+/// A pooled connection is checked (`SELECT 1`) when it is handed out only if it sat idle
+/// this long, or if a connection was lost since it was last used: a busy pool pays no
+/// round trip per checkout, and a database restart is still noticed at once.
+const CHECK_IDLE_AFTER: Duration = Duration::from_secs(1);
+
+/// An r2d2 manager that opens the right backend and prepares its connections.
 #[derive(Debug, Clone)]
 pub struct Manager {
     backend: Backend,
+    /// When the pool was made: the origin of `lost_at`.
+    origin: Instant,
+    /// When a pooled connection was last found lost (µs after `origin`; 0: never).
+    lost_at: Arc<AtomicU64>,
+}
+
+/// A connection in the pool, with when it was last given back.
+pub struct Pooled {
+    conn: DbConnection,
+    returned: Instant,
+}
+
+impl Deref for Pooled {
+    type Target = DbConnection;
+
+    fn deref(&self) -> &DbConnection {
+        &self.conn
+    }
+}
+
+impl DerefMut for Pooled {
+    fn deref_mut(&mut self) -> &mut DbConnection {
+        &mut self.conn
+    }
 }
 
 impl Manager {
+    fn new(backend: &Backend) -> Self {
+        Self {
+            backend: backend.clone(),
+            origin: Instant::now(),
+            lost_at: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    fn micros_since_origin(&self, at: Instant) -> u64 {
+        u64::try_from(at.saturating_duration_since(self.origin).as_micros())
+            .unwrap_or(u64::MAX)
+            .max(1)
+    }
+
     fn connect(&self) -> Result<DbConnection, DbError> {
         match &self.backend {
-            Backend::Postgres(url) => Ok(DbConnection::Postgresql(PgConnection::establish(url)?)),
+            Backend::Postgres(url) => {
+                let mut conn = PgConnection::establish(url)?;
+                // Every statement Convene runs is an index lookup keyed by its
+                // parameters, with the same best plan for any value: plan each once.
+                // (PostgreSQL would otherwise keep planning some of them per execution
+                // on large tables — a `LIMIT $n` makes a generic plan look expensive —
+                // so that their cost grew with the data.)
+                conn.batch_execute("SET plan_cache_mode = force_generic_plan")?;
+                Ok(DbConnection::Postgresql(conn))
+            }
             Backend::Sqlite(path) => {
                 let mut conn = SqliteConnection::establish(&path.to_string_lossy())?;
                 conn.batch_execute(&format!(
@@ -149,20 +202,39 @@ impl Manager {
 }
 
 impl ManageConnection for Manager {
-    type Connection = DbConnection;
+    type Connection = Pooled;
     type Error = DbError;
 
-    fn connect(&self) -> Result<DbConnection, DbError> {
-        Manager::connect(self)
+    fn connect(&self) -> Result<Pooled, DbError> {
+        Ok(Pooled {
+            conn: Manager::connect(self)?,
+            returned: Instant::now(),
+        })
     }
 
-    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), DbError> {
-        diesel::sql_query("SELECT 1").execute(conn)?;
+    fn is_valid(&self, pooled: &mut Pooled) -> Result<(), DbError> {
+        let lost_at = self.lost_at.load(Ordering::Relaxed);
+        let recent = pooled.returned.elapsed() < CHECK_IDLE_AFTER;
+        if recent && lost_at < self.micros_since_origin(pooled.returned) {
+            return Ok(());
+        }
+        diesel::sql_query("SELECT 1").execute(&mut pooled.conn)?;
         Ok(())
     }
 
-    fn has_broken(&self, conn: &mut DbConnection) -> bool {
-        <DbConnection as Connection>::TransactionManager::is_broken_transaction_manager(conn)
+    fn has_broken(&self, pooled: &mut Pooled) -> bool {
+        let now = Instant::now();
+        pooled.returned = now;
+        // The connection's last request found it lost: drop it, and check the others
+        // before their next use.
+        if crate::error::take_connection_lost() {
+            self.lost_at
+                .store(self.micros_since_origin(now), Ordering::Relaxed);
+            return true;
+        }
+        <DbConnection as Connection>::TransactionManager::is_broken_transaction_manager(
+            &mut pooled.conn,
+        )
     }
 }
 
@@ -287,7 +359,7 @@ impl Database {
         match &self.manager.backend {
             Backend::Postgres(_) => {
                 let mut conn = self.pool.get_timeout(timeout)?;
-                diesel::sql_query("SELECT 1").execute(&mut conn)?;
+                diesel::sql_query("SELECT 1").execute(&mut **conn)?;
             }
             Backend::Sqlite(path) => {
                 let uri = format!("file:{}?mode=rw", path.display());
@@ -310,9 +382,7 @@ pub fn connect(backend: &Backend, size: u32) -> Result<Database, DbError> {
         }
         create_private(path)?;
     }
-    let manager = Manager {
-        backend: backend.clone(),
-    };
+    let manager = Manager::new(backend);
     // Open one connection up front so a bad URL fails start-up with the driver's own
     // message instead of r2d2's generic time-out.
     let mut first = manager.connect()?;

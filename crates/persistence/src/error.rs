@@ -72,6 +72,11 @@ impl From<DieselError> for StoreError {
                         Self::Aborted(info.message().to_owned())
                     }
                     DatabaseErrorKind::ClosedConnection => {
+                        note_connection_lost();
+                        Self::Unavailable(info.message().to_owned())
+                    }
+                    _ if is_connection_lost(info.message()) => {
+                        note_connection_lost();
                         Self::Unavailable(info.message().to_owned())
                     }
                     _ if is_storage_failure(info.message()) => {
@@ -85,20 +90,28 @@ impl From<DieselError> for StoreError {
     }
 }
 
-/// Messages of storage that cannot be written or reached right now (SQLite's
-/// `SQLITE_READONLY`, `SQLITE_FULL`, `SQLITE_IOERR`, `SQLITE_CANTOPEN`, `SQLITE_BUSY`;
-/// PostgreSQL's disk-full, read-only and shutdown errors; a lost connection): the request
-/// may succeed later, so it is `Unavailable` (503), not a bug.
-fn is_storage_failure(message: &str) -> bool {
-    const MARKERS: [&str; 18] = [
-        "readonly database",
-        "database or disk is full",
-        "disk I/O error",
-        "unable to open database file",
-        "database is locked",
-        "No space left on device",
-        "could not extend file",
-        "read-only transaction",
+thread_local! {
+    /// Whether a query on this thread found its connection lost since the last
+    /// [`take_connection_lost`].
+    static CONNECTION_LOST: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Notes that a query found its connection lost. A request uses its pooled connection on
+/// one thread, the one that gives it back to the pool, where [`take_connection_lost`]
+/// reads this: the pool then drops that connection and checks the others.
+fn note_connection_lost() {
+    CONNECTION_LOST.with(|lost| lost.set(true));
+}
+
+/// Whether a query on this thread found its connection lost since the last call.
+pub(crate) fn take_connection_lost() -> bool {
+    CONNECTION_LOST.with(|lost| lost.replace(false))
+}
+
+/// Messages of a PostgreSQL connection that is gone: the server ended it (shutdown,
+/// restart, `pg_terminate_backend`) or libpq lost the link mid-request.
+fn is_connection_lost(message: &str) -> bool {
+    const MARKERS: [&str; 10] = [
         "terminating connection",
         "the database system is shutting down",
         "the database system is starting up",
@@ -110,6 +123,24 @@ fn is_storage_failure(message: &str) -> bool {
         "SSL SYSCALL error",
         "SSL error",
         "connection to server",
+    ];
+    MARKERS.iter().any(|m| message.contains(m))
+}
+
+/// Messages of storage that cannot be written or reached right now (SQLite's
+/// `SQLITE_READONLY`, `SQLITE_FULL`, `SQLITE_IOERR`, `SQLITE_CANTOPEN`, `SQLITE_BUSY`;
+/// PostgreSQL's disk-full and read-only errors): the request may succeed later, so it is
+/// `Unavailable` (503), not a bug.
+fn is_storage_failure(message: &str) -> bool {
+    const MARKERS: [&str; 8] = [
+        "readonly database",
+        "database or disk is full",
+        "disk I/O error",
+        "unable to open database file",
+        "database is locked",
+        "No space left on device",
+        "could not extend file",
+        "read-only transaction",
     ];
     MARKERS.iter().any(|m| message.contains(m))
 }
@@ -159,14 +190,37 @@ mod tests {
             "database or disk is full",
             "could not extend file \"base/1/2\": No space left on device",
             "cannot execute INSERT in a read-only transaction",
+        ] {
+            assert!(is_storage_failure(m), "{m}");
+            assert!(!is_connection_lost(m), "{m}");
+        }
+        assert!(!is_storage_failure("syntax error at or near \"SELEC\""));
+    }
+
+    #[test]
+    fn lost_connections_are_unavailable_and_leave_the_pool() {
+        for m in [
             "server closed the connection unexpectedly\n\tThis probably means the server terminated abnormally",
             "SSL SYSCALL error: EOF detected",
             "SSL error: unexpected eof while reading",
             "could not receive data from server: Connection reset by peer",
+            "terminating connection due to administrator command",
         ] {
-            assert!(is_storage_failure(m), "{m}");
+            assert!(is_connection_lost(m), "{m}");
+            assert!(!take_connection_lost());
+            let e = database_error(DatabaseErrorKind::Unknown, m);
+            assert!(matches!(e, StoreError::Unavailable(_)), "{m}");
+            // Noted once, for the pool to drop the connection when it comes back.
+            assert!(take_connection_lost());
+            assert!(!take_connection_lost());
         }
-        assert!(!is_storage_failure("syntax error at or near \"SELEC\""));
+        let closed = database_error(DatabaseErrorKind::ClosedConnection, "closed");
+        assert!(matches!(closed, StoreError::Unavailable(_)));
+        assert!(take_connection_lost());
+        // A full disk is no lost connection.
+        let full = database_error(DatabaseErrorKind::Unknown, "database or disk is full");
+        assert!(matches!(full, StoreError::Unavailable(_)));
+        assert!(!take_connection_lost());
     }
 
     struct Info(&'static str);

@@ -95,19 +95,6 @@ pub fn replace(
     insert(conn, owner, &rows)
 }
 
-/// PostgreSQL: plans the rest of this transaction's statements once (generic plans). A
-/// series is checked with one probe per occurrence, the same statement each time; its
-/// `LIMIT` is a parameter, so on a large calendar PostgreSQL's estimate for a generic
-/// plan (a tenth of the rows) loses to a custom plan, and every probe is planned again
-/// (some 40 µs each). The probe's plan (an index-only scan backwards) is the same for any
-/// value. SQLite has nothing to tune.
-pub fn plan_once(conn: &mut DbConnection) -> StoreResult<()> {
-    if let DbConnection::Postgresql(_) = conn {
-        diesel::sql_query("SET LOCAL plan_cache_mode = force_generic_plan").execute(conn)?;
-    }
-    Ok(())
-}
-
 /// The conflict scan's index seek: `owner`'s busy occurrences starting before `end`,
 /// latest start first, after the keyset position `before` (exclusive), at most `limit`;
 /// without those of `exclude`.

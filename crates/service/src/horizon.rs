@@ -99,9 +99,6 @@ fn advance_one(
             .collect();
         let mut keep = Vec::new();
         let mut skipped = Vec::new();
-        if new.len() > 1 {
-            stored_occurrences::plan_once(conn)?;
-        }
         for occurrence in new {
             let found = conflicts::find(
                 conn,

@@ -11,7 +11,6 @@ use convene_domain::recurrence::Occurrence;
 use convene_domain::schedule::TimeRange;
 use convene_domain::validation::FieldError;
 use convene_persistence::events::{self, Extent};
-use convene_persistence::occurrences as stored_occurrences;
 use convene_persistence::DbConnection;
 
 use crate::access::listed;
@@ -83,9 +82,8 @@ impl RecurrenceLimits {
 
 /// Adds to `found` the owner's stored busy occurrences that `busy` would overlap
 /// (without those of `exclude`), as `viewer` may see them; `index` names the batch item.
-/// One index probe per occurrence (in a write transaction: see
-/// `persistence::occurrences::plan_once`); a stored occurrence in the way of several of
-/// them is listed once.
+/// One index probe per occurrence; a stored occurrence in the way of several of them is
+/// listed once.
 pub(crate) fn check(
     conn: &mut DbConnection,
     owner: UserId,
@@ -95,9 +93,6 @@ pub(crate) fn check(
     index: Option<usize>,
     found: &mut Conflicts,
 ) -> Result<(), ServiceError> {
-    if busy.len() > 1 {
-        stored_occurrences::plan_once(conn)?;
-    }
     for occurrence in busy {
         let item = conflicts::find(
             conn,
