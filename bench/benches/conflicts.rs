@@ -29,11 +29,8 @@ use convene_bench::{ScratchDb, Summary};
 use convene_domain::account::{RegistrationInput, User};
 use convene_domain::event::EventInput;
 use convene_domain::schedule::TimeRange;
-use convene_persistence::db::{self, Backend};
-use convene_service::fanout::Fanout;
 use convene_service::occurrences::RecurrenceLimits;
-use convene_service::tokens::{JwtAlgorithm, TokenKeys};
-use convene_service::{auth, events, AuthSettings, Services};
+use convene_service::{auth, events, Services};
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection};
 
@@ -77,23 +74,12 @@ fn minutes(m: i64) -> chrono::Duration {
 /// A fresh database holding one owner with `size` non-overlapping events.
 fn calendar(admin_url: &str, size: i64) -> BenchResult<Calendar> {
     let scratch = ScratchDb::create(admin_url)?;
-    let database = db::connect(&Backend::Postgres(scratch.url().to_owned()), 2)?;
-    let services = Services::new(
-        database,
-        AuthSettings {
-            keys: TokenKeys::new(b"convene-bench-secret-0123456789", JwtAlgorithm::Hs256),
-            access_ttl: chrono::Duration::minutes(30),
-            refresh_ttl: chrono::Duration::days(14),
-            bcrypt_cost: 4,
-        },
-        // As the server wires PostgreSQL: changes NOTIFY inside their transaction.
-        Fanout::Postgres,
-    )?
-    // The calendars reach decades ahead: check series through all of it.
-    .with_recurrence(RecurrenceLimits {
-        horizon: chrono::Duration::days(200 * 365),
-        ..RecurrenceLimits::default()
-    });
+    let services = convene_bench::services(scratch.url(), 2)?
+        // The calendars reach decades ahead: check series through all of it.
+        .with_recurrence(RecurrenceLimits {
+            horizon: chrono::Duration::days(200 * 365),
+            ..RecurrenceLimits::default()
+        });
     let owner = auth::register(
         &services,
         RegistrationInput {

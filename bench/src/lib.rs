@@ -4,8 +4,28 @@
 
 use std::time::Duration;
 
+use convene_persistence::db::{self, Backend};
+use convene_service::fanout::Fanout;
+use convene_service::tokens::{JwtAlgorithm, TokenKeys};
+use convene_service::{AuthSettings, Services};
 use convene_tests::with_database;
 use diesel::{Connection, PgConnection, RunQueryDsl};
+
+/// The use cases on the PostgreSQL database at `url`, wired as the server wires them
+/// (changes NOTIFY inside their transaction), with a pool of `pool` connections.
+pub fn services(url: &str, pool: u32) -> Result<Services, Box<dyn std::error::Error>> {
+    let database = db::connect(&Backend::Postgres(url.to_owned()), pool)?;
+    Ok(Services::new(
+        database,
+        AuthSettings {
+            keys: TokenKeys::new(b"convene-bench-secret-0123456789", JwtAlgorithm::Hs256),
+            access_ttl: chrono::Duration::minutes(30),
+            refresh_ttl: chrono::Duration::days(14),
+            bcrypt_cost: 4,
+        },
+        Fanout::Postgres,
+    )?)
+}
 
 /// Median and 95th percentile of a set of timings.
 #[derive(Debug, Clone, Copy, PartialEq)]
