@@ -98,7 +98,7 @@ fn calendar(admin_url: &str, others: i64) -> BenchResult<Calendar> {
               LATERAL (SELECT CASE WHEN g <= 1000
                                    THEN timestamp '2000-01-01 13:00' + g * interval '1 day'
                                    ELSE timestamp '2000-01-01'
-                                        + (g * 94608000 / {others}) * interval '1 second'
+                                        + (g::bigint * 94608000 / {others}) * interval '1 second'
                               END AS ts) t;
          INSERT INTO event_permissions (event_id, user_id, role, granted_by, created_at,
                                         updated_at)

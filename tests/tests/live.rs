@@ -36,6 +36,8 @@ backend_tests!(
     change_through_one_instance_reaches_another,
     listener_recovers_after_its_connection_is_killed,
     a_logout_while_the_listener_is_away_still_closes_the_socket,
+    a_notification_committed_late_comes_first_and_holds_back_later_ones,
+    concurrent_writers_on_two_instances_deliver_one_order,
 );
 
 fn ws_url(app: &TestApp, query: &str) -> String {
@@ -486,4 +488,187 @@ async fn server_pings_and_drops_silent_peers(backend: Backend) {
     .await
     .expect("the silent peer was dropped");
     assert!(matches!(ended, None | Some(CloseCode::Away)), "{ended:?}");
+}
+
+/// The second instance of a PostgreSQL test app, on the same database.
+async fn second_instance(a: &TestApp) -> TestApp {
+    let TestDb::Postgres { url, .. } = &a.db else {
+        panic!("a PostgreSQL-only test got a {:?} database", a.backend);
+    };
+    TestApp {
+        address: convene_tests::start(convene_tests::test_settings(url)).await,
+        client: reqwest::Client::new(),
+        backend: a.backend,
+        db: TestDb::Sqlite(tempfile::tempdir().unwrap()),
+    }
+}
+
+/// PostgreSQL: notification ids commit out of order, and no writer waits for another to
+/// keep the feed in order. A transaction that wrote a notification (a smaller id) and is
+/// still open holds back a later one (a greater id) that committed meanwhile: neither
+/// the live socket nor a replay shows it; once the first commits, both arrive, the
+/// smaller id first, and a feed resumed after it continues with the greater one.
+async fn a_notification_committed_late_comes_first_and_holds_back_later_ones(backend: Backend) {
+    use diesel::connection::SimpleConnection;
+    use diesel::{Connection, RunQueryDsl};
+    let app = app!(backend);
+    let TestDb::Postgres { url, .. } = &app.db else {
+        panic!("a PostgreSQL-only test got a {backend:?} database");
+    };
+    let (alice, alice_token) = app.user("alice").await;
+    let (bob, bob_token) = app.user("bob").await;
+    let event = app
+        .create_event(&alice_token, "Planning", &slot(9), &half_past(9))
+        .await;
+    let id = id_of(&event);
+    let mut live = connect(&app, &bob_token, "").await;
+    app.share(&alice_token, id, bob, "viewer").await;
+    let shared = id_of(&expect_doc(&mut live).await);
+
+    // A writer's transaction, still open, has written a notification for Bob.
+    let mut writer = diesel::PgConnection::establish(url).unwrap();
+    writer.batch_execute("BEGIN").unwrap();
+    #[derive(diesel::QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        id: i64,
+    }
+    let early: Id = diesel::sql_query(format!(
+        "INSERT INTO notifications (user_id, kind, event_id, actor_id, message, created_at) \
+         VALUES ({bob}, 'event_updated', {id}, {alice}, 'written first', now()) RETURNING id"
+    ))
+    .get_result(&mut writer)
+    .unwrap();
+
+    // Another change commits meanwhile, at once: nothing serialises the writers.
+    let res = tokio::time::timeout(
+        Duration::from_secs(5),
+        app.patch(
+            &format!("/api/events/{id}"),
+            &json!({"title": "Planning, moved"}),
+            Some(&alice_token),
+        ),
+    )
+    .await
+    .expect("a write does not wait for another transaction");
+    assert_eq!(res.status(), StatusCode::OK);
+    let later = id_of(&app.get_ok("/api/notifications?limit=1", &bob_token).await["items"][0]);
+    assert!(later > early.id);
+
+    // Held back: not pushed, not replayed.
+    assert!(next_doc(&mut live, Duration::from_millis(700))
+        .await
+        .is_none());
+    let mut resumed = connect(&app, &bob_token, &format!("&since={shared}")).await;
+    assert!(next_doc(&mut resumed, Duration::from_millis(300))
+        .await
+        .is_none());
+
+    writer.batch_execute("COMMIT").unwrap();
+    for socket in [&mut live, &mut resumed] {
+        assert_eq!(id_of(&expect_doc(socket).await), early.id);
+        assert_eq!(id_of(&expect_doc(socket).await), later);
+        assert!(next_doc(socket, Duration::from_millis(300)).await.is_none());
+    }
+    // Resuming after the one committed last, in delivery order, gives the greater id.
+    let mut after_early = connect(&app, &bob_token, &format!("&since={}", early.id)).await;
+    assert_eq!(id_of(&expect_doc(&mut after_early).await), later);
+    assert!(next_doc(&mut after_early, Duration::from_millis(300))
+        .await
+        .is_none());
+    let mut after_later = connect(&app, &bob_token, &format!("&since={later}")).await;
+    assert!(next_doc(&mut after_later, Duration::from_millis(300))
+        .await
+        .is_none());
+}
+
+/// The id of the next `event_updated` notification on `socket`. (A share made just
+/// before a socket connected may still arrive on it: its notification goes out once
+/// every older transaction has ended.)
+async fn next_change(socket: &mut Socket) -> i64 {
+    loop {
+        let doc = expect_doc(socket).await;
+        if doc["type"] == "event_updated" {
+            return id_of(&doc);
+        }
+        assert_eq!(doc["type"], "event_shared");
+    }
+}
+
+/// PostgreSQL: four writers on two instances change events shared with Bob at once. Bob's
+/// sockets on both instances receive every notification once, in one and the same order
+/// (the delivery order), and a socket resuming from any point of it receives exactly the
+/// rest, in that order.
+async fn concurrent_writers_on_two_instances_deliver_one_order(backend: Backend) {
+    const WRITERS: usize = 4;
+    const CHANGES: usize = 12;
+    let a = app!(backend);
+    let b = second_instance(&a).await;
+    let (bob, bob_token) = a.user("bob").await;
+    let mut writers = Vec::new();
+    for w in 0..WRITERS {
+        let (_, token) = a.user(&format!("writer_{w}")).await;
+        let hour = 8 + u32::try_from(w).unwrap();
+        let event = a
+            .create_event(
+                &token,
+                &format!("Writer {w}"),
+                &slot(hour),
+                &half_past(hour),
+            )
+            .await;
+        a.share(&token, id_of(&event), bob, "viewer").await;
+        writers.push((token, id_of(&event)));
+    }
+    let mut on_a = connect(&a, &bob_token, "").await;
+    let mut on_b = connect(&b, &bob_token, "").await;
+    let tasks: Vec<_> = writers
+        .into_iter()
+        .enumerate()
+        .map(|(w, (token, id))| {
+            let app = if w % 2 == 0 { &a } else { &b };
+            let (client, url) = (app.client.clone(), app.url(&format!("/api/events/{id}")));
+            tokio::spawn(async move {
+                for i in 0..CHANGES {
+                    let res = client
+                        .patch(&url)
+                        .bearer_auth(&token)
+                        .json(&json!({"title": format!("Writer {w}, change {i}")}))
+                        .send()
+                        .await
+                        .unwrap();
+                    assert_eq!(res.status(), 200);
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let total = WRITERS * CHANGES;
+    let mut orders = Vec::new();
+    for socket in [&mut on_a, &mut on_b] {
+        let mut order = Vec::new();
+        while order.len() < total {
+            order.push(next_change(socket).await);
+        }
+        assert!(next_doc(socket, Duration::from_millis(300)).await.is_none());
+        let unique: HashSet<i64> = order.iter().copied().collect();
+        assert_eq!(unique.len(), total, "duplicates in {order:?}");
+        orders.push(order);
+    }
+    assert_eq!(orders[0], orders[1], "both instances deliver one order");
+    for cut in [0, total / 3, total - 1] {
+        let since = orders[0][cut];
+        let app = if cut % 2 == 0 { &a } else { &b };
+        let mut resumed = connect(app, &bob_token, &format!("&since={since}")).await;
+        let mut rest = Vec::new();
+        while rest.len() < total - cut - 1 {
+            rest.push(next_change(&mut resumed).await);
+        }
+        assert!(next_doc(&mut resumed, Duration::from_millis(300))
+            .await
+            .is_none());
+        assert_eq!(rest, orders[0][cut + 1..], "resumed after {since}");
+    }
 }

@@ -2,10 +2,10 @@
 //!
 //! Protocol: authenticate with `?token=` or `Authorization: Bearer` (else 401, no
 //! upgrade). Each notification is one text frame of JSON, or with `?format=msgpack` one
-//! binary MessagePack frame. `?since=<id>` first replays stored notifications with a
-//! greater id in id order, then continues live with no gap and no duplicate: the
-//! connection subscribes to the hub before reading the store, and live items already
-//! replayed are skipped. The server pings every 30 s and drops a peer silent for 90 s;
+//! binary MessagePack frame. `?since=<id>` first replays the stored notifications that
+//! come after it in delivery order (commit order: see `persistence::notifications`),
+//! then continues live with no gap and no duplicate: the connection subscribes to the
+//! hub before reading the store, and live items already replayed are skipped. The server pings every 30 s and drops a peer silent for 90 s;
 //! it closes with 1008 when the session is revoked or the token expires, with 1013
 //! when the client fell more than a queue behind, and with 1001 when the server shuts
 //! down (reconnect with `since`).
@@ -62,7 +62,8 @@ pub struct WsQuery {
     /// `json` (text frames, the default) or `msgpack` (binary frames).
     #[param(value_type = Option<crate::dto::FrameFormat>)]
     pub format: Option<String>,
-    /// Replay stored notifications with a greater id first.
+    /// Replay first the stored notifications that come after this one in delivery
+    /// (commit) order.
     #[param(minimum = 0)]
     pub since: Option<i64>,
 }
@@ -78,8 +79,13 @@ enum Frames {
 /// Each notification arrives as one text frame holding a `WsNotification` document
 /// (`{id, type, event_id, actor_id, message, data, timestamp}`), or with
 /// `format=msgpack` as one binary MessagePack frame of the same document. `since`
-/// replays stored notifications with a greater id, in id order, then continues live
-/// with no gap and no duplicate. Every connection of the user receives every
+/// replays the stored notifications that come after that one in delivery order, then
+/// continues live with no gap and no duplicate. Delivery order is commit order: ids can
+/// commit out of order under concurrent writers (7 handed out before 8, 8 committed
+/// first), so on PostgreSQL notifications go out in the order of the transactions that
+/// wrote them, each once every older transaction has ended, and "after `since`" means
+/// after it in that order (a notification with a smaller id may follow one with a
+/// greater id). With SQLite, writers run one at a time and delivery order is id order. Every connection of the user receives every
 /// notification (all tabs, devices and server instances). The server pings every 30 s
 /// and drops peers silent for 90 s; close code 1008 means the session was revoked or
 /// the token expired, 1013 that the client fell too far behind, 1001 that the server is
@@ -192,18 +198,22 @@ impl Connection {
         since: NotificationId,
     ) -> Result<HashSet<NotificationId>, Close> {
         let mut sent = HashSet::new();
-        let mut after = since;
+        let failed = |_| Close::Reason(CloseCode::Error, "replay failed");
+        let services = self.services.clone();
+        let mut after = blocking(move || notifications::position_of(&services, since))
+            .await
+            .map_err(failed)?;
         loop {
             let services = self.services.clone();
             let step = blocking(move || notifications::replay(&services, user, after, REPLAY_STEP))
                 .await
-                .map_err(|_| Close::Reason(CloseCode::Error, "replay failed"))?;
+                .map_err(failed)?;
             let count = step.len();
-            for n in step {
+            for (position, n) in step {
                 let (id, pushed) = (n.id, Pushed::new(n));
                 self.send(&pushed).await?;
                 sent.insert(id);
-                after = id;
+                after = position;
             }
             if count < REPLAY_STEP as usize {
                 return Ok(sent);

@@ -1,13 +1,16 @@
 //! The PostgreSQL listener: one dedicated connection `LISTEN`ing on the live channel,
-//! feeding this instance's hub with what any instance committed. It reconnects with
-//! exponential backoff (up to 5 s) when the connection drops, e.g. after a database
-//! restart.
+//! feeding this instance's hub with what any instance committed, in delivery order
+//! (`persistence::notifications`): an announcement wakes it, and it delivers every
+//! final notification after the last one it delivered. Notifications held back behind
+//! a transaction still running are read again shortly (5 ms, doubling up to 200 ms)
+//! until they are final. It reconnects with exponential backoff (up to 5 s) when the
+//! connection drops, e.g. after a database restart, and then delivers what it missed.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use convene_domain::ids::NotificationId;
 use convene_service::fanout::{parse_payload, LiveMessage, LiveSink, CHANNEL};
+use convene_service::notifications::FeedPosition;
 use convene_service::{auth, notifications, ServiceError, Services};
 use futures_util::StreamExt;
 use tokio_postgres::AsyncMessage;
@@ -18,8 +21,12 @@ use crate::Hub;
 /// The `application_name` of the listener's connection (visible in `pg_stat_activity`).
 pub const APPLICATION_NAME: &str = "convene-listener";
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
-/// Missed notifications loaded per step when catching up.
-const CATCH_UP_STEP: u32 = 1_000;
+/// Notifications loaded per step.
+const FEED_STEP: u32 = 1_000;
+/// How soon notifications held back behind a running transaction are read again; the
+/// wait doubles up to [`MAX_RECHECK`] while they stay held back.
+const FIRST_RECHECK: Duration = Duration::from_millis(5);
+const MAX_RECHECK: Duration = Duration::from_millis(200);
 
 /// Listens forever: connect, `LISTEN`, deliver; on any failure wait and reconnect.
 pub async fn run(target: Target, services: Arc<Services>, hub: Arc<Hub>) {
@@ -41,7 +48,7 @@ async fn listen_once(
     services: &Arc<Services>,
     hub: &Arc<Hub>,
     backoff: &mut Duration,
-    delivered: &mut Option<NotificationId>,
+    delivered: &mut Option<FeedPosition>,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let (client, mut connection) = target
         .config(APPLICATION_NAME)
@@ -68,28 +75,38 @@ async fn listen_once(
     client.batch_execute(&format!("LISTEN {CHANNEL}")).await?;
     tracing::info!("live listener connected");
     *backoff = Duration::from_millis(100);
-    catch_up(services, hub, delivered).await?;
+    let mut held_back = deliver_final(services, hub, delivered).await?;
     end_revoked_sessions(services, hub).await?;
-    while let Some(payload) = rx.recv().await {
-        match parse_payload(&payload) {
-            Some(LiveMessage::Notifications(mut ids)) => {
-                // Ids commit (and are announced) in order: anything at or below the
-                // last delivered id came through the catch-up already.
-                ids.retain(|id| Some(*id) > *delivered);
-                if ids.is_empty() {
-                    continue;
-                }
-                let services = services.clone();
-                match blocking(move || notifications::by_ids(&services, &ids)).await {
-                    Ok(found) => {
-                        *delivered = found.iter().map(|n| n.id).max().max(*delivered);
-                        hub.deliver(&found);
-                    }
-                    Err(e) => tracing::warn!(error = %e, "cannot load announced notifications"),
+    let mut recheck = FIRST_RECHECK;
+    loop {
+        let woken = if held_back {
+            tokio::select! {
+                payload = rx.recv() => payload,
+                () = tokio::time::sleep(recheck) => {
+                    recheck = (recheck * 2).min(MAX_RECHECK);
+                    Some(String::new())
                 }
             }
-            Some(LiveMessage::SessionRevoked(session)) => hub.session_revoked(session),
-            None => tracing::warn!(payload, "unknown live payload"),
+        } else {
+            rx.recv().await
+        };
+        let Some(first) = woken else { break };
+        // Handle every announcement that arrived meanwhile, then read the feed once.
+        let mut payloads = vec![first];
+        while let Ok(more) = rx.try_recv() {
+            payloads.push(more);
+        }
+        for payload in payloads.iter().filter(|p| !p.is_empty()) {
+            match parse_payload(payload) {
+                Some(LiveMessage::Notifications(_)) => {}
+                Some(LiveMessage::SessionRevoked(session)) => hub.session_revoked(session),
+                None => tracing::warn!(payload, "unknown live payload"),
+            }
+        }
+        let was_held_back = held_back;
+        held_back = deliver_final(services, hub, delivered).await?;
+        if !held_back || !was_held_back {
+            recheck = FIRST_RECHECK;
         }
     }
     driver.abort();
@@ -127,31 +144,31 @@ where
     }
 }
 
-/// Once listening: the first time, notes where the feed stands; after a reconnect,
-/// delivers whatever was committed while the listener was away (notification ids
-/// become visible in id order, so "after the last delivered id" misses nothing).
-async fn catch_up(
+/// Delivers every final notification after `delivered` (the first time, notes where
+/// the feed stands instead: what is final now came before this instance listened).
+/// Returns whether committed notifications are held back behind a running transaction.
+async fn deliver_final(
     services: &Arc<Services>,
     hub: &Arc<Hub>,
-    delivered: &mut Option<NotificationId>,
-) -> Result<(), String> {
+    delivered: &mut Option<FeedPosition>,
+) -> Result<bool, String> {
     let Some(mut after) = *delivered else {
         let services = services.clone();
-        *delivered = Some(blocking(move || notifications::latest_id(&services)).await?);
-        return Ok(());
+        *delivered = Some(blocking(move || notifications::feed_start(&services)).await?);
+        return Ok(false);
     };
     loop {
         let services = services.clone();
-        let missed =
-            blocking(move || notifications::all_after(&services, after, CATCH_UP_STEP)).await?;
-        if let Some(last) = missed.last() {
-            after = last.id;
+        let feed = blocking(move || notifications::feed(&services, after, FEED_STEP)).await?;
+        let count = feed.items.len();
+        if let Some((last, _)) = feed.items.last() {
+            after = *last;
             *delivered = Some(after);
-            tracing::info!(count = missed.len(), "live listener caught up");
-            hub.deliver(&missed);
+            let found: Vec<_> = feed.items.into_iter().map(|(_, n)| n).collect();
+            hub.deliver(&found);
         }
-        if missed.len() < CATCH_UP_STEP as usize {
-            return Ok(());
+        if feed.held_back || count < FEED_STEP as usize {
+            return Ok(feed.held_back);
         }
     }
 }

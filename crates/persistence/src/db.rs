@@ -134,12 +134,22 @@ pub struct Manager {
     origin: Instant,
     /// When a pooled connection was last found lost (µs after `origin`; 0: never).
     lost_at: Arc<AtomicU64>,
+    /// SQLite: the queue of this process's writers (see [`write_transaction`]).
+    writers: Option<Arc<WriterQueue>>,
 }
+
+/// SQLite runs one writer at a time. Left to SQLite, waiting writers sleep in its busy
+/// handler (1, 2, 5 … 100 ms between tries) and one may be passed over again and again:
+/// a write's 99th percentile reached 0.7 s at 16 concurrent clients. The process's
+/// writers instead queue here, in arrival order, and each starts its transaction when
+/// the one before has finished; SQLite's busy timeout only covers other processes.
+type WriterQueue = parking_lot::FairMutex<()>;
 
 /// A connection in the pool, with when it was last given back.
 pub struct Pooled {
     conn: DbConnection,
     returned: Instant,
+    writers: Option<Arc<WriterQueue>>,
 }
 
 impl Deref for Pooled {
@@ -162,6 +172,10 @@ impl Manager {
             backend: backend.clone(),
             origin: Instant::now(),
             lost_at: Arc::new(AtomicU64::new(0)),
+            writers: match backend {
+                Backend::Sqlite(_) => Some(Arc::new(WriterQueue::new(()))),
+                Backend::Postgres(_) => None,
+            },
         }
     }
 
@@ -209,6 +223,7 @@ impl ManageConnection for Manager {
         Ok(Pooled {
             conn: Manager::connect(self)?,
             returned: Instant::now(),
+            writers: self.writers.clone(),
         })
     }
 
@@ -457,17 +472,20 @@ pub fn migrate(conn: &mut DbConnection) -> Result<usize, DbError> {
 
 /// Runs `f` in a write transaction, committing on `Ok` and rolling back on `Err`.
 ///
-/// On SQLite the transaction starts with `BEGIN IMMEDIATE`, taking the write lock up
-/// front: concurrent writers wait their turn (busy timeout) and a check made inside
-/// the transaction still holds when its write commits. On PostgreSQL it is a plain
-/// `BEGIN`; constraints (the exclusion constraint) and row locks keep writers safe.
+/// On SQLite the process's writers take turns in arrival order (the writer queue), and
+/// the transaction starts with `BEGIN IMMEDIATE`, taking the write lock up front: a check
+/// made inside the transaction still holds when its write commits. On PostgreSQL it is a
+/// plain `BEGIN`; constraints (the exclusion constraint) and row locks keep writers safe.
 pub fn write_transaction<T, E>(
-    conn: &mut DbConnection,
+    pooled: &mut Pooled,
     f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
 ) -> Result<T, E>
 where
     E: From<StoreError>,
 {
+    let writers = pooled.writers.clone();
+    let _turn = writers.as_deref().map(WriterQueue::lock);
+    let conn = &mut pooled.conn;
     let begun = match conn {
         DbConnection::Sqlite(c) => {
             AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")
@@ -493,7 +511,50 @@ where
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
-    use super::Backend;
+    use super::*;
+
+    /// SQLite: the process's writers queue for their turn instead of meeting a locked
+    /// database. With SQLite's own busy wait switched off on every pooled connection, a
+    /// writer that found the database locked would fail at once ("database is locked");
+    /// eight threads writing at once all succeed, every write stored once.
+    #[test]
+    fn sqlite_writers_take_turns_in_the_queue() {
+        const THREADS: usize = 8;
+        const WRITES: usize = 25;
+        let dir = tempfile::tempdir().unwrap();
+        let database = connect(&Backend::Sqlite(dir.path().join("queue.db")), 8).unwrap();
+        let held: Vec<_> = (0..THREADS).map(|_| database.get().unwrap()).collect();
+        for mut conn in held {
+            conn.batch_execute("PRAGMA busy_timeout = 0; CREATE TABLE IF NOT EXISTS t (n INTEGER)")
+                .unwrap();
+        }
+        std::thread::scope(|scope| {
+            for _ in 0..THREADS {
+                scope.spawn(|| {
+                    for n in 0..WRITES {
+                        let mut conn = database.get().unwrap();
+                        write_transaction(&mut conn, |c| {
+                            c.batch_execute(&format!("INSERT INTO t (n) VALUES ({n})"))?;
+                            // Hold the write lock a moment, as a real write does.
+                            c.batch_execute("SELECT count(*) FROM t")?;
+                            Ok::<_, StoreError>(())
+                        })
+                        .unwrap();
+                    }
+                });
+            }
+        });
+        #[derive(diesel::QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let mut conn = database.get().unwrap();
+        let count: Count = diesel::sql_query("SELECT count(*) AS n FROM t")
+            .get_result(&mut **conn)
+            .unwrap();
+        assert_eq!(count.n, (THREADS * WRITES) as i64);
+    }
 
     #[test]
     fn descriptions_name_the_database_without_passwords() {

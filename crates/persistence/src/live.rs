@@ -23,22 +23,6 @@ diesel::define_sql_function! {
     fn pg_advisory_xact_lock(key: diesel::sql_types::BigInt) -> diesel::sql_types::Text;
 }
 
-/// The advisory lock that orders notification writers (see [`order_notifications`]).
-/// Far above any user id, which [`crate::events::lock_calendar`] uses as its key.
-const NOTIFICATION_ORDER_LOCK: i64 = 0x636f_6e76_656e_6501;
-
-/// PostgreSQL: makes notification ids commit in id order. Taken right before the
-/// notifications are inserted (the last step of a write) and held until commit, so a
-/// smaller id can never become visible after a larger one: a client resuming with
-/// `since` cannot skip a late-committing notification. SQLite writers are serialised
-/// already.
-pub fn order_notifications(conn: &mut DbConnection) -> StoreResult<()> {
-    if let DbConnection::Postgresql(_) = conn {
-        advisory_xact_lock(conn, NOTIFICATION_ORDER_LOCK)?;
-    }
-    Ok(())
-}
-
 /// PostgreSQL: takes the advisory lock `key` until the transaction ends.
 pub(crate) fn advisory_xact_lock(conn: &mut DbConnection, key: i64) -> StoreResult<()> {
     diesel::select(pg_advisory_xact_lock(key)).execute(conn)?;

@@ -1,4 +1,13 @@
-//! Stored notifications: written with the change that caused them, read newest first.
+//! Stored notifications: written with the change that caused them, read newest first
+//! (the inbox) or in delivery order (the live feed).
+//!
+//! Delivery order is `(xact, id)`: `xact` is the writing transaction (PostgreSQL's
+//! `pg_current_xact_id()`; 0 on SQLite, whose writers run one at a time so that ids
+//! commit in order). Ids come from a sequence and can commit out of order (7 handed out
+//! before 8, 8 committed first); transaction ids can too, but a transaction below the
+//! oldest one still running (`pg_snapshot_xmin`, the [`frontier`]) has ended: the feed
+//! gives only those rows, so every row committed later sorts after what a reader has
+//! seen, and no writer waits for another to keep that order.
 
 use chrono::NaiveDateTime;
 use convene_domain::ids::{EventId, NotificationId, UserId, Version};
@@ -12,7 +21,6 @@ use crate::db::per_backend;
 use crate::error::time::{naive, utc};
 use crate::error::{StoreError, StoreResult};
 use crate::events::role_of;
-use crate::permissions::IN_CHUNK;
 use crate::schema::notifications;
 use crate::DbConnection;
 
@@ -30,6 +38,7 @@ struct NotificationRow {
     data: String,
     is_read: bool,
     created_at: NaiveDateTime,
+    xact: i64,
 }
 
 /// The `data` column: a JSON object of the set details (keys in name order).
@@ -189,24 +198,6 @@ pub fn list(
     stored(query.load(conn)?)
 }
 
-/// A user's notifications with id above `after`, oldest first (resuming a feed).
-pub fn after(
-    conn: &mut DbConnection,
-    user: UserId,
-    after: NotificationId,
-    limit: i64,
-) -> StoreResult<Vec<Notification>> {
-    stored(
-        notifications::table
-            .filter(notifications::user_id.eq(user.0))
-            .filter(notifications::id.gt(after.0))
-            .order(notifications::id.asc())
-            .limit(limit)
-            .select(NotificationRow::as_select())
-            .load(conn)?,
-    )
-}
-
 /// How many unread notifications a user has.
 pub fn unread_count(conn: &mut DbConnection, user: UserId) -> StoreResult<i64> {
     Ok(notifications::table
@@ -245,46 +236,102 @@ pub fn mark_all_read(conn: &mut DbConnection, user: UserId) -> StoreResult<usize
     .execute(conn)?)
 }
 
-/// Notifications by id, in id order.
-pub fn by_ids(conn: &mut DbConnection, ids: &[NotificationId]) -> StoreResult<Vec<Notification>> {
-    let mut sorted: Vec<i64> = ids.iter().map(|n| n.0).collect();
-    sorted.sort_unstable();
-    let mut found = Vec::with_capacity(sorted.len());
-    for chunk in sorted.chunks(IN_CHUNK) {
-        found.extend(stored(
-            notifications::table
-                .filter(notifications::id.eq_any(chunk))
-                .order(notifications::id.asc())
-                .select(NotificationRow::as_select())
-                .load(conn)?,
-        )?);
+/// A place in the delivery order of notifications (see the module documentation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct FeedPosition {
+    /// The writing transaction.
+    pub xact: i64,
+    /// The notification's id.
+    pub id: NotificationId,
+}
+
+/// Notifications in delivery order.
+#[derive(Debug, Default)]
+pub struct Feed {
+    /// Final notifications (written by ended transactions), each with its position.
+    pub items: Vec<(FeedPosition, Notification)>,
+    /// Whether committed notifications follow that are not final yet: a transaction
+    /// older than theirs is still running. Reading again later delivers them.
+    pub held_back: bool,
+}
+
+/// The frontier: every transaction below it has ended (PostgreSQL:
+/// `pg_snapshot_xmin(pg_current_snapshot())`); on SQLite every row is final.
+pub fn frontier(conn: &mut DbConnection) -> StoreResult<i64> {
+    match conn {
+        DbConnection::Postgresql(c) => Ok(diesel::select(diesel::dsl::sql::<
+            diesel::sql_types::BigInt,
+        >(
+            "pg_snapshot_xmin(pg_current_snapshot())::text::bigint",
+        ))
+        .get_result(c)?),
+        DbConnection::Sqlite(_) => Ok(i64::MAX),
     }
-    Ok(found)
 }
 
-/// Everyone's notifications with id above `after`, oldest first (a live listener
-/// catching up after reconnecting).
-pub fn all_after(
+/// The position where a feed starts that treats everything final now as delivered.
+pub fn start(conn: &mut DbConnection) -> StoreResult<FeedPosition> {
+    Ok(FeedPosition {
+        xact: frontier(conn)?.saturating_sub(1),
+        id: NotificationId(i64::MAX),
+    })
+}
+
+/// The position of notification `id`. One that no longer exists (retention removed it)
+/// stands right after the last one at or below its id: a feed resumed from it repeats
+/// nothing older, and may repeat a notification written concurrently with it.
+pub fn position_of(conn: &mut DbConnection, id: NotificationId) -> StoreResult<FeedPosition> {
+    let xact: Option<i64> = notifications::table
+        .filter(notifications::id.le(id.0))
+        .order(notifications::id.desc())
+        .select(notifications::xact)
+        .first(conn)
+        .optional()?;
+    Ok(FeedPosition {
+        xact: xact.unwrap_or(i64::MIN),
+        id,
+    })
+}
+
+/// The notifications after `after` in delivery order — `user`'s, or everyone's (a live
+/// listener) — final ones only, at most `limit`.
+pub fn feed(
     conn: &mut DbConnection,
-    after: NotificationId,
+    user: Option<UserId>,
+    after: FeedPosition,
     limit: i64,
-) -> StoreResult<Vec<Notification>> {
-    stored(
-        notifications::table
-            .filter(notifications::id.gt(after.0))
-            .order(notifications::id.asc())
-            .limit(limit)
-            .select(NotificationRow::as_select())
-            .load(conn)?,
-    )
-}
-
-/// The highest notification id (0 when there is none).
-pub fn latest_id(conn: &mut DbConnection) -> StoreResult<NotificationId> {
-    let max: Option<i64> = notifications::table
-        .select(diesel::dsl::max(notifications::id))
-        .first(conn)?;
-    Ok(NotificationId(max.unwrap_or(0)))
+) -> StoreResult<Feed> {
+    // Every transaction below the frontier ended before this snapshot is taken: its rows
+    // are all visible to the next statement.
+    let frontier = frontier(conn)?;
+    let mut query = notifications::table
+        .filter(notifications::xact.ge(after.xact))
+        .filter(
+            notifications::xact.gt(after.xact).or(notifications::xact
+                .eq(after.xact)
+                .and(notifications::id.gt(after.id.0))),
+        )
+        .order((notifications::xact.asc(), notifications::id.asc()))
+        .limit(limit)
+        .select(NotificationRow::as_select())
+        .into_boxed();
+    if let Some(user) = user {
+        query = query.filter(notifications::user_id.eq(user.0));
+    }
+    let rows: Vec<NotificationRow> = query.load(conn)?;
+    let mut feed = Feed::default();
+    for row in rows {
+        if row.xact >= frontier {
+            feed.held_back = true;
+            break;
+        }
+        let position = FeedPosition {
+            xact: row.xact,
+            id: NotificationId(row.id),
+        };
+        feed.items.push((position, row.try_into()?));
+    }
+    Ok(feed)
 }
 
 #[cfg(test)]

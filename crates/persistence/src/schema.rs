@@ -112,6 +112,7 @@ diesel::table! {
         data -> Text,
         is_read -> Bool,
         created_at -> Timestamp,
+        xact -> BigInt,
     }
 }
 

@@ -90,7 +90,7 @@ fn migrate_applies_the_schema_once() {
     );
     assert!(dir.path().join("db/convene.db").exists());
     let (second, _d) = convene(&["migrate"], &[("DATABASE_URL", &url)]);
-    assert!(String::from_utf8_lossy(&first.stderr).contains("3 migration(s) applied"));
+    assert!(String::from_utf8_lossy(&first.stderr).contains("4 migration(s) applied"));
     assert!(second.status.success());
     assert!(String::from_utf8_lossy(&second.stderr).contains("0 migration(s) applied"));
 }

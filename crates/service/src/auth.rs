@@ -65,7 +65,10 @@ pub fn register(services: &Services, input: RegistrationInput) -> Result<User, S
     let hash = bcrypt::hash(&reg.password, services.auth.bcrypt_cost)
         .map_err(|e| ServiceError::Internal(format!("bcrypt: {e}")))?;
     let mut conn = services.conn()?;
-    users::insert(&mut conn, &reg.username, &reg.email, &hash, now()).map_err(|e| match e {
+    write_transaction(&mut conn, |c| {
+        users::insert(c, &reg.username, &reg.email, &hash, now())
+    })
+    .map_err(|e| match e {
         StoreError::Duplicate(UniqueKey::Username) => ServiceError::UsernameTaken,
         StoreError::Duplicate(UniqueKey::Email) => ServiceError::EmailTaken,
         other => other.into(),

@@ -4,7 +4,8 @@
 //! only after it commits. With SQLite (one process) the committed rows go straight to
 //! the local [`LiveSink`]. With PostgreSQL every instance listens on one channel: the
 //! transaction `NOTIFY`s the new ids (delivered by PostgreSQL only on commit), and each
-//! instance's listener loads them and feeds its own sink, so a change made through any
+//! instance's listener, woken by it, reads the final notifications in delivery order
+//! (`persistence::notifications`) and feeds its own sink, so a change made through any
 //! instance reaches sockets on all of them.
 
 use std::sync::Arc;

@@ -4,7 +4,9 @@
 use convene_domain::account::User;
 use convene_domain::ids::{NotificationId, UserId};
 use convene_domain::notification::Notification;
+use convene_persistence::db::write_transaction;
 use convene_persistence::notifications;
+pub use convene_persistence::notifications::{Feed, FeedPosition};
 
 use crate::page::{self, Page};
 use crate::{ServiceError, Services};
@@ -40,58 +42,54 @@ pub fn mark_read(
     id: NotificationId,
 ) -> Result<Notification, ServiceError> {
     let mut conn = services.conn()?;
-    notifications::mark_read(&mut conn, actor.id, id)?.ok_or(ServiceError::NotFound)
+    write_transaction(&mut conn, |c| notifications::mark_read(c, actor.id, id))?
+        .ok_or(ServiceError::NotFound)
 }
 
 /// Marks all of the caller's notifications read; returns how many changed.
 pub fn mark_all_read(services: &Services, actor: &User) -> Result<usize, ServiceError> {
     let mut conn = services.conn()?;
-    Ok(notifications::mark_all_read(&mut conn, actor.id)?)
+    Ok(write_transaction(&mut conn, |c| {
+        notifications::mark_all_read(c, actor.id)
+    })?)
 }
 
-/// Notifications by id, in id order (what a live listener announces).
-pub fn by_ids(
+/// Where notification `since` stands in delivery order (a feed resumed with `since`).
+pub fn position_of(
     services: &Services,
-    ids: &[NotificationId],
-) -> Result<Vec<Notification>, ServiceError> {
+    since: NotificationId,
+) -> Result<FeedPosition, ServiceError> {
     let mut conn = services.conn()?;
-    Ok(notifications::by_ids(&mut conn, ids)?)
+    Ok(notifications::position_of(&mut conn, since)?)
 }
 
-/// The caller's notifications with an id above `after`, oldest first, at most `limit`
+/// The caller's final notifications after `after` in delivery order, at most `limit`
 /// (replaying a live feed from `since`).
 pub fn replay(
     services: &Services,
     user: UserId,
-    after: NotificationId,
+    after: FeedPosition,
     limit: u32,
-) -> Result<Vec<Notification>, ServiceError> {
+) -> Result<Vec<(FeedPosition, Notification)>, ServiceError> {
     let mut conn = services.conn()?;
-    Ok(notifications::after(
+    Ok(notifications::feed(&mut conn, Some(user), after, i64::from(limit))?.items)
+}
+
+/// Everyone's final notifications after `after` in delivery order, at most `limit`, and
+/// whether committed ones are held back behind a running transaction: what a live
+/// listener delivers.
+pub fn feed(services: &Services, after: FeedPosition, limit: u32) -> Result<Feed, ServiceError> {
+    let mut conn = services.conn()?;
+    Ok(notifications::feed(
         &mut conn,
-        user,
+        None,
         after,
         i64::from(limit),
     )?)
 }
 
-/// Everyone's notifications after `after`, oldest first, at most `limit`: what a live
-/// listener missed while its connection was down.
-pub fn all_after(
-    services: &Services,
-    after: NotificationId,
-    limit: u32,
-) -> Result<Vec<Notification>, ServiceError> {
+/// Where a live listener starts: everything final now counts as delivered.
+pub fn feed_start(services: &Services) -> Result<FeedPosition, ServiceError> {
     let mut conn = services.conn()?;
-    Ok(notifications::all_after(
-        &mut conn,
-        after,
-        i64::from(limit),
-    )?)
-}
-
-/// The highest notification id so far (0 when there is none).
-pub fn latest_id(services: &Services) -> Result<NotificationId, ServiceError> {
-    let mut conn = services.conn()?;
-    Ok(notifications::latest_id(&mut conn)?)
+    Ok(notifications::start(&mut conn)?)
 }

@@ -2,6 +2,7 @@
 //! `persistence::retention`). Safe to run from every instance at once.
 
 use chrono::{DateTime, Duration, Utc};
+use convene_persistence::db::write_transaction;
 use convene_persistence::retention;
 
 use crate::{ServiceError, Services};
@@ -33,10 +34,15 @@ pub fn purge(
     now: DateTime<Utc>,
     policy: Retention,
 ) -> Result<Purged, ServiceError> {
+    // One transaction each: on SQLite the purge takes its turn among the writers.
     let mut conn = services.conn()?;
+    let read = now - policy.read_notifications;
+    let ended = now - policy.ended_sessions;
     Ok(Purged {
-        notifications: retention::read_notifications(&mut conn, now - policy.read_notifications)?,
-        sessions: retention::ended_sessions(&mut conn, now - policy.ended_sessions)?,
-        refresh_tokens: retention::expired_refresh_tokens(&mut conn, now - policy.ended_sessions)?,
+        notifications: write_transaction(&mut conn, |c| retention::read_notifications(c, read))?,
+        sessions: write_transaction(&mut conn, |c| retention::ended_sessions(c, ended))?,
+        refresh_tokens: write_transaction(&mut conn, |c| {
+            retention::expired_refresh_tokens(c, ended)
+        })?,
     })
 }

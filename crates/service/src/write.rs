@@ -4,7 +4,7 @@
 
 use convene_domain::notification::NotificationBody;
 use convene_persistence::db::write_transaction;
-use convene_persistence::{live, notifications, DbConnection};
+use convene_persistence::{notifications, DbConnection};
 
 use crate::{ServiceError, Services};
 
@@ -49,9 +49,6 @@ impl Services {
                 let (value, committed) = write_transaction(&mut conn, |conn| {
                     let mut notes = Vec::new();
                     let value = f(conn, &mut notes)?;
-                    if !notes.is_empty() {
-                        live::order_notifications(conn)?;
-                    }
                     let committed = notifications::insert_many(conn, notes)?;
                     self.fanout.in_transaction(conn, &committed)?;
                     committing = true;
