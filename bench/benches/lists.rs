@@ -4,8 +4,8 @@
 //! (every tenth a weekly series of 52) and 1,000 events of others shared with her (as
 //! editor and viewer, alternately), 1,000 notifications (half read) and a version per
 //! event — beside 10,000 events of 1,000 other users in one database and 1,000,000 in the
-//! other (each with its version and a notification of its owner). Ids follow the load
-//! order: the 1,000 shared events are the first. The rows are
+//! other (each with its version, a notification of its owner and a grant to another
+//! user). Ids follow the load order: the 1,000 events shared with Alice are the first. The rows are
 //! bulk-loaded (conflict rules are not checked: no list reads them).
 //!
 //! Through the service layer, iterations alternating between the databases, this times:
@@ -105,6 +105,11 @@ fn calendar(admin_url: &str, others: i64) -> BenchResult<Calendar> {
          SELECT id, {alice}, CASE WHEN id % 2 = 0 THEN 'editor' ELSE 'viewer' END, owner_id,
                 now(), now()
          FROM events WHERE id <= 1000;
+         -- Others share the rest among themselves: grants of other users, too.
+         INSERT INTO event_permissions (event_id, user_id, role, granted_by, created_at,
+                                        updated_at)
+         SELECT id, {alice} + 1 + (owner_id - {alice}) % 1000, 'viewer', owner_id, now(), now()
+         FROM events WHERE id > 1000;
          -- Alice's own: daily at 09:00, every tenth a weekly series of 52 at 07:00.
          INSERT INTO events (owner_id, title, description, start_time, end_time, version,
                              created_at, updated_at, recurrence, series_start, series_end)

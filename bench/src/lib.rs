@@ -27,13 +27,15 @@ pub fn services(url: &str, pool: u32) -> Result<Services, Box<dyn std::error::Er
     )?)
 }
 
-/// Median and 95th percentile of a set of timings.
+/// Median, 95th and 99th percentile of a set of timings.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Summary {
     /// The median, in microseconds.
     pub median_us: f64,
     /// The 95th percentile (nearest rank), in microseconds.
     pub p95_us: f64,
+    /// The 99th percentile (nearest rank), in microseconds.
+    pub p99_us: f64,
 }
 
 impl Summary {
@@ -50,11 +52,12 @@ impl Summary {
         } else {
             (us[n / 2 - 1] + us[n / 2]) / 2.0
         };
-        // Nearest rank: the smallest sample with at least 95% of samples at or below it.
-        let rank = (n * 95).div_ceil(100).max(1);
+        // Nearest rank: the smallest sample with at least p% of samples at or below it.
+        let rank = |p: usize| us[(n * p).div_ceil(100).max(1) - 1];
         Some(Self {
             median_us,
-            p95_us: us[rank - 1],
+            p95_us: rank(95),
+            p99_us: rank(99),
         })
     }
 }
@@ -137,6 +140,6 @@ mod tests {
         assert_eq!(even.median_us, 2.5);
         let hundred: Vec<u64> = (1..=100).rev().collect();
         let s = Summary::of(&us(&hundred)).unwrap();
-        assert_eq!((s.median_us, s.p95_us), (50.5, 95.0));
+        assert_eq!((s.median_us, s.p95_us, s.p99_us), (50.5, 95.0, 99.0));
     }
 }

@@ -289,11 +289,14 @@ macro_rules! list_branch {
 
 /// Merges a user's own events and their shared ones (each already in `key` order, at
 /// most `limit`) into the first `limit` of both; `role` picks the branches to read.
+/// The shared branch reads the grants alone (event id and role, in list order from the
+/// grants' index), then their events by primary key: a join would let the planner walk
+/// `events` in id order across every user's events and sort.
 fn merge<K: Ord>(
     conn: &mut DbConnection,
     role: Option<Role>,
     owned: impl FnOnce(&mut DbConnection) -> StoreResult<Vec<EventRow>>,
-    shared: impl FnOnce(&mut DbConnection) -> StoreResult<Vec<(EventRow, String)>>,
+    shared: impl FnOnce(&mut DbConnection) -> StoreResult<Vec<(i64, String)>>,
     limit: i64,
     key: impl Fn(&EventRow) -> K,
 ) -> StoreResult<Vec<(StoredEvent, Option<Role>)>> {
@@ -301,14 +304,31 @@ fn merge<K: Ord>(
         None | Some(Role::Owner) => owned(conn)?,
         Some(_) => Vec::new(),
     };
-    let shared = match role {
+    let grants = match role {
         None | Some(Role::Editor | Role::Viewer) => shared(conn)?,
         Some(Role::Owner) => Vec::new(),
     };
+    let ids: Vec<i64> = grants.iter().map(|(id, _)| *id).collect();
+    let mut shared: std::collections::HashMap<i64, EventRow> = if ids.is_empty() {
+        std::collections::HashMap::new()
+    } else {
+        events::table
+            .filter(events::id.eq_any(ids))
+            .select(EventRow::as_select())
+            .load::<EventRow>(conn)?
+            .into_iter()
+            .map(|row| (row.id, row))
+            .collect()
+    };
+    // An event deleted between the two reads is not listed.
     let mut rows: Vec<(EventRow, Option<String>)> = owned
         .into_iter()
         .map(|row| (row, None))
-        .chain(shared.into_iter().map(|(row, role)| (row, Some(role))))
+        .chain(
+            grants
+                .into_iter()
+                .filter_map(|(id, role)| shared.remove(&id).map(|row| (row, Some(role)))),
+        )
         .collect();
     rows.sort_by_key(|(row, _)| key(row));
     rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
@@ -344,11 +364,10 @@ pub fn spanning(
             .into_boxed();
         Ok(list_branch!(query, listing, events::series_start, events::id, events).load(conn)?)
     };
-    let shared = |conn: &mut DbConnection| -> StoreResult<Vec<(EventRow, String)>> {
+    let shared = |conn: &mut DbConnection| -> StoreResult<Vec<(i64, String)>> {
         let mut query = event_permissions::table
-            .inner_join(events::table.on(events::id.eq(event_permissions::event_id)))
             .filter(event_permissions::user_id.eq(user.0))
-            .select((EventRow::as_select(), event_permissions::role))
+            .select((event_permissions::event_id, event_permissions::role))
             .into_boxed();
         if let Some(role) = role.filter(|r| *r != Role::Owner) {
             query = query.filter(event_permissions::role.eq(role.as_str()));
@@ -449,11 +468,10 @@ pub fn list_for_user(
             .into_boxed();
         Ok(list_branch!(query, listing, events::start_time, events::id, events).load(conn)?)
     };
-    let shared = |conn: &mut DbConnection| -> StoreResult<Vec<(EventRow, String)>> {
+    let shared = |conn: &mut DbConnection| -> StoreResult<Vec<(i64, String)>> {
         let mut query = event_permissions::table
-            .inner_join(events::table.on(events::id.eq(event_permissions::event_id)))
             .filter(event_permissions::user_id.eq(user.0))
-            .select((EventRow::as_select(), event_permissions::role))
+            .select((event_permissions::event_id, event_permissions::role))
             .into_boxed();
         if let Some(role) = filter.role.filter(|r| *r != Role::Owner) {
             query = query.filter(event_permissions::role.eq(role.as_str()));
