@@ -269,16 +269,23 @@ impl Instrumentation for Capture {
     }
 }
 
-/// Splits Diesel's `[a, "b", Some(c)]` bind list into SQL literals.
+/// Splits Diesel's `[a, "b", Some(c), [1, 2]]` bind list into SQL literals (a nested
+/// list becomes an array literal).
 fn literals(binds: &str) -> Vec<String> {
-    let inner = binds.trim().trim_start_matches('[').trim_end_matches(']');
+    let binds = binds.trim();
+    let inner = binds
+        .strip_prefix('[')
+        .and_then(|b| b.strip_suffix(']'))
+        .unwrap_or(binds);
     let mut out = Vec::new();
     let mut current = String::new();
-    let mut quoted = false;
+    let (mut quoted, mut depth) = (false, 0);
     for ch in inner.chars() {
         match ch {
             '"' => quoted = !quoted,
-            ',' if !quoted => {
+            '[' if !quoted => depth += 1,
+            ']' if !quoted => depth -= 1,
+            ',' if !quoted && depth == 0 => {
                 out.push(std::mem::take(&mut current));
                 continue;
             }
@@ -296,6 +303,9 @@ fn literals(binds: &str) -> Vec<String> {
                 .strip_prefix("Some(")
                 .and_then(|v| v.strip_suffix(')'))
                 .unwrap_or(v);
+            if let Some(list) = v.strip_prefix('[').and_then(|v| v.strip_suffix(']')) {
+                return format!("'{{{}}}'", list.replace(' ', ""));
+            }
             let v = v.trim_matches('"');
             format!("'{}'", v.replace('\'', "''"))
         })
