@@ -12,7 +12,7 @@
 //! - `GET` of one event at 16; the event list (`limit=50`) at 16.
 //!
 //! On PostgreSQL the same run measures the database's limit for the same work: the
-//! statements a create (and an update, and a GET) runs — the session lookup, the
+//! statements a create (and a title update, and a GET) runs — the session lookup, the
 //! calendar lock, the conflict probe, the inserts, the `NOTIFY` — as prepared statements
 //! on 16 connections, without HTTP. It prints one table (requests per second, p50, p99,
 //! ratio to the limit) and checks the goals: create and update at 16 ≥ 70 % of their
@@ -429,42 +429,53 @@ const PREPARE: &str = "
         FROM events WHERE id = $1;
 ";
 
+/// Runs `script`'s statements (one per line) one round trip each, as the server sends
+/// them.
+fn statements(conn: &mut PgConnection, script: &str) -> BenchResult<()> {
+    for statement in script.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        conn.batch_execute(statement)?;
+    }
+    Ok(())
+}
+
 /// The raw limits: create and update at 16, and a prepared point read at 16.
 fn raw_limits(url: &str, user: i64, session: i64, events: &[i64]) -> BenchResult<[Measured; 3]> {
     let slots = AtomicU64::new(2 * SETUP_SLOTS);
     let create = raw_limit(url, 16, PREPARE, |conn, _, _| {
         let (start, end) = slot(slots.fetch_add(1, Ordering::Relaxed));
         let (start, end) = (&start[..19], &end[..19]);
-        conn.batch_execute(&format!(
-            "EXECUTE principal({session}, {user});
-             BEGIN;
-             EXECUTE calendar_lock({user});
-             EXECUTE probe({user}, '{end}');
-             EXECUTE insert_event({user}, 'bench', '{start}', '{end}');
-             EXECUTE insert_occurrence(currval('events_id_seq'), {user}, '{start}', '{end}');
-             EXECUTE insert_version(currval('events_id_seq'), 1, 'bench', '{start}', '{end}',
-                                    'created', {user});
-             EXECUTE insert_notification({user}, 'event_created', currval('events_id_seq'));
-             EXECUTE announce('n:' || currval('notifications_id_seq'));
-             COMMIT;"
-        ))?;
-        Ok(())
+        statements(
+            conn,
+            &format!(
+                "EXECUTE principal({session}, {user});
+                 BEGIN;
+                 EXECUTE insert_event({user}, 'bench', '{start}', '{end}');
+                 EXECUTE insert_version(currval('events_id_seq'), 1, 'bench', '{start}', '{end}', 'created', {user});
+                 EXECUTE insert_notification({user}, 'event_created', currval('events_id_seq'));
+                 EXECUTE announce('n:' || currval('notifications_id_seq'));
+                 EXECUTE calendar_lock({user});
+                 EXECUTE probe({user}, '{end}');
+                 EXECUTE insert_occurrence(currval('events_id_seq'), {user}, '{start}', '{end}');
+                 COMMIT;"
+            ),
+        )
     })?;
     let update = raw_limit(url, 16, PREPARE, |conn, c, n| {
         let id = events[c];
-        conn.batch_execute(&format!(
-            "EXECUTE principal({session}, {user});
-             BEGIN;
-             EXECUTE find_event({id}, {user});
-             EXECUTE calendar_lock({user});
-             EXECUTE update_event({id}, 'raw {n}');
-             EXECUTE insert_current_version({id}, {user});
-             EXECUTE grantees({id});
-             EXECUTE insert_notification({user}, 'event_updated', {id});
-             EXECUTE announce('n:' || currval('notifications_id_seq'));
-             COMMIT;"
-        ))?;
-        Ok(())
+        statements(
+            conn,
+            &format!(
+                "EXECUTE principal({session}, {user});
+                 BEGIN;
+                 EXECUTE find_event({id}, {user});
+                 EXECUTE update_event({id}, 'raw {n}');
+                 EXECUTE insert_current_version({id}, {user});
+                 EXECUTE grantees({id});
+                 EXECUTE insert_notification({user}, 'event_updated', {id});
+                 EXECUTE announce('n:' || currval('notifications_id_seq'));
+                 COMMIT;"
+            ),
+        )
     })?;
     let read = raw_limit(url, 16, PREPARE, |conn, c, _| {
         conn.batch_execute(&format!("EXECUTE point_read({})", events[c]))?;

@@ -65,15 +65,17 @@ pub(crate) fn revise(
         let at = now();
         let Event { event, role } = authorized(conn, id, actor.id, action)?;
         Precondition::check(precondition, event.version)?;
-        events::lock_calendar(conn, event.owner)?;
         let (next, restored_from) = next_content(conn, &event.content)?;
         if !is_effective(&event.content, &next) {
             return Ok(Event { event, role });
         }
-        // A change of title, description or location leaves the occurrences as they are.
+        // A change of title, description or location leaves the occurrences as they are:
+        // no conflict check, so no turn on the owner's calendar lock either (the version
+        // guard below settles concurrent edits of the event).
         let plan = if same_time(&event.content, &next) {
             None
         } else {
+            events::lock_calendar(conn, event.owner)?;
             let plan = services
                 .recurrence
                 .plan(&next, at)

@@ -2,11 +2,46 @@
 //! announced inside it, pushed after commit, and the whole retried when a concurrent
 //! writer won a race.
 
-use convene_domain::notification::NotificationBody;
+use convene_domain::notification::{Notification, NotificationBody};
 use convene_persistence::db::write_transaction;
 use convene_persistence::{notifications, DbConnection};
 
+use crate::fanout::Fanout;
 use crate::{ServiceError, Services};
+
+/// The notifications of a write: pushed by the use case, stored in its transaction and
+/// announced inside it (`NOTIFY`), pushed to local live connections after commit.
+pub(crate) struct Notes<'a> {
+    pending: Vec<NotificationBody>,
+    stored: Vec<Notification>,
+    fanout: &'a Fanout,
+}
+
+impl Notes<'_> {
+    /// Adds one notification to store.
+    pub(crate) fn push(&mut self, note: NotificationBody) {
+        self.pending.push(note);
+    }
+
+    /// Stores (and announces) the notifications pushed so far, now. A use case that
+    /// takes the owner's calendar lock flushes before taking it, so that the lock is
+    /// held for as few statements as possible; the rest are stored at the end.
+    pub(crate) fn flush(&mut self, conn: &mut DbConnection) -> Result<(), ServiceError> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let stored = notifications::insert_many(conn, std::mem::take(&mut self.pending))?;
+        self.fanout.in_transaction(conn, &stored)?;
+        self.stored.extend(stored);
+        Ok(())
+    }
+}
+
+impl Extend<NotificationBody> for Notes<'_> {
+    fn extend<I: IntoIterator<Item = NotificationBody>>(&mut self, iter: I) {
+        self.pending.extend(iter);
+    }
+}
 
 /// How many times a write is attempted when a concurrent writer keeps winning.
 const ATTEMPTS: usize = 5;
@@ -35,7 +70,7 @@ impl Services {
     /// inside it, and pushed to local live connections only after it commits.
     pub(crate) fn write<T>(
         &self,
-        mut f: impl FnMut(&mut DbConnection, &mut Vec<NotificationBody>) -> Result<T, ServiceError>,
+        mut f: impl FnMut(&mut DbConnection, &mut Notes<'_>) -> Result<T, ServiceError>,
     ) -> Result<T, ServiceError> {
         // A connection that breaks before the commit is sent (a database restart, a
         // dropped link) leaves nothing behind: the write runs once more on a fresh
@@ -47,12 +82,15 @@ impl Services {
             let result = retrying(|| {
                 committing = false;
                 let (value, committed) = write_transaction(&mut conn, |conn| {
-                    let mut notes = Vec::new();
+                    let mut notes = Notes {
+                        pending: Vec::new(),
+                        stored: Vec::new(),
+                        fanout: &self.fanout,
+                    };
                     let value = f(conn, &mut notes)?;
-                    let committed = notifications::insert_many(conn, notes)?;
-                    self.fanout.in_transaction(conn, &committed)?;
+                    notes.flush(conn)?;
                     committing = true;
-                    Ok::<_, ServiceError>((value, committed))
+                    Ok::<_, ServiceError>((value, notes.stored))
                 })?;
                 self.fanout.after_commit(&committed);
                 Ok(value)

@@ -101,34 +101,15 @@ fn store(
         return Err(ServiceError::Conflict(in_batch));
     }
     services.write(|conn, notes| {
-        events::lock_calendar(conn, actor.id)?;
-        let mut found = Conflicts::default();
-        for (i, plan) in plans.iter().enumerate() {
-            occurrences::check(
-                conn,
-                actor.id,
-                actor.id,
-                &plan.busy,
-                None,
-                indexed.then_some(i),
-                &mut found,
-            )?;
-        }
-        if !found.is_empty() {
-            return Err(ServiceError::Conflict(found));
-        }
+        // The events, their first versions and their notifications are stored first: no
+        // other transaction sees them before commit, and the owner's calendar lock is then
+        // held only for the conflict check and the occurrences.
         let items: Vec<_> = contents
             .iter()
             .cloned()
             .zip(plans.iter().map(|p| p.extent))
             .collect();
         let created = events::insert_many(conn, actor.id, &items, at)?;
-        let busy: Vec<_> = created
-            .iter()
-            .zip(&plans)
-            .flat_map(|(event, plan)| plan.busy.iter().map(|o| (event.id, *o)))
-            .collect();
-        stored_occurrences::insert(conn, actor.id, &busy)?;
         let snapshots: Vec<_> = created
             .iter()
             .map(|e| snapshot(e, ChangeKind::Created, None, actor.id))
@@ -150,6 +131,29 @@ fn store(
                 at,
             ));
         }
+        notes.flush(conn)?;
+        events::lock_calendar(conn, actor.id)?;
+        let mut found = Conflicts::default();
+        for (i, plan) in plans.iter().enumerate() {
+            occurrences::check(
+                conn,
+                actor.id,
+                actor.id,
+                &plan.busy,
+                None,
+                indexed.then_some(i),
+                &mut found,
+            )?;
+        }
+        if !found.is_empty() {
+            return Err(ServiceError::Conflict(found));
+        }
+        let busy: Vec<_> = created
+            .iter()
+            .zip(&plans)
+            .flat_map(|(event, plan)| plan.busy.iter().map(|o| (event.id, *o)))
+            .collect();
+        stored_occurrences::insert(conn, actor.id, &busy)?;
         Ok(created
             .into_iter()
             .map(|event| Event {
