@@ -26,7 +26,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeZone, Utc};
-use convene_bench::{ScratchDb, Summary};
+use convene_bench::{ScratchDb, Summary, ITERATIONS, MAX_RATIO, WARMUP};
 use convene_domain::account::{RegistrationInput, User};
 use convene_domain::event::EventInput;
 use convene_domain::schedule::TimeRange;
@@ -37,11 +37,7 @@ use diesel::{Connection, PgConnection};
 
 type BenchResult<T> = Result<T, Box<dyn Error>>;
 
-const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 const SIZES: [i64; 2] = [1_000, 1_000_000];
-const MAX_RATIO: f64 = 1.5;
-const WARMUP: usize = 20;
-const ITERATIONS: usize = 200;
 /// How many series are created and deleted between two `VACUUM occurrences`.
 const SERIES_PER_VACUUM: usize = 20;
 
@@ -309,19 +305,5 @@ fn run(admin_url: &str) -> BenchResult<bool> {
 }
 
 fn main() -> ExitCode {
-    // `cargo bench` passes `--bench`; `cargo test --benches` does not, and loading a
-    // million rows in a debug build is no smoke test.
-    if !std::env::args().any(|a| a == "--bench") {
-        println!("conflicts: run with `cargo bench -p convene-bench`; skipped");
-        return ExitCode::SUCCESS;
-    }
-    let admin_url = std::env::var("BENCH_DATABASE_URL").unwrap_or_else(|_| DEFAULT_URL.into());
-    match run(&admin_url) {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::FAILURE,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    convene_bench::bench_main("conflicts", run)
 }

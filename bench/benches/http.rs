@@ -39,7 +39,6 @@ use serde_json::{json, Value};
 
 type BenchResult<T> = Result<T, Box<dyn Error + Send + Sync>>;
 
-const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 const WARMUP: Duration = Duration::from_secs(1);
 const RUN: Duration = Duration::from_secs(5);
 const SECRET: &str = "convene-http-benchmark-secret-0123456789";
@@ -272,71 +271,34 @@ async fn http_scenarios(server: &Server) -> BenchResult<Vec<Measured>> {
     for (name, clients) in SCENARIOS {
         let s = s.clone();
         let slots = slots.clone();
-        let measured = match name {
-            "create" => {
-                drive(clients, move |_, _| {
-                    let (s, n) = (s.clone(), slots.fetch_add(1, Ordering::Relaxed));
-                    async move {
-                        let (start, end) = slot(n);
-                        let res = s
-                            .client
-                            .post(format!("{}/api/events", s.base))
-                            .bearer_auth(&s.token)
-                            .json(&json!({"title": "bench", "start_time": start, "end_time": end}))
-                            .send()
-                            .await?;
-                        expect(res, 201).await
+        let measured = drive(clients, move |c, n| {
+            let s = s.clone();
+            let slot = slots.fetch_add(1, Ordering::Relaxed);
+            async move {
+                let (request, status) = match name {
+                    "create" => {
+                        let (start, end) = self::slot(slot);
+                        let body = json!({"title": "bench", "start_time": start, "end_time": end});
+                        (
+                            s.client.post(format!("{}/api/events", s.base)).json(&body),
+                            201,
+                        )
                     }
-                })
-                .await?
-            }
-            "update" => {
-                drive(clients, move |c, n| {
-                    let s = s.clone();
-                    async move {
-                        let res = s
-                            .client
-                            .patch(format!("{}/api/events/{}", s.base, s.events[c]))
-                            .bearer_auth(&s.token)
-                            .json(&json!({"title": format!("update {n}")}))
-                            .send()
-                            .await?;
-                        expect(res, 200).await
+                    "update" => {
+                        let url = format!("{}/api/events/{}", s.base, s.events[c]);
+                        let body = json!({"title": format!("update {n}")});
+                        (s.client.patch(url).json(&body), 200)
                     }
-                })
-                .await?
-            }
-            "GET one" => {
-                drive(clients, move |c, _| {
-                    let s = s.clone();
-                    async move {
-                        let res = s
-                            .client
-                            .get(format!("{}/api/events/{}", s.base, s.events[c]))
-                            .bearer_auth(&s.token)
-                            .send()
-                            .await?;
-                        expect(res, 200).await
+                    "GET one" => {
+                        let url = format!("{}/api/events/{}", s.base, s.events[c]);
+                        (s.client.get(url), 200)
                     }
-                })
-                .await?
+                    _ => (s.client.get(format!("{}/api/events?limit=50", s.base)), 200),
+                };
+                expect(request.bearer_auth(&s.token).send().await?, status).await
             }
-            _ => {
-                drive(clients, move |_, _| {
-                    let s = s.clone();
-                    async move {
-                        let res = s
-                            .client
-                            .get(format!("{}/api/events?limit=50", s.base))
-                            .bearer_auth(&s.token)
-                            .send()
-                            .await?;
-                        expect(res, 200).await
-                    }
-                })
-                .await?
-            }
-        };
+        })
+        .await?;
         out.push(measured);
     }
     Ok(out)
@@ -658,29 +620,13 @@ async fn run(admin_url: &str) -> BenchResult<bool> {
 }
 
 fn main() -> ExitCode {
-    // `cargo bench` passes `--bench`; `cargo test --benches` does not.
-    if !std::env::args().any(|a| a == "--bench") {
-        println!("http: run with `cargo bench -p convene-bench --bench http`; skipped");
-        return ExitCode::SUCCESS;
-    }
-    let admin_url = std::env::var("BENCH_DATABASE_URL").unwrap_or_else(|_| DEFAULT_URL.into());
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(run(&admin_url)) {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::FAILURE,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    convene_bench::bench_main("http", |admin_url| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?
+            .block_on(run(admin_url))
+            .map_err(|e| e.to_string())
+    })
 }

@@ -27,7 +27,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeZone, Utc};
-use convene_bench::{ScratchDb, Summary};
+use convene_bench::{ScratchDb, Summary, ITERATIONS, MAX_RATIO, WARMUP};
 use convene_domain::account::{RegistrationInput, User};
 use convene_domain::event::EventFilter;
 use convene_domain::ids::EventId;
@@ -40,11 +40,7 @@ use diesel::{Connection, PgConnection, QueryableByName, RunQueryDsl};
 
 type BenchResult<T> = Result<T, Box<dyn Error>>;
 
-const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 const OTHERS: [i64; 2] = [10_000, 1_000_000];
-const MAX_RATIO: f64 = 1.5;
-const WARMUP: usize = 20;
-const ITERATIONS: usize = 200;
 const LIMIT: u32 = 50;
 
 /// Alice's calendar beside `others` events of other users.
@@ -440,23 +436,9 @@ fn run(admin_url: &str) -> BenchResult<bool> {
 }
 
 fn main() -> ExitCode {
-    // `cargo bench` passes `--bench`; `cargo test --benches` does not, and loading a
-    // million rows in a debug build is no smoke test.
-    if !std::env::args().any(|a| a == "--bench") {
-        println!("lists: run with `cargo bench -p convene-bench --bench lists`; skipped");
-        return ExitCode::SUCCESS;
-    }
-    if diesel::connection::set_default_instrumentation(|| Some(Box::new(Capture))).is_err() {
-        eprintln!("error: cannot instrument Diesel's connections");
-        return ExitCode::FAILURE;
-    }
-    let admin_url = std::env::var("BENCH_DATABASE_URL").unwrap_or_else(|_| DEFAULT_URL.into());
-    match run(&admin_url) {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::FAILURE,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    convene_bench::bench_main("lists", |admin_url| {
+        diesel::connection::set_default_instrumentation(|| Some(Box::new(Capture)))
+            .map_err(|e| format!("cannot instrument Diesel's connections: {e}"))?;
+        run(admin_url).map_err(|e| e.to_string())
+    })
 }

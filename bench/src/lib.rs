@@ -11,6 +11,41 @@ use convene_service::{AuthSettings, Services};
 use convene_tests::with_database;
 use diesel::{Connection, PgConnection, RunQueryDsl};
 
+/// The PostgreSQL server the benchmarks create their databases on, unless
+/// `BENCH_DATABASE_URL` names another.
+pub const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+/// A size benchmark passes when the median on the large data set is under this times the
+/// median on the small one.
+pub const MAX_RATIO: f64 = 1.5;
+/// Warm-up and measured iterations of each operation per size in the size benchmarks.
+pub const WARMUP: usize = 20;
+/// See [`WARMUP`].
+pub const ITERATIONS: usize = 200;
+
+/// A benchmark's `main`: runs `run` with the PostgreSQL admin URL when `cargo bench`
+/// invoked it (it passes `--bench`; `cargo test --benches` does not, and a debug build
+/// loading a million rows is no smoke test); exits non-zero when a target was missed
+/// (`Ok(false)`) or the run failed.
+pub fn bench_main<E: std::fmt::Display>(
+    name: &str,
+    run: impl FnOnce(&str) -> Result<bool, E>,
+) -> std::process::ExitCode {
+    use std::process::ExitCode;
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("{name}: run with `cargo bench -p convene-bench --bench {name}`; skipped");
+        return ExitCode::SUCCESS;
+    }
+    let admin_url = std::env::var("BENCH_DATABASE_URL").unwrap_or_else(|_| DEFAULT_URL.into());
+    match run(&admin_url) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 /// The use cases on the PostgreSQL database at `url`, wired as the server wires them
 /// (changes NOTIFY inside their transaction), with a pool of `pool` connections.
 pub fn services(url: &str, pool: u32) -> Result<Services, Box<dyn std::error::Error>> {

@@ -287,6 +287,71 @@ macro_rules! list_branch {
     }};
 }
 
+/// The column a list of a user's events is ordered by (then the event id).
+#[derive(Debug, Clone, Copy)]
+enum ListKey {
+    /// `start_time`: the event list.
+    Start,
+    /// `series_start`: the occurrence list's candidates.
+    SeriesStart,
+}
+
+/// The user's events (`role` picks own, shared or both) that `listing` selects, in
+/// `key` order: each branch a range scan of its index, merged.
+fn user_events(
+    conn: &mut DbConnection,
+    user: UserId,
+    role: Option<Role>,
+    listing: &Listing,
+    key: ListKey,
+) -> StoreResult<Vec<(StoredEvent, Option<Role>)>> {
+    let owned = |conn: &mut DbConnection| -> StoreResult<Vec<EventRow>> {
+        let query = events::table
+            .filter(events::owner_id.eq(user.0))
+            .select(EventRow::as_select())
+            .into_boxed();
+        Ok(match key {
+            ListKey::Start => {
+                list_branch!(query, listing, events::start_time, events::id, events).load(conn)?
+            }
+            ListKey::SeriesStart => {
+                list_branch!(query, listing, events::series_start, events::id, events).load(conn)?
+            }
+        })
+    };
+    let shared = |conn: &mut DbConnection| -> StoreResult<Vec<(i64, String)>> {
+        let mut query = event_permissions::table
+            .filter(event_permissions::user_id.eq(user.0))
+            .select((event_permissions::event_id, event_permissions::role))
+            .into_boxed();
+        if let Some(role) = role.filter(|r| *r != Role::Owner) {
+            query = query.filter(event_permissions::role.eq(role.as_str()));
+        }
+        Ok(match key {
+            ListKey::Start => list_branch!(
+                query,
+                listing,
+                event_permissions::start_time,
+                event_permissions::event_id,
+                event_permissions
+            )
+            .load(conn)?,
+            ListKey::SeriesStart => list_branch!(
+                query,
+                listing,
+                event_permissions::series_start,
+                event_permissions::event_id,
+                event_permissions
+            )
+            .load(conn)?,
+        })
+    };
+    merge(conn, role, owned, shared, listing.limit, |row| match key {
+        ListKey::Start => (Some(row.start_time), row.id),
+        ListKey::SeriesStart => (row.series_start, row.id),
+    })
+}
+
 /// Merges a user's own events and their shared ones (each already in `key` order, at
 /// most `limit`) into the first `limit` of both; `role` picks the branches to read.
 /// The shared branch reads the grants alone (event id and role, in list order from the
@@ -357,33 +422,7 @@ pub fn spanning(
         event: event.map(|e| e.0),
         limit,
     };
-    let owned = |conn: &mut DbConnection| -> StoreResult<Vec<EventRow>> {
-        let query = events::table
-            .filter(events::owner_id.eq(user.0))
-            .select(EventRow::as_select())
-            .into_boxed();
-        Ok(list_branch!(query, listing, events::series_start, events::id, events).load(conn)?)
-    };
-    let shared = |conn: &mut DbConnection| -> StoreResult<Vec<(i64, String)>> {
-        let mut query = event_permissions::table
-            .filter(event_permissions::user_id.eq(user.0))
-            .select((event_permissions::event_id, event_permissions::role))
-            .into_boxed();
-        if let Some(role) = role.filter(|r| *r != Role::Owner) {
-            query = query.filter(event_permissions::role.eq(role.as_str()));
-        }
-        Ok(list_branch!(
-            query,
-            listing,
-            event_permissions::series_start,
-            event_permissions::event_id,
-            event_permissions
-        )
-        .load(conn)?)
-    };
-    merge(conn, role, owned, shared, limit, |row| {
-        (row.series_start, row.id)
-    })
+    user_events(conn, user, role, &listing, ListKey::SeriesStart)
 }
 
 /// Series whose occurrences are materialised only up to before `horizon`: the horizon
@@ -461,31 +500,5 @@ pub fn list_for_user(
         event: None,
         limit,
     };
-    let owned = |conn: &mut DbConnection| -> StoreResult<Vec<EventRow>> {
-        let query = events::table
-            .filter(events::owner_id.eq(user.0))
-            .select(EventRow::as_select())
-            .into_boxed();
-        Ok(list_branch!(query, listing, events::start_time, events::id, events).load(conn)?)
-    };
-    let shared = |conn: &mut DbConnection| -> StoreResult<Vec<(i64, String)>> {
-        let mut query = event_permissions::table
-            .filter(event_permissions::user_id.eq(user.0))
-            .select((event_permissions::event_id, event_permissions::role))
-            .into_boxed();
-        if let Some(role) = filter.role.filter(|r| *r != Role::Owner) {
-            query = query.filter(event_permissions::role.eq(role.as_str()));
-        }
-        Ok(list_branch!(
-            query,
-            listing,
-            event_permissions::start_time,
-            event_permissions::event_id,
-            event_permissions
-        )
-        .load(conn)?)
-    };
-    merge(conn, filter.role, owned, shared, limit, |row| {
-        (row.start_time, row.id)
-    })
+    user_events(conn, user, filter.role, &listing, ListKey::Start)
 }
