@@ -26,7 +26,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeZone, Utc};
-use convene_bench::{ScratchDb, Summary, ITERATIONS, MAX_RATIO, WARMUP};
+use convene_bench::{print_ratios, ScratchDb, SizeRow, Summary, ITERATIONS, WARMUP};
 use convene_domain::account::{RegistrationInput, User};
 use convene_domain::event::EventInput;
 use convene_domain::schedule::TimeRange;
@@ -221,18 +221,6 @@ fn time_series(calendar: &Calendar, g: i64) -> BenchResult<Duration> {
     Ok(elapsed)
 }
 
-struct Row {
-    name: &'static str,
-    small: Summary,
-    large: Summary,
-}
-
-impl Row {
-    fn ratio(&self) -> f64 {
-        self.large.median_us / self.small.median_us
-    }
-}
-
 fn run(admin_url: &str) -> BenchResult<bool> {
     println!("Convene conflict-detection benchmark (PostgreSQL, release build)");
     println!("server: {admin_url}");
@@ -245,7 +233,7 @@ fn run(admin_url: &str) -> BenchResult<bool> {
 
     let mut rows = Vec::new();
     let mut row = |name, [s, l]: [Vec<Duration>; 2]| -> BenchResult<()> {
-        rows.push(Row {
+        rows.push(SizeRow {
             name,
             small: Summary::of(&s).ok_or("no samples")?,
             large: Summary::of(&l).ok_or("no samples")?,
@@ -274,33 +262,7 @@ fn run(admin_url: &str) -> BenchResult<bool> {
     row("create, free slot", measure(&calendars, time_create)?)?;
     drop(calendars);
 
-    println!();
-    println!(
-        "{:<26} {:>12} {:>12} {:>12} {:>12} {:>8}  result",
-        "operation (µs)", "1k median", "1k p95", "1M median", "1M p95", "ratio"
-    );
-    let mut passed = true;
-    for r in &rows {
-        let ratio = r.ratio();
-        let ok = ratio < MAX_RATIO;
-        passed &= ok;
-        println!(
-            "{:<26} {:>12.1} {:>12.1} {:>12.1} {:>12.1} {:>8.3}  {}",
-            r.name,
-            r.small.median_us,
-            r.small.p95_us,
-            r.large.median_us,
-            r.large.p95_us,
-            ratio,
-            if ok { "PASS" } else { "FAIL" }
-        );
-    }
-    println!();
-    if passed {
-        println!("PASS: every ratio (1M median / 1k median) is under {MAX_RATIO}");
-    } else {
-        println!("FAIL: a ratio (1M median / 1k median) is {MAX_RATIO} or more");
-    }
+    let passed = print_ratios("operation (µs)", ["1k", "1M"], &rows);
     Ok(passed)
 }
 

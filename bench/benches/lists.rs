@@ -27,7 +27,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeZone, Utc};
-use convene_bench::{ScratchDb, Summary, ITERATIONS, MAX_RATIO, WARMUP};
+use convene_bench::{print_ratios, ScratchDb, SizeRow, Summary, ITERATIONS, WARMUP};
 use convene_domain::account::{RegistrationInput, User};
 use convene_domain::event::EventFilter;
 use convene_domain::ids::EventId;
@@ -349,12 +349,6 @@ fn print_plans(c: &Calendar, op: Op, deep: (DateTime<Utc>, EventId)) -> BenchRes
     Ok(())
 }
 
-struct Row {
-    op: Op,
-    small: Summary,
-    large: Summary,
-}
-
 fn run(admin_url: &str) -> BenchResult<bool> {
     println!("Convene list benchmark (PostgreSQL, release build)");
     println!("server: {admin_url}");
@@ -393,40 +387,14 @@ fn run(admin_url: &str) -> BenchResult<bool> {
             )
             .into());
         }
-        rows.push(Row {
-            op,
+        rows.push(SizeRow {
+            name: op.name(),
             small: Summary::of(&samples[0]).ok_or("no samples")?,
             large: Summary::of(&samples[1]).ok_or("no samples")?,
         });
     }
 
-    println!();
-    println!(
-        "{:<26} {:>11} {:>11} {:>11} {:>11} {:>7}  result",
-        "list (µs)", "10k median", "10k p95", "1M median", "1M p95", "ratio"
-    );
-    let mut passed = true;
-    for r in &rows {
-        let ratio = r.large.median_us / r.small.median_us;
-        let ok = ratio < MAX_RATIO;
-        passed &= ok;
-        println!(
-            "{:<26} {:>11.1} {:>11.1} {:>11.1} {:>11.1} {:>7.3}  {}",
-            r.op.name(),
-            r.small.median_us,
-            r.small.p95_us,
-            r.large.median_us,
-            r.large.p95_us,
-            ratio,
-            if ok { "PASS" } else { "FAIL" }
-        );
-    }
-    println!();
-    if passed {
-        println!("PASS: every ratio (1M median / 10k median) is under {MAX_RATIO}");
-    } else {
-        println!("FAIL: a ratio (1M median / 10k median) is {MAX_RATIO} or more");
-    }
+    let passed = print_ratios("list (µs)", ["10k", "1M"], &rows);
 
     println!("\nPlans on the database with 1,000,000 events of others:");
     for op in Op::ALL {

@@ -22,6 +22,55 @@ pub const WARMUP: usize = 20;
 /// See [`WARMUP`].
 pub const ITERATIONS: usize = 200;
 
+/// One operation of a size benchmark: its timings on the small and the large data set.
+pub struct SizeRow {
+    /// What was timed.
+    pub name: &'static str,
+    /// On the small data set.
+    pub small: Summary,
+    /// On the large data set.
+    pub large: Summary,
+}
+
+/// Prints a size benchmark's table (medians, p95s, the ratio of the medians, large over
+/// small, and whether it is under [`MAX_RATIO`]) and its verdict; returns whether every
+/// ratio is under the bound. `sizes` names the two data sets (e.g. `["1k", "1M"]`).
+pub fn print_ratios(title: &str, sizes: [&str; 2], rows: &[SizeRow]) -> bool {
+    let [small, large] = sizes;
+    println!();
+    println!(
+        "{title:<26} {:>12} {:>12} {:>12} {:>12} {:>8}  result",
+        format!("{small} median"),
+        format!("{small} p95"),
+        format!("{large} median"),
+        format!("{large} p95"),
+        "ratio"
+    );
+    let mut passed = true;
+    for r in rows {
+        let ratio = r.large.median_us / r.small.median_us;
+        let ok = ratio < MAX_RATIO;
+        passed &= ok;
+        println!(
+            "{:<26} {:>12.1} {:>12.1} {:>12.1} {:>12.1} {:>8.3}  {}",
+            r.name,
+            r.small.median_us,
+            r.small.p95_us,
+            r.large.median_us,
+            r.large.p95_us,
+            ratio,
+            if ok { "PASS" } else { "FAIL" }
+        );
+    }
+    println!();
+    if passed {
+        println!("PASS: every ratio ({large} median / {small} median) is under {MAX_RATIO}");
+    } else {
+        println!("FAIL: a ratio ({large} median / {small} median) is {MAX_RATIO} or more");
+    }
+    passed
+}
+
 /// A benchmark's `main`: runs `run` with the PostgreSQL admin URL when `cargo bench`
 /// invoked it (it passes `--bench`; `cargo test --benches` does not, and a debug build
 /// loading a million rows is no smoke test); exits non-zero when a target was missed
