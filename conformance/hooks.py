@@ -124,6 +124,8 @@ CROSS_FIELD_422 = {
     "updateEvent": {"end_time", "time_zone", "recurrence"},
     "listEvents": {"to"},  # to after from
     "listOccurrences": {"to"},  # to after from, at most 366 days
+    "freeBusy": {"to"},  # to after from, at most 366 days
+    "freeSlots": {"to"},  # the same
     "updateOccurrence": {"end_time", "start_time"},  # range; not onto its series' others
     "cancelOccurrence": {"recurrence_id"},  # a single event's one occurrence
     "splitEvent": {"at"},  # not the first occurrence, not a single event

@@ -6,6 +6,7 @@
 
 pub mod account;
 pub mod event;
+pub mod freebusy;
 pub mod ids;
 pub mod notification;
 pub mod permission;

@@ -82,7 +82,9 @@ fn resource<const N: usize>(path: &str, endpoints: [Endpoint; N]) -> Resource {
 /// provides `web::Data<Services>`, `web::Data<convene_live::Hub>` and
 /// `web::Data<AuthRateLimit>` and wraps the app in [`negotiate::problem_responses`].
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    use routes::{auth, events, health, history, notifications, occurrences, sharing, users};
+    use routes::{
+        auth, events, freebusy, health, history, notifications, occurrences, sharing, users,
+    };
     use Method as M;
     cfg.app_data(web::PathConfig::default().error_handler(|_, _| ApiError::not_found().into()))
         .app_data(
@@ -118,6 +120,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .service(resource(
                     "/occurrences",
                     [authed(M::GET, occurrences::list)],
+                ))
+                .service(resource("/freebusy", [authed(M::POST, freebusy::freebusy)]))
+                .service(resource(
+                    "/freebusy/slots",
+                    [authed(M::POST, freebusy::slots)],
                 ))
                 .service(resource(
                     "/events/{id}/occurrences/{recurrence_id}",

@@ -52,6 +52,8 @@ items or 100 share entries); 415 `unsupported_media_type`; 422 `validation_faile
         routes::occurrences::update,
         routes::occurrences::cancel,
         routes::occurrences::split,
+        routes::freebusy::freebusy,
+        routes::freebusy::slots,
         routes::sharing::share,
         routes::sharing::list,
         routes::sharing::change_role,

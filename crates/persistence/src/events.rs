@@ -441,6 +441,24 @@ pub fn behind_horizon(
     Ok(ids.into_iter().map(EventId).collect())
 }
 
+/// `owner`'s series whose occurrences are materialised only up to before `before`, each
+/// with how far: the ones a window ending at `before` must compute from the rule.
+pub fn behind_horizon_of(
+    conn: &mut DbConnection,
+    owner: UserId,
+    before: DateTime<Utc>,
+) -> StoreResult<Vec<(StoredEvent, DateTime<Utc>)>> {
+    let rows: Vec<(EventRow, NaiveDateTime)> = events::table
+        .inner_join(horizons::table.on(horizons::event_id.eq(events::id)))
+        .filter(events::owner_id.eq(owner.0))
+        .filter(horizons::materialized_until.lt(naive(before)))
+        .select((EventRow::as_select(), horizons::materialized_until))
+        .load(conn)?;
+    rows.into_iter()
+        .map(|(row, until)| Ok((row.try_into()?, utc(until))))
+        .collect()
+}
+
 /// How far event `id`'s occurrences are materialised; `None`: all of them.
 pub fn materialized_until(
     conn: &mut DbConnection,

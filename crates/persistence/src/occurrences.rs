@@ -150,6 +150,43 @@ pub fn starting_within_asc(
     busy(query.load(conn)?)
 }
 
+/// Rows per step of [`busy_within`].
+const BUSY_STEP: i64 = 5_000;
+
+/// When `owner` is busy within `window`, from the stored occurrences: the one starting
+/// last before the window (an owner's busy occurrences never overlap, so no earlier one
+/// can reach into it) and those starting inside it, read in steps — index range scans
+/// of `(owner_id, start_time)`, whatever the rest of the calendar holds.
+pub fn busy_within(
+    conn: &mut DbConnection,
+    owner: UserId,
+    window: &TimeRange,
+) -> StoreResult<Vec<TimeRange>> {
+    let mut busy: Vec<TimeRange> =
+        starting_before_desc(conn, owner, window.start(), None, None, 1)?
+            .into_iter()
+            .map(|b| b.range)
+            .filter(|r| r.end() > window.start())
+            .collect();
+    let mut from = window.start();
+    loop {
+        let Ok(rest) = TimeRange::new(from, window.end()) else {
+            return Ok(busy);
+        };
+        let step = starting_within_asc(conn, owner, &rest, None, BUSY_STEP)?;
+        let full = step.len() == usize::try_from(BUSY_STEP).unwrap_or(usize::MAX);
+        // Starts are distinct (busy occurrences never overlap): go on just after the last.
+        let next = step
+            .last()
+            .map(|b| b.range.start() + chrono::Duration::microseconds(1));
+        busy.extend(step.into_iter().map(|b| b.range));
+        match next {
+            Some(next) if full => from = next,
+            _ => return Ok(busy),
+        }
+    }
+}
+
 /// How many of `owner`'s busy occurrences overlap `range` (without those of
 /// `exclude`): what a conflict list too long to show in full reports as its total.
 pub fn count_overlapping(

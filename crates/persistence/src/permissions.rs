@@ -11,7 +11,7 @@ use crate::db::per_backend;
 use crate::error::time::{naive, utc};
 use crate::error::{StoreError, StoreResult};
 use crate::events::role_of;
-use crate::schema::{event_permissions, users};
+use crate::schema::{event_permissions, events, users};
 use crate::DbConnection;
 
 /// A stored permission with the grantee's username, as its columns come back.
@@ -180,4 +180,34 @@ pub fn grantees(conn: &mut DbConnection, event: EventId) -> StoreResult<Vec<User
         .select(event_permissions::user_id)
         .load(conn)?;
     Ok(ids.into_iter().map(UserId).collect())
+}
+
+/// Which of `among` collaborate with `user`: they share at least one event with `user`,
+/// either way (a grant on an event of one to the other). Two index scans of `user`'s own
+/// rows: their events' grants and their own grants.
+pub fn collaborators(
+    conn: &mut DbConnection,
+    user: UserId,
+    among: &[UserId],
+) -> StoreResult<HashSet<UserId>> {
+    let ids: Vec<i64> = among.iter().map(|u| u.0).collect();
+    let granted_by_user: Vec<i64> = event_permissions::table
+        .inner_join(events::table.on(events::id.eq(event_permissions::event_id)))
+        .filter(events::owner_id.eq(user.0))
+        .filter(event_permissions::user_id.eq_any(&ids))
+        .select(event_permissions::user_id)
+        .distinct()
+        .load(conn)?;
+    let granting_user: Vec<i64> = event_permissions::table
+        .inner_join(events::table.on(events::id.eq(event_permissions::event_id)))
+        .filter(event_permissions::user_id.eq(user.0))
+        .filter(events::owner_id.eq_any(&ids))
+        .select(events::owner_id)
+        .distinct()
+        .load(conn)?;
+    Ok(granted_by_user
+        .into_iter()
+        .chain(granting_user)
+        .map(UserId)
+        .collect())
 }

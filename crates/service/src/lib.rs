@@ -9,6 +9,7 @@ mod conflicts;
 pub mod error;
 pub mod events;
 pub mod fanout;
+pub mod freebusy;
 pub mod history;
 pub mod horizon;
 pub mod notifications;

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod events;
+mod freebusy;
 mod history;
 mod notifications;
 mod occurrences;
@@ -11,6 +12,7 @@ mod sharing;
 pub use accounts::*;
 pub use convene_live::wire::rfc3339;
 pub use events::*;
+pub use freebusy::*;
 pub use history::*;
 pub use notifications::*;
 pub use occurrences::*;

@@ -1,0 +1,141 @@
+//! Free/busy of users and their common free slots, from the busy occurrences they own:
+//! the stored ones (index range scans of each user's occurrences), and beyond the horizon
+//! those computed from their series' rules. Visible for the caller and their
+//! collaborators (users sharing at least one event with them, either way) only.
+
+use std::collections::HashSet;
+
+use chrono::Duration;
+use convene_domain::account::User;
+use convene_domain::event::Transparency;
+use convene_domain::freebusy::{self, MAX_USERS};
+use convene_domain::ids::UserId;
+use convene_domain::schedule::TimeRange;
+use convene_domain::validation::FieldError;
+use convene_persistence::occurrences as stored_occurrences;
+use convene_persistence::{events, permissions, DbConnection};
+
+use crate::{ServiceError, Services};
+
+/// What the caller may know of one user's time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Availability {
+    /// Busy at these times (merged, in order, within the window).
+    Busy(Vec<TimeRange>),
+    /// Neither the caller nor a collaborator of theirs (or no such user).
+    NotVisible,
+}
+
+/// How a slot search is shaped.
+#[derive(Debug, Clone, Copy)]
+pub struct SlotSearch {
+    /// The slot's length.
+    pub length: Duration,
+    /// Slot starts fall on multiples of this (from the Unix epoch).
+    pub step: Duration,
+    /// Most slots returned.
+    pub limit: usize,
+}
+
+/// `users` (1 to [`MAX_USERS`], repeats answered once), each with their busy time in
+/// `window` when the caller may see it; in the order given.
+pub fn freebusy(
+    services: &Services,
+    actor: &User,
+    users: &[UserId],
+    window: &TimeRange,
+) -> Result<Vec<(UserId, Availability)>, ServiceError> {
+    let users = distinct(users)?;
+    let mut conn = services.conn()?;
+    let visible = visible_among(&mut conn, actor.id, &users)?;
+    users
+        .into_iter()
+        .map(|user| {
+            Ok(if visible.contains(&user) {
+                (user, Availability::Busy(busy_of(&mut conn, user, window)?))
+            } else {
+                (user, Availability::NotVisible)
+            })
+        })
+        .collect()
+}
+
+/// The earliest slots of `search.length` in `window`, starting on `search.step`, when
+/// every listed user the caller may see is free (users they may not see are left out).
+pub fn slots(
+    services: &Services,
+    actor: &User,
+    users: &[UserId],
+    window: &TimeRange,
+    search: SlotSearch,
+) -> Result<Vec<TimeRange>, ServiceError> {
+    let users = distinct(users)?;
+    let mut conn = services.conn()?;
+    let visible = visible_among(&mut conn, actor.id, &users)?;
+    let mut busy = Vec::new();
+    for user in users.into_iter().filter(|u| visible.contains(u)) {
+        busy.extend(busy_of(&mut conn, user, window)?);
+    }
+    let busy = freebusy::merge(window, busy);
+    Ok(freebusy::free_slots(
+        window,
+        &busy,
+        search.length,
+        search.step,
+        search.limit,
+    ))
+}
+
+/// `users` without repeats, in order; 422 naming `user_ids` when there are none or more
+/// than [`MAX_USERS`].
+fn distinct(users: &[UserId]) -> Result<Vec<UserId>, ServiceError> {
+    let mut seen = HashSet::new();
+    let users: Vec<UserId> = users.iter().copied().filter(|u| seen.insert(*u)).collect();
+    if users.is_empty() || users.len() > MAX_USERS {
+        return Err(ServiceError::Validation(vec![FieldError::new(
+            "user_ids",
+            format!("must name 1 to {MAX_USERS} users"),
+        )]));
+    }
+    Ok(users)
+}
+
+/// Which of `users` the caller may see: themselves and their collaborators.
+fn visible_among(
+    conn: &mut DbConnection,
+    caller: UserId,
+    users: &[UserId],
+) -> Result<HashSet<UserId>, ServiceError> {
+    let others: Vec<UserId> = users.iter().copied().filter(|u| *u != caller).collect();
+    let mut visible = if others.is_empty() {
+        HashSet::new()
+    } else {
+        permissions::collaborators(conn, caller, &others)?
+    };
+    visible.insert(caller);
+    Ok(visible)
+}
+
+/// When `user` is busy within `window`: their stored busy occurrences, and those of
+/// their opaque series past how far each is stored, from the rule; merged.
+fn busy_of(
+    conn: &mut DbConnection,
+    user: UserId,
+    window: &TimeRange,
+) -> Result<Vec<TimeRange>, ServiceError> {
+    let mut busy = stored_occurrences::busy_within(conn, user, window)?;
+    for (event, until) in events::behind_horizon_of(conn, user, window.end())? {
+        if event.content.transparency == Transparency::Transparent {
+            continue;
+        }
+        busy.extend(
+            event
+                .content
+                .occurrences_overlapping(window, usize::from(u16::MAX))
+                .into_iter()
+                .filter(|o| o.range.start() >= until)
+                .map(|o| o.range),
+        );
+    }
+    Ok(freebusy::merge(window, busy))
+}
