@@ -8,6 +8,7 @@ pub mod docs;
 pub mod dto;
 pub mod error;
 pub mod etag;
+pub mod ical;
 pub mod metrics;
 pub mod negotiate;
 pub mod openapi;

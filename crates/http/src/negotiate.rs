@@ -37,15 +37,21 @@ pub enum Format {
     MsgPack,
 }
 
-/// The quality the `Accept` list gives one of `targets`, from its most specific
-/// matching range (`type/subtype` over `application/*` over `*/*`).
+/// The iCalendar media type (`GET /api/events/{id}` can answer in it).
+pub const CALENDAR: &str = "text/calendar";
+
+/// The quality the `Accept` list gives one of `targets` (all of one type), from its most
+/// specific matching range (`type/subtype` over `type/*` over `*/*`).
 fn quality_of(accept: &Accept, targets: &[&str]) -> Option<Quality> {
     let mut best: Option<(u8, Quality)> = None;
     for item in accept.iter() {
         let range = &item.item;
+        let same_type = targets
+            .iter()
+            .any(|t| t.split('/').next() == Some(range.type_().as_str()));
         let specificity = if targets.contains(&range.essence_str()) {
             3
-        } else if range.type_() == mime::APPLICATION && range.subtype() == mime::STAR {
+        } else if same_type && range.subtype() == mime::STAR {
             2
         } else if range.type_() == mime::STAR {
             1
@@ -58,6 +64,35 @@ fn quality_of(accept: &Accept, targets: &[&str]) -> Option<Quality> {
     }
     best.map(|(_, q)| q)
 }
+
+/// Whether `Accept` ranks iCalendar strictly above JSON and MessagePack (a route that
+/// can answer in iCalendar then does).
+pub fn prefers_calendar<M: HttpMessage>(msg: &M) -> bool {
+    let Ok(accept) = Accept::parse(msg) else {
+        return false;
+    };
+    let calendar = quality_of(&accept, &[CALENDAR]).unwrap_or(Quality::ZERO);
+    calendar > Quality::ZERO && calendar > documents_quality(&accept)
+}
+
+/// The best quality `Accept` gives a JSON or MessagePack document.
+fn documents_quality(accept: &Accept) -> Quality {
+    let json = quality_of(accept, &["application/json", PROBLEM_JSON]).unwrap_or(Quality::ZERO);
+    let msgpack = quality_of(accept, &MSGPACK_TYPES).unwrap_or(Quality::ZERO);
+    json.max(msgpack)
+}
+
+/// Whether `Accept` asks for iCalendar and accepts no JSON or MessagePack document.
+fn only_calendar<M: HttpMessage>(msg: &M) -> bool {
+    let Ok(accept) = Accept::parse(msg) else {
+        return false;
+    };
+    quality_of(&accept, &[CALENDAR]).is_some_and(|q| q > Quality::ZERO)
+        && documents_quality(&accept) == Quality::ZERO
+}
+
+/// The routes that can answer in iCalendar: method and route pattern.
+const CALENDAR_ROUTES: [(&str, &str); 1] = [("GET", "/api/events/{id}")];
 
 impl Format {
     /// MessagePack when `Accept` ranks it strictly above JSON; JSON otherwise (also when
@@ -332,6 +367,22 @@ pub async fn problem_responses(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let format = Format::preferred(&req);
+    // A request for iCalendar alone, from a route that cannot produce it: 406, before
+    // the handler runs (a write must not happen for an answer nobody accepts).
+    if let Some(pattern) = req.match_pattern().filter(|_| only_calendar(&req)) {
+        let calendar_route = CALENDAR_ROUTES
+            .iter()
+            .any(|(method, route)| req.method().as_str() == *method && pattern == *route);
+        if !calendar_route {
+            let error = ApiError::new(
+                StatusCode::NOT_ACCEPTABLE,
+                "not_acceptable",
+                "this resource is available as JSON or MessagePack, not text/calendar",
+            );
+            let response = actix_web::ResponseError::error_response(&error);
+            return Ok(req.into_response(response).map_into_boxed_body());
+        }
+    }
     let res = next.call(req).await?.map_into_boxed_body();
     let status = res.status();
     if !(status.is_client_error() || status.is_server_error()) {

@@ -2,7 +2,7 @@
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest};
+use actix_web::{web, Either, HttpRequest, HttpResponse};
 use convene_domain::event::{EventFilter, EventInput};
 use convene_domain::ids::EventId;
 use convene_domain::permission::Role;
@@ -16,7 +16,8 @@ use crate::auth::Authenticated;
 use crate::dto::{BatchCreate, EventCreate, EventList, EventRead, EventUpdate};
 use crate::error::{blocking, ApiError, Problem};
 use crate::etag::{etag, if_match, none_match_hits};
-use crate::negotiate::{Body, Reply};
+use crate::ical;
+use crate::negotiate::{prefers_calendar, Body, Reply};
 use crate::paging;
 
 /// A single event with its `ETag`.
@@ -214,7 +215,12 @@ pub async fn list(
            ("If-None-Match" = Option<String>, Header, nullable = false, description = "An ETag (`\"<version>\"`) or `*`: 304 when it matches")),
     security(("bearer" = []), ("oauth2" = [])),
     responses(
-        (status = 200, description = "The event", body = EventRead,
+        (status = 200, description = "The event; with `Accept: text/calendar`, its iCalendar document (RFC 5545): one `VCALENDAR` with the event's `VEVENT` (`UID` stable per event, `DTSTART`/`DTEND` with `TZID` = its zone, `RRULE`, an `EXDATE` per cancelled occurrence, `SUMMARY`, `DESCRIPTION`, `LOCATION`, `TRANSP`, `SEQUENCE` = version − 1, `DTSTAMP`, `LAST-MODIFIED`) and one `VEVENT` with `RECURRENCE-ID` per moved or edited occurrence",
+            content(
+                (EventRead = "application/json"),
+                (EventRead = "application/msgpack"),
+                (String = "text/calendar", example = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Convene//Convene//EN\r\nCALSCALE:GREGORIAN\r\nBEGIN:VEVENT\r\nUID:event-1@convene\r\nDTSTAMP:20270301T120000Z\r\nSEQUENCE:0\r\nSUMMARY:Team sync\r\nDTSTART;TZID=Europe/Berlin:20270315T090000\r\nDTEND;TZID=Europe/Berlin:20270315T100000\r\nRRULE:FREQ=WEEKLY;COUNT=10\r\nTRANSP:OPAQUE\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"),
+            ),
             headers(("ETag" = String, description = "The event's version, quoted (`\"3\"`): send it as `If-Match` or `If-None-Match`"))),
         (status = 304, description = "Not modified"),
         (status = 401, description = "Not authenticated", body = Problem),
@@ -226,18 +232,27 @@ pub async fn get(
     services: web::Data<Services>,
     Authenticated(principal): Authenticated,
     id: web::Path<i64>,
-) -> Result<Reply<EventRead>, ApiError> {
+) -> Result<Either<Reply<EventRead>, HttpResponse>, ApiError> {
     let id = EventId(id.into_inner());
     let event = blocking(move || events::get(&services, &principal.user, id)).await?;
     if none_match_hits(&req, event.event.version) {
         let tag = etag(event.event.version);
         let reply = Reply::empty(StatusCode::NOT_MODIFIED);
-        return Ok(match HeaderValue::from_str(&tag) {
+        return Ok(Either::Left(match HeaderValue::from_str(&tag) {
             Ok(v) => reply.header(header::ETAG, v),
             Err(_) => reply,
-        });
+        }));
     }
-    Ok(event_reply(event, StatusCode::OK))
+    if prefers_calendar(&req) {
+        return Ok(Either::Right(
+            HttpResponse::Ok()
+                .content_type(ical::MEDIA_TYPE)
+                .insert_header((header::ETAG, etag(event.event.version)))
+                .insert_header((header::VARY, "Accept"))
+                .body(ical::calendar(std::slice::from_ref(&event.event))),
+        ));
+    }
+    Ok(Either::Left(event_reply(event, StatusCode::OK)))
 }
 
 /// Update any subset of the fields (owner or editor); `PUT` and `PATCH` are the same.
