@@ -253,6 +253,32 @@ async fn windows_and_user_lists_are_bounded(backend: Backend) {
         let fields: Vec<String> = field_errors(&problem).into_iter().map(|(_, f)| f).collect();
         assert_eq!(fields, vec![field.to_owned()], "{body}");
     }
+    // JSON Schema's integers include whole floats (`30.0`); fractions are refused.
+    let doc = post_ok(
+        &app,
+        "/api/freebusy/slots",
+        &token,
+        &json!({"user_ids": [alice as f64], "from": at(0), "to": at(60),
+                "duration_minutes": 30.0, "step_minutes": 15.0, "limit": 2.0}),
+    )
+    .await;
+    assert_eq!(doc["slots"].as_array().unwrap().len(), 2);
+    for (body, field) in [
+        (
+            json!({"user_ids": [1.5], "from": at(0), "to": at(60), "duration_minutes": 30}),
+            "user_ids",
+        ),
+        (
+            json!({"user_ids": [alice], "from": at(0), "to": at(60), "duration_minutes": 30.5}),
+            "duration_minutes",
+        ),
+    ] {
+        let res = app.post("/api/freebusy/slots", &body, Some(&token)).await;
+        let problem =
+            assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+        let fields: Vec<String> = field_errors(&problem).into_iter().map(|(_, f)| f).collect();
+        assert_eq!(fields, vec![field.to_owned()], "{body}");
+    }
     let res = app
         .post(
             "/api/freebusy",

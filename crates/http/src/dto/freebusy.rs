@@ -7,13 +7,38 @@ use utoipa::ToSchema;
 
 use super::rfc3339;
 
+/// A whole number as JSON and MessagePack may carry it: an integer, or a float without a
+/// fraction (JSON Schema's `integer` admits `30.0`).
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(untagged)]
+pub enum WholeNumber {
+    /// An integer.
+    Int(i64),
+    /// A float, whole or not.
+    Float(f64),
+}
+
+impl WholeNumber {
+    /// The number, if it is whole and fits in an `i64`.
+    pub fn value(self) -> Option<i64> {
+        match self {
+            Self::Int(n) => Some(n),
+            // 2^63 is exactly representable: below it, the cast is exact for whole values.
+            Self::Float(f) if f.fract() == 0.0 && f >= -(2f64.powi(63)) && f < 2f64.powi(63) => {
+                Some(f as i64)
+            }
+            Self::Float(_) => None,
+        }
+    }
+}
+
 /// `POST /api/freebusy` body.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 pub struct FreeBusyRequest {
     /// The users to look at: the caller, their collaborators (others answer
     /// `not_visible`); 1 to 50, repeats answered once.
     #[schema(value_type = Vec<i64>, required = true, min_items = 1, max_items = 50, example = json!([1, 2]))]
-    pub user_ids: Option<Vec<i64>>,
+    pub user_ids: Option<Vec<WholeNumber>>,
     /// The window's start (RFC 3339).
     #[schema(value_type = String, format = DateTime, required = true, pattern = "^(000[2-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9])-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]{1,6})?(Z|[+-][0-9]{2}:[0-9]{2})$", example = "2027-03-01T00:00:00Z")]
     pub from: Option<String>,
@@ -28,7 +53,7 @@ pub struct SlotsRequest {
     /// The users who must all be free (those the caller may not see are left out); 1 to
     /// 50.
     #[schema(value_type = Vec<i64>, required = true, min_items = 1, max_items = 50, example = json!([1, 2]))]
-    pub user_ids: Option<Vec<i64>>,
+    pub user_ids: Option<Vec<WholeNumber>>,
     /// The window's start (RFC 3339).
     #[schema(value_type = String, format = DateTime, required = true, pattern = "^(000[2-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9])-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]{1,6})?(Z|[+-][0-9]{2}:[0-9]{2})$", example = "2027-03-01T08:00:00Z")]
     pub from: Option<String>,
@@ -36,15 +61,15 @@ pub struct SlotsRequest {
     #[schema(value_type = String, format = DateTime, required = true, pattern = "^(000[2-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9])-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]{1,6})?(Z|[+-][0-9]{2}:[0-9]{2})$", example = "2027-03-01T18:00:00Z")]
     pub to: Option<String>,
     /// The slot's length in minutes, 1 to 527,040 (366 days).
-    #[schema(required = true, minimum = 1, maximum = 527040, example = 30)]
-    pub duration_minutes: Option<i64>,
+    #[schema(value_type = i64, required = true, minimum = 1, maximum = 527040, example = 30)]
+    pub duration_minutes: Option<WholeNumber>,
     /// Slots start on multiples of this many minutes from the Unix epoch (UTC): 15
     /// puts them on :00, :15, :30 and :45. 1 to 1440; default 15.
-    #[schema(minimum = 1, maximum = 1440, example = 15)]
-    pub step_minutes: Option<i64>,
+    #[schema(value_type = Option<i64>, minimum = 1, maximum = 1440, example = 15)]
+    pub step_minutes: Option<WholeNumber>,
     /// Most slots returned, 1 to 100; default 20.
-    #[schema(minimum = 1, maximum = 100, example = 20)]
-    pub limit: Option<i64>,
+    #[schema(value_type = Option<i64>, minimum = 1, maximum = 100, example = 20)]
+    pub limit: Option<WholeNumber>,
 }
 
 /// A span of time.

@@ -15,7 +15,7 @@ use convene_service::Services;
 use crate::auth::Authenticated;
 use crate::dto::{
     FreeBusyRead, FreeBusyRequest, FreeBusyUser, Interval, NotVisibleCode, SlotsRead, SlotsRequest,
-    UserBusy, UserNotVisible,
+    UserBusy, UserNotVisible, WholeNumber,
 };
 use crate::error::{blocking, ApiError, Problem};
 use crate::negotiate::{Body, Reply};
@@ -39,7 +39,7 @@ fn body_time(
 
 /// The users and window every free/busy request names, checked together.
 fn users_and_window(
-    user_ids: Option<&[i64]>,
+    user_ids: Option<&[WholeNumber]>,
     from: Option<&str>,
     to: Option<&str>,
     errors: &mut Vec<FieldError>,
@@ -49,7 +49,13 @@ fn users_and_window(
             errors.push(FieldError::new("user_ids", "is required"));
             Vec::new()
         }
-        Some(ids) => ids.iter().map(|id| UserId(*id)).collect(),
+        Some(ids) => {
+            let ids: Option<Vec<UserId>> = ids.iter().map(|id| id.value().map(UserId)).collect();
+            ids.unwrap_or_else(|| {
+                errors.push(FieldError::new("user_ids", "must hold integer user ids"));
+                Vec::new()
+            })
+        }
     };
     let from = body_time("from", from, errors);
     let to = body_time("to", to, errors);
@@ -151,7 +157,11 @@ pub async fn slots(
         &mut errors,
     );
     let mut bounded =
-        |field: &str, value: Option<i64>, default: Option<i64>, max: i64| match value.or(default) {
+        |field: &str, value: Option<WholeNumber>, default: Option<i64>, max: i64| match value
+            // A fraction (not schema-valid) reads as 0: out of range.
+            .map(|v| v.value().unwrap_or(0))
+            .or(default)
+        {
             None => {
                 errors.push(FieldError::new(field, "is required"));
                 None
