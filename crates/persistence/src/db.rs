@@ -136,6 +136,9 @@ pub struct Manager {
     lost_at: Arc<AtomicU64>,
     /// SQLite: the queue of this process's writers (see [`write_transaction`]).
     writers: Option<Arc<WriterQueue>>,
+    /// Whether the database is known to be unreachable (shared with [`Database`]): set
+    /// when a checkout fails or a connection is found lost, cleared by a checkout.
+    failing: Arc<AtomicBool>,
 }
 
 /// SQLite runs one writer at a time. Left to SQLite, waiting writers sleep in its busy
@@ -176,6 +179,7 @@ impl Manager {
                 Backend::Sqlite(_) => Some(Arc::new(WriterQueue::new(()))),
                 Backend::Postgres(_) => None,
             },
+            failing: Arc::new(AtomicBool::new(false)),
         }
     }
 
@@ -245,6 +249,8 @@ impl ManageConnection for Manager {
         if crate::error::take_connection_lost() {
             self.lost_at
                 .store(self.micros_since_origin(now), Ordering::Relaxed);
+            // Until a checkout succeeds again, checkouts wait only briefly.
+            self.failing.store(true, Ordering::Relaxed);
             return true;
         }
         <DbConnection as Connection>::TransactionManager::is_broken_transaction_manager(
@@ -410,10 +416,10 @@ pub fn connect(backend: &Backend, size: u32) -> Result<Database, DbError> {
         .build(manager.clone())?;
     Ok(Database {
         pool,
+        failing: manager.failing.clone(),
         manager,
         migrations_applied,
         checkout_timeout: CHECKOUT_TIMEOUT,
-        failing: Arc::new(AtomicBool::new(false)),
         waiting: Arc::new(AtomicUsize::new(0)),
     })
 }
