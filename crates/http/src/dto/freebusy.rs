@@ -23,8 +23,9 @@ impl WholeNumber {
     pub fn value(self) -> Option<i64> {
         match self {
             Self::Int(n) => Some(n),
-            // 2^63 is exactly representable: below it, the cast is exact for whole values.
-            Self::Float(f) if f.fract() == 0.0 && f >= -(2f64.powi(63)) && f < 2f64.powi(63) => {
+            // Strictly between ±2^63 (exactly representable): the cast is exact there, and
+            // a float of -2^63 may stand for a smaller integer it was rounded from.
+            Self::Float(f) if f.fract() == 0.0 && f > -(2f64.powi(63)) && f < 2f64.powi(63) => {
                 Some(f as i64)
             }
             Self::Float(_) => None,
@@ -152,4 +153,20 @@ pub struct FreeBusyRead {
 pub struct SlotsRead {
     /// The earliest free slots, in time order.
     pub slots: Vec<Interval>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::WholeNumber;
+
+    #[test]
+    fn whole_numbers_are_integers_or_whole_floats_within_i64() {
+        assert_eq!(WholeNumber::Int(i64::MIN).value(), Some(i64::MIN));
+        assert_eq!(WholeNumber::Float(30.0).value(), Some(30));
+        assert_eq!(WholeNumber::Float(-7.0).value(), Some(-7));
+        assert_eq!(WholeNumber::Float(30.5).value(), None);
+        assert_eq!(WholeNumber::Float(-(2f64.powi(63))).value(), None);
+        assert_eq!(WholeNumber::Float(2f64.powi(63)).value(), None);
+        assert_eq!(WholeNumber::Float(f64::NAN).value(), None);
+    }
 }
