@@ -133,6 +133,7 @@ CROSS_FIELD_422 = {
     "setEventPermission": {"user_id"},  # the owner's own permission
     "revokeEventPermission": {"user_id"},  # the owner's own permission
     "registerUser": {"password"},  # at most 72 bytes of UTF-8 (maxLength counts characters)
+    "createFeedToken": {"body"},  # at most 20 feed tokens per user
 }
 
 

@@ -9,6 +9,8 @@
 //! PostgreSQL cannot be reached.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod ical;
+
 use std::net::TcpListener;
 use std::time::Duration;
 

@@ -3,6 +3,7 @@
 //! `text/calendar` joins content negotiation: other routes answer 406 to it alone.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use convene_tests::ical::{one, vevents};
 use convene_tests::{app, assert_problem, backend_tests, id_of, Backend, StatusCode, TestApp};
 use serde_json::{json, Value};
 
@@ -11,76 +12,6 @@ backend_tests!(
     a_series_exports_its_rule_cancellations_and_overrides,
     text_calendar_is_negotiated_and_refused_where_unavailable,
 );
-
-/// One property as read back: name, value (unescaped), parameters.
-#[derive(Debug, Clone)]
-struct Prop {
-    name: String,
-    value: String,
-    params: Vec<(String, String)>,
-}
-
-impl Prop {
-    fn param(&self, key: &str) -> Option<&str> {
-        self.params
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-/// The `VEVENT`s of an iCalendar document, each as its properties in order.
-fn vevents(text: &str) -> Vec<Vec<Prop>> {
-    let unfolded = icalendar::parser::unfold(text);
-    let calendar = icalendar::parser::read_calendar(&unfolded).expect("a valid VCALENDAR");
-    let version: Vec<&str> = calendar
-        .properties
-        .iter()
-        .filter(|p| p.name.as_str() == "VERSION")
-        .map(|p| p.val.as_str())
-        .collect();
-    assert_eq!(version, vec!["2.0"]);
-    let prodid: Vec<&str> = calendar
-        .properties
-        .iter()
-        .filter(|p| p.name.as_str() == "PRODID")
-        .map(|p| p.val.as_str())
-        .collect();
-    assert_eq!(prodid, vec!["-//Convene//Convene//EN"], "one PRODID");
-    calendar
-        .components
-        .iter()
-        .filter(|c| c.name.as_str() == "VEVENT")
-        .map(|c| {
-            c.properties
-                .iter()
-                .map(|p| Prop {
-                    name: p.name.as_str().to_owned(),
-                    value: p.val.as_str().to_owned(),
-                    params: p
-                        .params
-                        .iter()
-                        .map(|x| {
-                            (
-                                x.key.as_str().to_owned(),
-                                x.val
-                                    .as_ref()
-                                    .map(|v| v.as_str().to_owned())
-                                    .unwrap_or_default(),
-                            )
-                        })
-                        .collect(),
-                })
-                .collect()
-        })
-        .collect()
-}
-
-fn one<'a>(props: &'a [Prop], name: &str) -> &'a Prop {
-    let found: Vec<&Prop> = props.iter().filter(|p| p.name == name).collect();
-    assert_eq!(found.len(), 1, "{name} in {props:?}");
-    found[0]
-}
 
 async fn ics(app: &TestApp, token: &str, id: i64) -> String {
     let res = app

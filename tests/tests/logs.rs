@@ -77,11 +77,28 @@ async fn access_tokens_in_urls_never_reach_the_log(backend: Backend) {
         .await;
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
 
+    // The subscription feed's token, good or wrong.
+    let res = app.post_empty("/api/feed-tokens", Some(&token)).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let feed: serde_json::Value = res.json().await.unwrap();
+    let feed_token = feed["token"].as_str().unwrap().to_owned();
+    let res = app
+        .get(&format!("/api/calendar.ics?token={feed_token}"), None)
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = app
+        .get(
+            "/api/calendar.ics?token=cvf_not-a-real-feed-token-4712",
+            None,
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+
     // Request lines are written when their spans close.
     let mut text = String::new();
     for _ in 0..50 {
         text = logged();
-        if text.matches("token=[redacted]").count() >= 3 {
+        if text.matches("token=[redacted]").count() >= 5 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -99,4 +116,13 @@ async fn access_tokens_in_urls_never_reach_the_log(backend: Backend) {
         "the access token was logged: {text}"
     );
     assert!(!text.contains("not-a-real-token-4711"), "{text}");
+    assert!(
+        text.contains("/api/calendar.ics?token=[redacted]"),
+        "{text}"
+    );
+    assert!(
+        !text.contains(&feed_token),
+        "the feed token was logged: {text}"
+    );
+    assert!(!text.contains("not-a-real-feed-token-4712"), "{text}");
 }

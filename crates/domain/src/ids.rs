@@ -29,6 +29,10 @@ id_type!(
     SessionId(i64)
 );
 id_type!(
+    /// A subscription-feed token's id.
+    FeedTokenId(i64)
+);
+id_type!(
     /// A notification's id; ids grow with time, so they order the feed.
     NotificationId(i64)
 );

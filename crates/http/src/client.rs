@@ -47,6 +47,32 @@ impl TrustedProxies {
     }
 }
 
+/// The scheme and host clients reach this server at (`https://convene.example.com`),
+/// for URLs handed out to be pasted elsewhere: what a trusted proxy says it forwarded
+/// (`Forwarded`/`X-Forwarded-Proto`/`X-Forwarded-Host`), else the request's own
+/// scheme and `Host`.
+pub fn public_origin(req: &HttpRequest) -> String {
+    let trusted = req
+        .app_data::<actix_web::web::Data<TrustedProxies>>()
+        .is_some_and(|t| req.peer_addr().is_some_and(|peer| t.trusts(peer.ip())));
+    if trusted {
+        let info = req.connection_info();
+        return format!("{}://{}", info.scheme(), info.host());
+    }
+    let scheme = if req.app_config().secure() {
+        "https"
+    } else {
+        "http"
+    };
+    let host = req
+        .headers()
+        .get(actix_web::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.parse::<actix_web::http::uri::Authority>().ok())
+        .map_or_else(|| req.app_config().host().to_owned(), |a| a.to_string());
+    format!("{scheme}://{host}")
+}
+
 /// The addresses a request was forwarded for, first hop first: every `for=` of
 /// `Forwarded` (RFC 7239) if present, else every entry of `X-Forwarded-For`. Entries
 /// that are not addresses (`unknown`, obfuscated names) are skipped.

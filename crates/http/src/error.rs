@@ -172,6 +172,11 @@ impl ApiError {
         )
     }
 
+    /// 406 `not_acceptable`: the route cannot answer in any format `Accept` admits.
+    pub fn not_acceptable(detail: &'static str) -> Self {
+        Self::new(StatusCode::NOT_ACCEPTABLE, "not_acceptable", detail)
+    }
+
     /// 405 `method_not_allowed`, with the resource's methods in `Allow` (RFC 9110).
     pub fn method_not_allowed(allow: String) -> Self {
         let mut e = Self::new(

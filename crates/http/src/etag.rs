@@ -33,16 +33,28 @@ pub fn if_match(req: &HttpRequest) -> Option<Precondition> {
     })
 }
 
-/// Whether the request's `If-None-Match` matches `version` (weak comparison), so a GET
-/// can answer 304.
-pub fn none_match_hits(req: &HttpRequest, version: Version) -> bool {
+/// The request's `If-None-Match`: `None` when absent or unparsable.
+pub fn if_none_match(req: &HttpRequest) -> Option<IfNoneMatch> {
     if !req.headers().contains_key(header::IF_NONE_MATCH) {
-        return false;
+        return None;
     }
-    let current = EntityTag::new_strong(version.0.to_string());
-    match IfNoneMatch::parse(req) {
-        Ok(IfNoneMatch::Any) => true,
-        Ok(IfNoneMatch::Items(tags)) => tags.iter().any(|t| t.weak_eq(&current)),
-        Err(_) => false,
+    IfNoneMatch::parse(req).ok()
+}
+
+/// Whether an `If-None-Match` condition matches `current` (weak comparison), so a GET
+/// can answer 304.
+pub fn none_match(condition: Option<&IfNoneMatch>, current: &EntityTag) -> bool {
+    match condition {
+        None => false,
+        Some(IfNoneMatch::Any) => true,
+        Some(IfNoneMatch::Items(tags)) => tags.iter().any(|t| t.weak_eq(current)),
     }
+}
+
+/// Whether the request's `If-None-Match` matches `version`.
+pub fn none_match_hits(req: &HttpRequest, version: Version) -> bool {
+    none_match(
+        if_none_match(req).as_ref(),
+        &EntityTag::new_strong(version.0.to_string()),
+    )
 }

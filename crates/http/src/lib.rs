@@ -84,7 +84,7 @@ fn resource<const N: usize>(path: &str, endpoints: [Endpoint; N]) -> Resource {
 /// `web::Data<AuthRateLimit>` and wraps the app in [`negotiate::problem_responses`].
 pub fn configure(cfg: &mut web::ServiceConfig) {
     use routes::{
-        auth, events, freebusy, health, history, notifications, occurrences, sharing, users,
+        auth, events, feeds, freebusy, health, history, notifications, occurrences, sharing, users,
     };
     use Method as M;
     cfg.app_data(web::PathConfig::default().error_handler(|_, _| ApiError::not_found().into()))
@@ -121,6 +121,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .service(resource(
                     "/occurrences",
                     [authed(M::GET, occurrences::list)],
+                ))
+                .service(resource("/calendar.ics", [open(M::GET, feeds::calendar)]))
+                .service(resource(
+                    "/feed-tokens",
+                    [authed(M::GET, feeds::list), authed(M::POST, feeds::create)],
+                ))
+                .service(resource(
+                    "/feed-tokens/{id}",
+                    [authed(M::DELETE, feeds::revoke)],
                 ))
                 .service(resource("/freebusy", [authed(M::POST, freebusy::freebusy)]))
                 .service(resource(

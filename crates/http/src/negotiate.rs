@@ -82,6 +82,17 @@ fn documents_quality(accept: &Accept) -> Quality {
     json.max(msgpack)
 }
 
+/// Whether `Accept` admits iCalendar (an absent or unparsable header admits anything):
+/// what a route that answers only in iCalendar checks.
+pub fn accepts_calendar<M: HttpMessage>(msg: &M) -> bool {
+    if !msg.headers().contains_key(header::ACCEPT) {
+        return true;
+    }
+    Accept::parse(msg).map_or(true, |accept| {
+        quality_of(&accept, &[CALENDAR]).is_some_and(|q| q > Quality::ZERO)
+    })
+}
+
 /// Whether `Accept` asks for iCalendar and accepts no JSON or MessagePack document.
 fn only_calendar<M: HttpMessage>(msg: &M) -> bool {
     let Ok(accept) = Accept::parse(msg) else {
@@ -92,7 +103,8 @@ fn only_calendar<M: HttpMessage>(msg: &M) -> bool {
 }
 
 /// The routes that can answer in iCalendar: method and route pattern.
-const CALENDAR_ROUTES: [(&str, &str); 1] = [("GET", "/api/events/{id}")];
+const CALENDAR_ROUTES: [(&str, &str); 2] =
+    [("GET", "/api/events/{id}"), ("GET", "/api/calendar.ics")];
 
 impl Format {
     /// MessagePack when `Accept` ranks it strictly above JSON; JSON otherwise (also when
@@ -374,9 +386,7 @@ pub async fn problem_responses(
             .iter()
             .any(|(method, route)| req.method().as_str() == *method && pattern == *route);
         if !calendar_route {
-            let error = ApiError::new(
-                StatusCode::NOT_ACCEPTABLE,
-                "not_acceptable",
+            let error = ApiError::not_acceptable(
                 "this resource is available as JSON or MessagePack, not text/calendar",
             );
             let response = actix_web::ResponseError::error_response(&error);

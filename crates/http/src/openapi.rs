@@ -2,7 +2,8 @@
 
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::security::{
-    Flow, HttpAuthScheme, HttpBuilder, OAuth2, Password, Scopes, SecurityScheme,
+    ApiKey, ApiKeyValue, Flow, HttpAuthScheme, HttpBuilder, OAuth2, Password, Scopes,
+    SecurityScheme,
 };
 use utoipa::openapi::RefOr;
 use utoipa::{Modify, OpenApi};
@@ -52,6 +53,10 @@ items or 100 share entries); 415 `unsupported_media_type`; 422 `validation_faile
         routes::occurrences::update,
         routes::occurrences::cancel,
         routes::occurrences::split,
+        routes::feeds::calendar,
+        routes::feeds::create,
+        routes::feeds::list,
+        routes::feeds::revoke,
         routes::freebusy::freebusy,
         routes::freebusy::slots,
         routes::sharing::share,
@@ -76,6 +81,7 @@ items or 100 share entries); 415 `unsupported_media_type`; 422 `validation_faile
         (name = "auth", description = "Accounts and sessions"),
         (name = "users", description = "Finding people to share with"),
         (name = "events", description = "Events and conflict-free scheduling"),
+        (name = "calendar", description = "iCalendar: the subscription feed and its tokens"),
         (name = "sharing", description = "Participants and their roles"),
         (name = "history", description = "Versions, diffs and rollback"),
         (name = "notifications", description = "The caller's notifications"),
@@ -105,6 +111,13 @@ impl Modify for SecuritySchemes {
                     .bearer_format("JWT")
                     .build(),
             ),
+        );
+        components.add_security_scheme(
+            "feedToken",
+            SecurityScheme::ApiKey(ApiKey::Query(ApiKeyValue::with_description(
+                "token",
+                "A feed token (`POST /api/feed-tokens`): read-only, good for the subscription feed only",
+            ))),
         );
         components.add_security_scheme(
             "oauth2",

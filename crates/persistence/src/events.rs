@@ -520,3 +520,57 @@ pub fn list_for_user(
     };
     user_events(conn, user, filter.role, &listing, ListKey::Start)
 }
+
+/// The ids of every event `user` owns or that is shared with them: two index scans.
+fn ids_of_user(conn: &mut DbConnection, user: UserId) -> StoreResult<Vec<i64>> {
+    let mut ids: Vec<i64> = events::table
+        .filter(events::owner_id.eq(user.0))
+        .select(events::id)
+        .load(conn)?;
+    ids.extend(
+        event_permissions::table
+            .filter(event_permissions::user_id.eq(user.0))
+            .select(event_permissions::event_id)
+            .load::<i64>(conn)?,
+    );
+    Ok(ids)
+}
+
+/// Every event `user` owns or that is shared with them, by `(start_time, id)`: their
+/// subscription feed.
+pub fn all_of_user(conn: &mut DbConnection, user: UserId) -> StoreResult<Vec<StoredEvent>> {
+    let mut rows = Vec::new();
+    for chunk in ids_of_user(conn, user)?.chunks(1000) {
+        rows.extend(
+            events::table
+                .filter(events::id.eq_any(chunk))
+                .select(EventRow::as_select())
+                .load::<EventRow>(conn)?,
+        );
+    }
+    rows.sort_by_key(|row| (row.start_time, row.id));
+    stored(rows)
+}
+
+/// The id and version of every event `user` owns or that is shared with them, by id:
+/// what their subscription feed shows changes exactly when this does (every change of
+/// an event makes a version; sharing, revoking and deleting change the set).
+pub fn versions_of_user(
+    conn: &mut DbConnection,
+    user: UserId,
+) -> StoreResult<Vec<(EventId, Version)>> {
+    let mut versions = Vec::new();
+    for chunk in ids_of_user(conn, user)?.chunks(1000) {
+        versions.extend(
+            events::table
+                .filter(events::id.eq_any(chunk))
+                .select((events::id, events::version))
+                .load::<(i64, i32)>(conn)?,
+        );
+    }
+    versions.sort_unstable();
+    Ok(versions
+        .into_iter()
+        .map(|(id, version)| (EventId(id), Version(version)))
+        .collect())
+}

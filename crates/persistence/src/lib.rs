@@ -9,6 +9,7 @@ mod content;
 pub mod db;
 pub mod error;
 pub mod events;
+pub mod feed_tokens;
 pub mod live;
 pub mod notifications;
 pub mod occurrences;

@@ -116,7 +116,18 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    feed_tokens (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(feed_tokens -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(events -> users (owner_id));
 diesel::joinable!(event_versions -> events (event_id));
@@ -133,6 +144,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     occurrences,
     horizons,
     notifications,
+    feed_tokens,
 );
 
 diesel::define_sql_function! {

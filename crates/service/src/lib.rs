@@ -9,6 +9,7 @@ mod conflicts;
 pub mod error;
 pub mod events;
 pub mod fanout;
+pub mod feeds;
 pub mod freebusy;
 pub mod history;
 pub mod horizon;

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod events;
+mod feeds;
 mod freebusy;
 mod history;
 mod notifications;
@@ -12,6 +13,7 @@ mod sharing;
 pub use accounts::*;
 pub use convene_live::wire::rfc3339;
 pub use events::*;
+pub use feeds::*;
 pub use freebusy::*;
 pub use history::*;
 pub use notifications::*;

@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod events;
+pub mod feeds;
 pub mod freebusy;
 pub mod health;
 pub mod history;
