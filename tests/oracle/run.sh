@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Expands the oracle's cases with python-dateutil (pinned, in tests/oracle/.venv) and
-# rewrites expansions.json, or with --check fails when the committed file differs.
+# Runs the oracles with their pinned dependencies (tests/oracle/.venv, rebuilt when
+# requirements.txt changes): expand.py (rules, python-dateutil) rewrites expansions.json,
+# ical.py (calendar files, icalendar + recurring-ical-events) rewrites ical/expansions.json;
+# with --check each fails when its committed file differs from a fresh expansion.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 venv="$here/.venv"
@@ -12,4 +14,7 @@ if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$want" ]]; then
     "$venv/bin/pip" install --quiet --disable-pip-version-check --no-deps -r "$here/requirements.txt"
     echo "$want" >"$stamp"
 fi
-"$venv/bin/python" "$here/expand.py" "$@"
+status=0
+"$venv/bin/python" "$here/expand.py" "$@" || status=1
+"$venv/bin/python" "$here/ical.py" "$@" || status=1
+exit "$status"

@@ -16,6 +16,8 @@ use convene_domain::ids::EventId;
 use convene_domain::recurrence::Exception;
 use icalendar::{Calendar, CalendarDateTime, Component, Event, EventLike, Property};
 
+pub mod import;
+
 /// The media type of the documents.
 pub const MEDIA_TYPE: &str = "text/calendar; charset=utf-8";
 

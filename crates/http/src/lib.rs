@@ -115,6 +115,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     ],
                 ))
                 .service(resource(
+                    "/events/import",
+                    [authed(M::POST, events::import)],
+                ))
+                .service(resource(
                     "/events/batch",
                     [authed(M::POST, events::create_batch)],
                 ))

@@ -237,6 +237,12 @@ async fn read_body(
             )));
         }
     };
+    Ok((kind, read_bytes(req, payload).await?))
+}
+
+/// A request body of at most [`MAX_BODY_BYTES`] (413 beyond, told by `Content-Length`
+/// before reading when it is declared).
+pub async fn read_bytes(req: &HttpRequest, payload: &mut Payload) -> Result<Vec<u8>, ApiError> {
     let too_large =
         || ApiError::payload_too_large(format!("the body exceeds {MAX_BODY_BYTES} bytes"));
     let declared = req
@@ -256,7 +262,7 @@ async fn read_body(
         }
         body.extend_from_slice(&chunk);
     }
-    Ok((kind, body))
+    Ok(body)
 }
 
 /// Decodes a body in two steps: the syntax into a document (else 400 `malformed_body`),

@@ -44,6 +44,7 @@ items or 100 share entries); 415 `unsupported_media_type`; 422 `validation_faile
         routes::users::find,
         routes::events::create,
         routes::events::create_batch,
+        routes::events::import,
         routes::events::list,
         routes::events::get,
         routes::events::update,

@@ -209,3 +209,11 @@ pub struct EventList {
     #[schema(required = true)]
     pub next_cursor: Option<String>,
 }
+
+/// The events an import created.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventsImported {
+    /// One event per master `VEVENT` (and per occurrence whose series was not in the
+    /// file), in file order.
+    pub created: Vec<EventRead>,
+}

@@ -2,22 +2,24 @@
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
-use actix_web::{web, Either, HttpRequest, HttpResponse};
+use actix_web::{web, Either, HttpMessage, HttpRequest, HttpResponse};
 use convene_domain::event::{EventFilter, EventInput};
 use convene_domain::ids::EventId;
 use convene_domain::permission::Role;
+use convene_domain::recurrence::{parse_time_zone, DEFAULT_TIME_ZONE};
 use convene_domain::validation::FieldError;
 use convene_service::events;
-use convene_service::{Event, Services};
+use convene_service::{Event, ServiceError, Services};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::auth::Authenticated;
-use crate::dto::{BatchCreate, EventCreate, EventList, EventRead, EventUpdate};
+use crate::dto::{BatchCreate, EventCreate, EventList, EventRead, EventUpdate, EventsImported};
 use crate::error::{blocking, ApiError, Problem};
 use crate::etag::{etag, if_match, none_match_hits};
 use crate::ical;
-use crate::negotiate::{prefers_calendar, Body, Reply};
+use crate::ical::import::{ImportError, MAX_COMPONENTS};
+use crate::negotiate::{prefers_calendar, read_bytes, Body, Reply, CALENDAR};
 use crate::paging;
 
 /// A single event with its `ETag`.
@@ -356,4 +358,116 @@ pub async fn delete(
     let precondition = if_match(&req);
     blocking(move || events::delete(&services, &principal.user, id, precondition)).await?;
     Ok(Reply::no_content())
+}
+
+/// Query of an import.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ImportQuery {
+    /// The IANA zone of all-day events and of floating times when the file has no
+    /// `X-WR-TIMEZONE` (default `UTC`).
+    #[param(example = "Europe/Berlin")]
+    pub time_zone: Option<String>,
+}
+
+/// The import's problem with every event position replaced by its `VEVENT`'s index.
+fn by_component(e: ServiceError, components: &[usize]) -> ServiceError {
+    let component = |i: Option<usize>| i.map(|i| components.get(i).copied().unwrap_or(i));
+    match e {
+        ServiceError::Validation(errors) => ServiceError::Validation(
+            errors
+                .into_iter()
+                .map(|e| FieldError {
+                    index: component(e.index),
+                    ..e
+                })
+                .collect(),
+        ),
+        ServiceError::Conflict(mut conflicts) => {
+            for c in &mut conflicts.listed {
+                c.index = component(c.index);
+                c.batch_index = component(c.batch_index);
+            }
+            ServiceError::Conflict(conflicts)
+        }
+        other => other,
+    }
+}
+
+/// Import a calendar file (`Content-Type: text/calendar`), e.g. one exported by Google
+/// Calendar, Apple Calendar, Outlook or Thunderbird.
+///
+/// Each master `VEVENT` becomes an event: `SUMMARY` (`(No title)` when missing),
+/// `DESCRIPTION`, `LOCATION`, `DTSTART` and `DTEND` or `DURATION`, `RRULE`, `EXDATE`s,
+/// `TRANSP`; its zone is the `TZID` of `DTSTART` (an IANA name, or a `VTIMEZONE` whose
+/// `X-LIC-LOCATION` names one), UTC for `Z` times, and for floating times the calendar's
+/// `X-WR-TIMEZONE` or else `time_zone`. A `VEVENT` with `RECURRENCE-ID` moves or edits
+/// that occurrence of the series with its `UID` (`STATUS:CANCELLED` cancels it); if the
+/// series is not in the file it becomes an event of its own. All-day (`VALUE=DATE`)
+/// events cover their days midnight to midnight in `time_zone` and are transparent.
+/// Cancelled masters are skipped. Atomic like a batch: any invalid or conflicting
+/// component and nothing is stored; `errors` and `conflicts` carry the component's
+/// `index` (0-based, among the file's `VEVENT`s, in file order). At most 500 `VEVENT`s
+/// (413). Not iCalendar → 400 `malformed_body`; an unknown zone → 422 naming
+/// `time_zone` with the component's `index`.
+#[utoipa::path(
+    post, path = "/api/events/import", operation_id = "importEvents", tag = "calendar",
+    params(ImportQuery),
+    request_body(content = String, content_type = "text/calendar", description = "An iCalendar (RFC 5545) file: one VCALENDAR",
+        example = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Google Inc//Google Calendar 70.9054//EN\r\nX-WR-TIMEZONE:Europe/Berlin\r\nBEGIN:VEVENT\r\nUID:standup@google.com\r\nDTSTART;TZID=Europe/Berlin:20270301T090000\r\nDTEND;TZID=Europe/Berlin:20270301T093000\r\nRRULE:FREQ=WEEKLY;BYDAY=MO;COUNT=10\r\nSUMMARY:Team standup\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"),
+    security(("bearer" = []), ("oauth2" = [])),
+    responses(
+        (status = 201, description = "Every event of the file created", body = EventsImported),
+        (status = 400, description = "`malformed_body`: not iCalendar (or not UTF-8)", body = Problem),
+        (status = 401, description = "Not authenticated", body = Problem),
+        (status = 409, description = "`event_conflict`: components overlap the caller's events or one another (`index`, `batch_index`); nothing stored", body = Problem),
+        (status = 413, description = "More than 500 VEVENTs, or a body over 1 MiB", body = Problem),
+        (status = 415, description = "Not `text/calendar`", body = Problem),
+        (status = 422, description = "Invalid components (`index`) or `time_zone`; nothing stored", body = Problem),
+    )
+)]
+pub async fn import(
+    req: HttpRequest,
+    services: web::Data<Services>,
+    Authenticated(principal): Authenticated,
+    query: web::Query<ImportQuery>,
+    payload: web::Payload,
+) -> Result<Reply<EventsImported>, ApiError> {
+    let is_calendar = req
+        .mime_type()
+        .ok()
+        .flatten()
+        .is_some_and(|m| m.essence_str() == CALENDAR);
+    if !is_calendar {
+        return Err(ApiError::unsupported_media_type(
+            "send the calendar file as text/calendar",
+        ));
+    }
+    let zone = match query.into_inner().time_zone {
+        Some(zone) => parse_time_zone(&zone).map_err(|e| ApiError::validation(vec![e]))?,
+        None => DEFAULT_TIME_ZONE,
+    };
+    let body = read_bytes(&req, &mut payload.into_inner()).await?;
+    let text = String::from_utf8(body)
+        .map_err(|_| ApiError::malformed_body("the calendar file is not UTF-8"))?;
+    let imported = ical::import::parse(&text, zone).map_err(|e| match e {
+        ImportError::Malformed(why) => ApiError::malformed_body(why),
+        ImportError::TooMany(n) => {
+            ApiError::payload_too_large(format!("{n} VEVENTs; at most {MAX_COMPONENTS} per import"))
+        }
+        ImportError::Invalid(errors) => ApiError::validation(errors),
+    })?;
+    let components = imported.components;
+    let contents = imported.events;
+    let created = blocking(move || {
+        events::import(&services, &principal.user, contents)
+            .map_err(|e| by_component(e, &components))
+    })
+    .await?;
+    Ok(Reply::with_status(
+        StatusCode::CREATED,
+        EventsImported {
+            created: created.into_iter().map(EventRead::from).collect(),
+        },
+    ))
 }

@@ -41,6 +41,20 @@ pub fn create_batch(
     store(services, actor, contents, true)
 }
 
+/// Creates events read from a calendar file (already validated, exceptions included)
+/// atomically, like a batch: problems and conflicts carry the event's position in
+/// `contents`. Nothing to create creates nothing.
+pub fn import(
+    services: &Services,
+    actor: &User,
+    contents: Vec<EventContent>,
+) -> Result<Vec<Event>, ServiceError> {
+    if contents.is_empty() {
+        return Ok(Vec::new());
+    }
+    store(services, actor, contents, true)
+}
+
 /// Items whose busy occurrences overlap those of other items of the batch: each item
 /// once, naming one occurrence of another item it overlaps.
 fn in_batch_conflicts(contents: &[EventContent], plans: &[Plan]) -> Conflicts {

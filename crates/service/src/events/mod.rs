@@ -15,7 +15,7 @@ use convene_domain::recurrence::end_of_time;
 use convene_domain::schedule::TimeRange;
 use convene_persistence::events;
 
-pub use self::batch::{create, create_batch};
+pub use self::batch::{create, create_batch, import};
 pub use self::occurrence::{
     cancel as cancel_occurrence, split, update as update_occurrence, OccurrenceItem,
 };
