@@ -142,7 +142,12 @@ fn after(start: DateTime<Utc>, zone: Tz, raw: &str) -> Result<DateTime<Utc>, Str
     let bad = || format!("DURATION {raw:?} is not a positive RFC 5545 duration (e.g. PT45M, P1D)");
     let raw = raw.trim();
     let text = raw.strip_prefix('+').unwrap_or(raw);
-    if !text.starts_with('P') {
+    // (The crate stops at the first character it cannot read and ignores the rest.)
+    if !text.starts_with('P')
+        || !text
+            .chars()
+            .all(|c| c.is_ascii_digit() || "PWDTHMS".contains(c))
+    {
         return Err(bad());
     }
     let (days, exact) = match iso8601::duration(text).map_err(|_| bad())? {
@@ -164,6 +169,9 @@ fn after(start: DateTime<Utc>, zone: Tz, raw: &str) -> Result<DateTime<Utc>, Str
         ),
         iso8601::Duration::YMDHMS { .. } => return Err(bad()),
     };
+    if days == 0 && exact.is_zero() {
+        return Err(bad());
+    }
     let local = start.with_timezone(&zone).naive_local() + Duration::days(days);
     Ok(place(zone, local) + exact)
 }
@@ -495,4 +503,83 @@ pub fn parse(file: &str, zone: Tz) -> Result<Imported, ImportError> {
     found.sort_by_key(|(i, _)| *i);
     let (components, events) = found.into_iter().unzip();
     Ok(Imported { events, components })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn durations_are_nominal_days_and_exact_times() {
+        let berlin: Tz = "Europe/Berlin".parse().unwrap();
+        // Across the spring-forward night: one day keeps 12:00 on the wall clock (23 h),
+        // 24 hours do not.
+        let start = at("2027-03-27T11:00:00Z");
+        assert_eq!(
+            after(start, berlin, "P1D").unwrap(),
+            at("2027-03-28T10:00:00Z")
+        );
+        assert_eq!(
+            after(start, berlin, "PT24H").unwrap(),
+            at("2027-03-28T11:00:00Z")
+        );
+        assert_eq!(
+            after(start, berlin, "P1W").unwrap(),
+            at("2027-04-03T10:00:00Z")
+        );
+        assert_eq!(
+            after(start, berlin, "+PT45M").unwrap(),
+            at("2027-03-27T11:45:00Z")
+        );
+        assert_eq!(
+            after(start, berlin, "P1DT2H30M").unwrap(),
+            at("2027-03-28T12:30:00Z")
+        );
+        for bad in [
+            "-PT1H", "P1M", "P1Y", "45M", "", "PT", "PT0S", "P", "PT45Mx", "PT1.5H",
+        ] {
+            assert!(after(start, berlin, bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn until_in_local_time_or_as_a_date_becomes_utc() {
+        let new_york: Tz = "America/New_York".parse().unwrap();
+        assert_eq!(
+            rule("FREQ=DAILY;UNTIL=20270310", new_york),
+            "FREQ=DAILY;UNTIL=20270311T045959Z"
+        );
+        assert_eq!(
+            rule("FREQ=WEEKLY;UNTIL=20270701T090000;BYDAY=MO", new_york),
+            "FREQ=WEEKLY;UNTIL=20270701T130000Z;BYDAY=MO"
+        );
+        assert_eq!(
+            rule("FREQ=DAILY;UNTIL=20270701T090000Z", new_york),
+            "FREQ=DAILY;UNTIL=20270701T090000Z"
+        );
+        assert_eq!(rule("FREQ=DAILY;COUNT=3", new_york), "FREQ=DAILY;COUNT=3");
+    }
+
+    #[test]
+    fn components_are_indexed_among_vevents() {
+        let file = "BEGIN:VCALENDAR\r\nBEGIN:VTIMEZONE\r\nTZID:X\r\nEND:VTIMEZONE\r\n\
+BEGIN:VEVENT\r\nUID:a\r\nDTSTART:20270101T100000Z\r\nDTEND:20270101T110000Z\r\nEND:VEVENT\r\n\
+BEGIN:VEVENT\r\nUID:b\r\nDTSTART;TZID=X:20270101T100000\r\nDTEND:20270101T110000Z\r\nEND:VEVENT\r\n\
+END:VCALENDAR\r\n";
+        let Err(ImportError::Invalid(errors)) = parse(file, Tz::UTC) else {
+            panic!("an unknown zone is a problem");
+        };
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].field, "time_zone");
+        assert_eq!(errors[0].index, Some(1));
+        let ok = parse(&file.replace("TZID=X", "TZID=Europe/Paris"), Tz::UTC).unwrap();
+        assert_eq!(ok.components, [0, 1]);
+        assert_eq!(ok.events[1].time_zone.name(), "Europe/Paris");
+        assert_eq!(ok.events[0].title, UNTITLED);
+    }
 }
