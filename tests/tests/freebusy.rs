@@ -13,6 +13,7 @@ backend_tests!(
     windows_and_user_lists_are_bounded,
     slots_are_the_earliest_aligned_times_everyone_is_free,
     series_count_beyond_the_horizon,
+    a_long_answer_is_truncated_and_resumes,
 );
 
 /// `2030-01-01T00:00:00Z` plus `minutes`.
@@ -379,4 +380,54 @@ async fn series_count_beyond_the_horizon(backend: Backend) {
         })
         .collect();
     assert_eq!(busy, expected);
+}
+
+/// Over 2,000 busy intervals in the window: the first 2,000 with `truncated`, and asking
+/// again from the last one's end gives the rest.
+async fn a_long_answer_is_truncated_and_resumes(backend: Backend) {
+    let app = app!(backend);
+    let (alice, token) = app.user("alice").await;
+    // Six daily half hours through 2027: 2,190 intervals, none touching.
+    let series: Vec<Value> = (0..6)
+        .map(|h| {
+            json!({"title": format!("Daily {h}"), "start_time": format!("2027-01-01T0{h}:00:00Z"),
+                   "end_time": format!("2027-01-01T0{h}:30:00Z"), "recurrence": "FREQ=DAILY;COUNT=365"})
+        })
+        .collect();
+    let res = app.post_batch(&token, series).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let ask =
+        |from: String| json!({"user_ids": [alice], "from": from, "to": "2028-01-01T00:00:00Z"});
+    let first = post_ok(
+        &app,
+        "/api/freebusy",
+        &token,
+        &ask("2027-01-01T00:00:00Z".into()),
+    )
+    .await;
+    let entry = &first["users"][0];
+    assert_eq!(entry["truncated"], true, "{entry}");
+    let mut all = intervals(&entry["busy"]);
+    assert_eq!(all.len(), 2000);
+    let resume = all.last().unwrap().1.clone();
+    let rest = post_ok(&app, "/api/freebusy", &token, &ask(resume)).await;
+    let entry = &rest["users"][0];
+    let mut keys: Vec<&String> = entry.as_object().unwrap().keys().collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        ["busy", "user_id"],
+        "complete answers carry no truncated member"
+    );
+    all.extend(intervals(&entry["busy"]));
+    assert_eq!(all.len(), 6 * 365);
+    let mut expected = Vec::new();
+    for day in 0..365 {
+        let date =
+            chrono::NaiveDate::from_ymd_opt(2027, 1, 1).unwrap() + chrono::Duration::days(day);
+        for h in 0..6 {
+            expected.push((format!("{date}T0{h}:00:00Z"), format!("{date}T0{h}:30:00Z")));
+        }
+    }
+    assert_eq!(all, expected);
 }

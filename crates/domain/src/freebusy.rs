@@ -11,6 +11,9 @@ use crate::validation::FieldError;
 pub const MAX_SPAN_DAYS: i64 = 366;
 /// Most users one request names.
 pub const MAX_USERS: usize = 50;
+/// Most busy intervals one user's entry lists; beyond, the entry says it is truncated
+/// (a year of eight meetings a working day is about 2,000).
+pub const MAX_BUSY_INTERVALS: usize = 2000;
 /// Most slots one request returns.
 pub const MAX_SLOTS: i64 = 100;
 /// Slots returned when the request names no `limit`.

@@ -155,13 +155,15 @@ const BUSY_STEP: i64 = 5_000;
 
 /// When `owner` is busy within `window`, from the stored occurrences: the one starting
 /// last before the window (an owner's busy occurrences never overlap, so no earlier one
-/// can reach into it) and those starting inside it, read in steps — index range scans
-/// of `(owner_id, start_time)`, whatever the rest of the calendar holds.
+/// can reach into it) and those starting inside it, in start order, read in steps —
+/// index range scans of `(owner_id, start_time)`, whatever the rest of the calendar
+/// holds. At most `max` of them: `true` when there are more.
 pub fn busy_within(
     conn: &mut DbConnection,
     owner: UserId,
     window: &TimeRange,
-) -> StoreResult<Vec<TimeRange>> {
+    max: usize,
+) -> StoreResult<(Vec<TimeRange>, bool)> {
     let mut busy: Vec<TimeRange> =
         starting_before_desc(conn, owner, window.start(), None, None, 1)?
             .into_iter()
@@ -170,11 +172,18 @@ pub fn busy_within(
             .collect();
     let mut from = window.start();
     loop {
+        if busy.len() > max {
+            busy.truncate(max);
+            return Ok((busy, true));
+        }
         let Ok(rest) = TimeRange::new(from, window.end()) else {
-            return Ok(busy);
+            return Ok((busy, false));
         };
-        let step = starting_within_asc(conn, owner, &rest, None, BUSY_STEP)?;
-        let full = step.len() == usize::try_from(BUSY_STEP).unwrap_or(usize::MAX);
+        let room =
+            i64::try_from(max.saturating_add(1).saturating_sub(busy.len())).unwrap_or(i64::MAX);
+        let want = room.min(BUSY_STEP);
+        let step = starting_within_asc(conn, owner, &rest, None, want)?;
+        let full = step.len() == usize::try_from(want).unwrap_or(usize::MAX);
         // Starts are distinct (busy occurrences never overlap): go on just after the last.
         let next = step
             .last()
@@ -182,7 +191,11 @@ pub fn busy_within(
         busy.extend(step.into_iter().map(|b| b.range));
         match next {
             Some(next) if full => from = next,
-            _ => return Ok(busy),
+            _ if busy.len() > max => {
+                busy.truncate(max);
+                return Ok((busy, true));
+            }
+            _ => return Ok((busy, false)),
         }
     }
 }

@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use chrono::Duration;
 use convene_domain::account::User;
 use convene_domain::event::Transparency;
-use convene_domain::freebusy::{self, MAX_USERS};
+use convene_domain::freebusy::{self, MAX_BUSY_INTERVALS, MAX_USERS};
 use convene_domain::ids::UserId;
 use convene_domain::schedule::TimeRange;
 use convene_domain::validation::FieldError;
@@ -17,11 +17,21 @@ use convene_persistence::{events, permissions, DbConnection};
 
 use crate::{ServiceError, Services};
 
+/// One user's busy time in a window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Busy {
+    /// Merged, in order, within the window; at most [`MAX_BUSY_INTERVALS`].
+    pub intervals: Vec<TimeRange>,
+    /// Whether more busy time follows the last interval's end within the window (ask
+    /// again from there).
+    pub truncated: bool,
+}
+
 /// What the caller may know of one user's time.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Availability {
-    /// Busy at these times (merged, in order, within the window).
-    Busy(Vec<TimeRange>),
+    /// Busy at these times.
+    Busy(Busy),
     /// Neither the caller nor a collaborator of theirs (or no such user).
     NotVisible,
 }
@@ -52,7 +62,8 @@ pub fn freebusy(
         .into_iter()
         .map(|user| {
             Ok(if visible.contains(&user) {
-                (user, Availability::Busy(busy_of(&mut conn, user, window)?))
+                let busy = busy_of(&mut conn, user, window, MAX_BUSY_INTERVALS)?;
+                (user, Availability::Busy(busy))
             } else {
                 (user, Availability::NotVisible)
             })
@@ -73,8 +84,10 @@ pub fn slots(
     let mut conn = services.conn()?;
     let visible = visible_among(&mut conn, actor.id, &users)?;
     let mut busy = Vec::new();
+    // The answer is at most `limit` slots, so every busy interval is read (a user's
+    // calendar bounds it).
     for user in users.into_iter().filter(|u| visible.contains(u)) {
-        busy.extend(busy_of(&mut conn, user, window)?);
+        busy.extend(busy_of(&mut conn, user, window, usize::MAX)?.intervals);
     }
     let busy = freebusy::merge(window, busy);
     Ok(freebusy::free_slots(
@@ -117,13 +130,26 @@ fn visible_among(
 }
 
 /// When `user` is busy within `window`: their stored busy occurrences, and those of
-/// their opaque series past how far each is stored, from the rule; merged.
+/// their opaque series past how far each is stored, from the rule; merged, the first
+/// `max` intervals. When more stored occurrences follow than are read, the answer
+/// reaches only to the start of the first one not read (complete up to there).
 fn busy_of(
     conn: &mut DbConnection,
     user: UserId,
     window: &TimeRange,
-) -> Result<Vec<TimeRange>, ServiceError> {
-    let mut busy = stored_occurrences::busy_within(conn, user, window)?;
+    max: usize,
+) -> Result<Busy, ServiceError> {
+    let (mut busy, cut) =
+        stored_occurrences::busy_within(conn, user, window, max.saturating_add(1))?;
+    let window = match busy.last() {
+        Some(last) if cut => TimeRange::new(window.start(), last.start())
+            .map_err(|e| ServiceError::Internal(format!("busy reach: {e:?}")))?,
+        _ => *window,
+    };
+    if cut {
+        busy.pop();
+    }
+    let window = &window;
     for (event, until) in events::behind_horizon_of(conn, user, window.end())? {
         if event.content.transparency == Transparency::Transparent {
             continue;
@@ -137,5 +163,11 @@ fn busy_of(
                 .map(|o| o.range),
         );
     }
-    Ok(freebusy::merge(window, busy))
+    let mut intervals = freebusy::merge(window, busy);
+    let truncated = cut || intervals.len() > max;
+    intervals.truncate(max);
+    Ok(Busy {
+        intervals,
+        truncated,
+    })
 }

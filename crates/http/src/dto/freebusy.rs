@@ -101,8 +101,14 @@ pub struct UserBusy {
     /// The user.
     pub user_id: i64,
     /// When they are busy in the window: merged intervals of the busy (opaque)
-    /// occurrences of the events they own, clipped to the window, in time order.
+    /// occurrences of the events they own, clipped to the window, in time order; at
+    /// most 2,000.
     pub busy: Vec<Interval>,
+    /// Present (`true`) only when more busy time follows the last interval's end within
+    /// the window than the 2,000 listed: ask again with `from` at that end.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[schema(required = false)]
+    pub truncated: bool,
 }
 
 /// A user whose time the caller may not see.

@@ -73,7 +73,9 @@ fn users_and_window(
 /// either way — the merged busy intervals within `[from, to)`: the busy (opaque)
 /// occurrences of the events that user owns, clipped to the window, without titles.
 /// Anyone else, and ids of no user, answer `{user_id, error: "not_visible"}`. `to` must
-/// be after `from` and at most 366 days after it (422).
+/// be after `from` and at most 366 days after it (422). An entry lists at most 2,000
+/// intervals; one with more busy time after its last interval says `truncated: true`
+/// (ask again with `from` at that interval's end).
 #[utoipa::path(
     post, path = "/api/freebusy", operation_id = "freeBusy", tag = "events",
     request_body = FreeBusyRequest,
@@ -112,7 +114,8 @@ pub async fn freebusy(
             .map(|(user, availability)| match availability {
                 Availability::Busy(busy) => FreeBusyUser::Busy(UserBusy {
                     user_id: user.0,
-                    busy: busy.into_iter().map(Interval::from).collect(),
+                    busy: busy.intervals.into_iter().map(Interval::from).collect(),
+                    truncated: busy.truncated,
                 }),
                 Availability::NotVisible => FreeBusyUser::NotVisible(UserNotVisible {
                     user_id: user.0,
