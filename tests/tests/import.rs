@@ -522,6 +522,19 @@ async fn malformed_and_oversized_files_are_refused(backend: Backend) {
         "unsupported_media_type",
     )
     .await;
+    // The same bytes as application/octet-stream (untyped uploads) are read alike.
+    let res = app
+        .request(reqwest::Method::POST, "/api/events/import")
+        .bearer_auth(&token)
+        .header("Content-Type", "application/octet-stream")
+        .body(calendar(&[vevent(
+            "bin",
+            &["SUMMARY:Bytes", "DTSTART:20280101T100000Z", "DURATION:PT1H"],
+        )]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
     // Not authenticated: 401 before anything else.
     let res = app
         .request(reqwest::Method::POST, "/api/events/import")

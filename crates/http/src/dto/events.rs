@@ -210,6 +210,13 @@ pub struct EventList {
     pub next_cursor: Option<String>,
 }
 
+/// A calendar file sent as `application/octet-stream` (clients that upload files
+/// untyped, or whose generators have no text/calendar): the same iCalendar bytes.
+#[derive(ToSchema)]
+#[schema(value_type = String, format = Binary)]
+#[allow(dead_code)]
+pub struct CalendarFile(Vec<u8>);
+
 /// The events an import created.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EventsImported {

@@ -14,7 +14,9 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::auth::Authenticated;
-use crate::dto::{BatchCreate, EventCreate, EventList, EventRead, EventUpdate, EventsImported};
+use crate::dto::{
+    BatchCreate, CalendarFile, EventCreate, EventList, EventRead, EventUpdate, EventsImported,
+};
 use crate::error::{blocking, ApiError, Problem};
 use crate::etag::{etag, if_match, none_match_hits};
 use crate::ical;
@@ -413,8 +415,9 @@ fn by_component(e: ServiceError, components: &[usize]) -> ServiceError {
 #[utoipa::path(
     post, path = "/api/events/import", operation_id = "importEvents", tag = "calendar",
     params(ImportQuery),
-    request_body(content = String, content_type = "text/calendar", description = "An iCalendar (RFC 5545) file: one VCALENDAR",
-        example = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Google Inc//Google Calendar 70.9054//EN\r\nX-WR-TIMEZONE:Europe/Berlin\r\nBEGIN:VEVENT\r\nUID:standup@google.com\r\nDTSTART;TZID=Europe/Berlin:20270301T090000\r\nDTEND;TZID=Europe/Berlin:20270301T093000\r\nRRULE:FREQ=WEEKLY;BYDAY=MO;COUNT=10\r\nSUMMARY:Team standup\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"),
+    request_body(description = "An iCalendar (RFC 5545) file: one VCALENDAR, as `text/calendar` (or the same bytes as `application/octet-stream`)",
+        content((String = "text/calendar", example = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Google Inc//Google Calendar 70.9054//EN\r\nX-WR-TIMEZONE:Europe/Berlin\r\nBEGIN:VEVENT\r\nUID:standup@google.com\r\nDTSTART;TZID=Europe/Berlin:20270301T090000\r\nDTEND;TZID=Europe/Berlin:20270301T093000\r\nRRULE:FREQ=WEEKLY;BYDAY=MO;COUNT=10\r\nSUMMARY:Team standup\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"),
+            (CalendarFile = "application/octet-stream"))),
     security(("bearer" = []), ("oauth2" = [])),
     responses(
         (status = 201, description = "Every event of the file created", body = EventsImported),
@@ -422,7 +425,7 @@ fn by_component(e: ServiceError, components: &[usize]) -> ServiceError {
         (status = 401, description = "Not authenticated", body = Problem),
         (status = 409, description = "`event_conflict`: components overlap the caller's events or one another (`index`, `batch_index`); nothing stored", body = Problem),
         (status = 413, description = "More than 500 VEVENTs, or a body over 1 MiB", body = Problem),
-        (status = 415, description = "Not `text/calendar`", body = Problem),
+        (status = 415, description = "Neither `text/calendar` nor `application/octet-stream`", body = Problem),
         (status = 422, description = "Invalid components (`index`) or `time_zone`; nothing stored", body = Problem),
     )
 )]
@@ -437,10 +440,10 @@ pub async fn import(
         .mime_type()
         .ok()
         .flatten()
-        .is_some_and(|m| m.essence_str() == CALENDAR);
+        .is_some_and(|m| [CALENDAR, "application/octet-stream"].contains(&m.essence_str()));
     if !is_calendar {
         return Err(ApiError::unsupported_media_type(
-            "send the calendar file as text/calendar",
+            "send the calendar file as text/calendar (or application/octet-stream)",
         ));
     }
     let zone = match query.into_inner().time_zone {
