@@ -57,6 +57,16 @@ fn busy(rows: Vec<BusyRow>) -> StoreResult<Vec<Busy>> {
     rows.into_iter().map(Busy::try_from).collect()
 }
 
+/// Whether the database itself refuses busy occurrences of one owner that overlap
+/// (PostgreSQL's exclusion constraint `occurrences_no_overlap`: an insert that would
+/// overlap fails with [`StoreError::Overlap`]). SQLite stores whatever it is given: its
+/// writers check first, one at a time.
+///
+/// [`StoreError::Overlap`]: crate::StoreError::Overlap
+pub fn overlaps_refused(conn: &DbConnection) -> bool {
+    matches!(conn, DbConnection::Postgresql(_))
+}
+
 /// Stores the busy occurrences of events of `owner`, in chunks.
 pub fn insert(
     conn: &mut DbConnection,

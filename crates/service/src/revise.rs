@@ -8,7 +8,7 @@ use convene_domain::notification::{NotificationData, NotificationKind};
 use convene_domain::permission::Action;
 use convene_domain::version::{is_effective, ChangeKind, VersionRecord};
 use convene_persistence::occurrences as stored_occurrences;
-use convene_persistence::{events, versions, DbConnection};
+use convene_persistence::{events, versions, DbConnection, StoreError};
 
 use crate::access::{authorized, Event, Precondition};
 use crate::error::Conflicts;
@@ -61,7 +61,11 @@ pub(crate) fn revise(
         &EventContent,
     ) -> Result<(EventContent, Option<Version>), ServiceError>,
 ) -> Result<Event, ServiceError> {
+    // As for creates: where the database refuses overlaps itself, the new occurrences are
+    // stored without probes, and only a refusal runs the write again, probing, for 409.
+    let mut probe_first = None;
     services.write(|conn, notes| {
+        let probe = *probe_first.get_or_insert_with(|| !stored_occurrences::overlaps_refused(conn));
         let at = now();
         let Event { event, role } = authorized(conn, id, actor.id, action)?;
         Precondition::check(precondition, event.version)?;
@@ -80,18 +84,20 @@ pub(crate) fn revise(
                 .recurrence
                 .plan(&next, at)
                 .map_err(|e| ServiceError::Validation(vec![e]))?;
-            let mut found = Conflicts::default();
-            occurrences::check(
-                conn,
-                event.owner,
-                actor.id,
-                &plan.busy,
-                Some(event.id),
-                None,
-                &mut found,
-            )?;
-            if !found.is_empty() {
-                return Err(ServiceError::Conflict(found));
+            if probe {
+                let mut found = Conflicts::default();
+                occurrences::check(
+                    conn,
+                    event.owner,
+                    actor.id,
+                    &plan.busy,
+                    Some(event.id),
+                    None,
+                    &mut found,
+                )?;
+                if !found.is_empty() {
+                    return Err(ServiceError::Conflict(found));
+                }
             }
             Some(plan)
         };
@@ -105,7 +111,13 @@ pub(crate) fn revise(
         )?
         .ok_or(ServiceError::Contended)?;
         if let Some(plan) = &plan {
-            stored_occurrences::replace(conn, event.owner, event.id, &plan.busy)?;
+            match stored_occurrences::replace(conn, event.owner, event.id, &plan.busy) {
+                Err(StoreError::Overlap) if !probe => {
+                    probe_first = Some(true);
+                    return Err(ServiceError::Contended);
+                }
+                other => other?,
+            }
         }
         let change = match restored_from {
             Some(_) => ChangeKind::RolledBack,

@@ -8,7 +8,7 @@ use convene_domain::recurrence::Occurrence;
 use convene_domain::schedule::overlaps_within;
 use convene_domain::version::ChangeKind;
 use convene_persistence::occurrences as stored_occurrences;
-use convene_persistence::{events, versions};
+use convene_persistence::{events, versions, StoreError};
 
 use crate::access::Event;
 use crate::error::{Conflict, Conflicts, CONFLICTS_LISTED};
@@ -114,7 +114,13 @@ fn store(
     if !in_batch.is_empty() {
         return Err(ServiceError::Conflict(in_batch));
     }
+    // Where the database refuses overlaps itself (PostgreSQL), the occurrences are
+    // inserted without a probe each: a conflict is the exception, and the exclusion
+    // constraint finds it. Then the write runs again, probing, to answer 409 with the
+    // occurrences in the way. (SQLite probes first, always.)
+    let mut probe_first = None;
     services.write(|conn, notes| {
+        let probe = *probe_first.get_or_insert_with(|| !stored_occurrences::overlaps_refused(conn));
         // The events, their first versions and their notifications are stored first: no
         // other transaction sees them before commit, and the owner's calendar lock is then
         // held only for the conflict check and the occurrences.
@@ -147,27 +153,36 @@ fn store(
         }
         notes.flush(conn)?;
         events::lock_calendar(conn, actor.id)?;
-        let mut found = Conflicts::default();
-        for (i, plan) in plans.iter().enumerate() {
-            occurrences::check(
-                conn,
-                actor.id,
-                actor.id,
-                &plan.busy,
-                None,
-                indexed.then_some(i),
-                &mut found,
-            )?;
-        }
-        if !found.is_empty() {
-            return Err(ServiceError::Conflict(found));
+        if probe {
+            let mut found = Conflicts::default();
+            for (i, plan) in plans.iter().enumerate() {
+                occurrences::check(
+                    conn,
+                    actor.id,
+                    actor.id,
+                    &plan.busy,
+                    None,
+                    indexed.then_some(i),
+                    &mut found,
+                )?;
+            }
+            if !found.is_empty() {
+                return Err(ServiceError::Conflict(found));
+            }
         }
         let busy: Vec<_> = created
             .iter()
             .zip(&plans)
             .flat_map(|(event, plan)| plan.busy.iter().map(|o| (event.id, *o)))
             .collect();
-        stored_occurrences::insert(conn, actor.id, &busy)?;
+        match stored_occurrences::insert(conn, actor.id, &busy) {
+            // Something is in the way: roll back and run again, probing.
+            Err(StoreError::Overlap) if !probe => {
+                probe_first = Some(true);
+                return Err(ServiceError::Contended);
+            }
+            other => other?,
+        }
         Ok(created
             .into_iter()
             .map(|event| Event {
