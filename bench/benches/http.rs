@@ -13,7 +13,8 @@
 //!
 //! On PostgreSQL the same run measures the database's limit for the same work: the
 //! statements a create (and a title update, and a GET) runs — the session lookup, the
-//! calendar lock, the conflict probe, the inserts, the `NOTIFY` — as prepared statements,
+//! inserts, the `NOTIFY`, the calendar lock, the occurrence (whose exclusion constraint
+//! is the conflict check on PostgreSQL) — as prepared statements,
 //! one round trip each, on 16 connections and on as many as the server's pool (10; the
 //! better counts), without HTTP. It prints one table (requests per second, p50, p99,
 //! ratio to the limit) and checks the goals: create and update at 16 ≥ 70 % of their
@@ -359,10 +360,6 @@ const PREPARE: &str = "
         FROM sessions s JOIN users u ON u.id = s.user_id
         WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL AND s.expires_at > now();
     PREPARE calendar_lock(bigint) AS SELECT pg_advisory_xact_lock($1)::text;
-    PREPARE probe(bigint, timestamp) AS
-        SELECT event_id, recurrence_id, start_time, end_time FROM occurrences
-        WHERE owner_id = $1 AND start_time < $2
-        ORDER BY start_time DESC, event_id DESC LIMIT 3;
     PREPARE insert_event(bigint, text, timestamp, timestamp) AS
         INSERT INTO events (owner_id, title, description, start_time, end_time, location,
                             version, created_at, updated_at, time_zone, recurrence,
@@ -425,7 +422,6 @@ fn raw_limits(url: &str, user: i64, session: i64, events: &[i64]) -> BenchResult
                  EXECUTE insert_notification({user}, 'event_created', currval('events_id_seq'));
                  EXECUTE announce('n:' || currval('notifications_id_seq'));
                  EXECUTE calendar_lock({user});
-                 EXECUTE probe({user}, '{end}');
                  EXECUTE insert_occurrence(currval('events_id_seq'), {user}, '{start}', '{end}');
                  COMMIT;"
             ),
