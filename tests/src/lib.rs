@@ -580,6 +580,22 @@ impl TestApp {
         read
     }
 
+    /// `DELETE /api/events/{id}/occurrences/{recurrence_id}` as the bearer of `token`:
+    /// cancels one occurrence of a series; asserts 204.
+    pub async fn cancel_occurrence(&self, token: &str, id: i64, recurrence_id: &str) {
+        let path = format!("/api/events/{id}/occurrences/{recurrence_id}");
+        let res = self.delete(&path, Some(token)).await;
+        assert_eq!(res.status(), StatusCode::NO_CONTENT, "DELETE {path}");
+    }
+
+    /// `PATCH /api/events/{id}/occurrences/{recurrence_id}` with `body` as the bearer of
+    /// `token`: moves or edits one occurrence; asserts 200.
+    pub async fn patch_occurrence(&self, token: &str, id: i64, recurrence_id: &str, body: &Value) {
+        let path = format!("/api/events/{id}/occurrences/{recurrence_id}");
+        let res = self.patch(&path, body, Some(token)).await;
+        assert_eq!(res.status(), StatusCode::OK, "PATCH {path} with {body}");
+    }
+
     /// `GET path` as the bearer of `token`; asserts 200 and returns the JSON body.
     pub async fn get_ok(&self, path: &str, token: &str) -> Value {
         let res = self.get(path, Some(token)).await;

@@ -151,21 +151,15 @@ async fn busy_time_is_merged_clipped_and_private(backend: Backend) {
     )
     .await;
     let id = id_of(&series);
-    let res = app
-        .delete(
-            &format!("/api/events/{id}/occurrences/{}", at(2 * 24 * 60 + 7 * 60)),
-            Some(&alice_token),
-        )
+    app.cancel_occurrence(&alice_token, id, &at(2 * 24 * 60 + 7 * 60))
         .await;
-    assert_eq!(res.status(), StatusCode::NO_CONTENT);
-    let res = app
-        .patch(
-            &format!("/api/events/{id}/occurrences/{}", at(3 * 24 * 60 + 7 * 60)),
-            &json!({"start_time": at(3 * 24 * 60 + 9 * 60), "end_time": at(3 * 24 * 60 + 10 * 60)}),
-            Some(&alice_token),
-        )
-        .await;
-    assert_eq!(res.status(), StatusCode::OK);
+    app.patch_occurrence(
+        &alice_token,
+        id,
+        &at(3 * 24 * 60 + 7 * 60),
+        &json!({"start_time": at(3 * 24 * 60 + 9 * 60), "end_time": at(3 * 24 * 60 + 10 * 60)}),
+    )
+    .await;
     let doc = post_ok(
         &app,
         "/api/freebusy",

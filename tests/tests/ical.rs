@@ -103,22 +103,16 @@ async fn a_series_exports_its_rule_cancellations_and_overrides(backend: Backend)
     )
     .await;
     let id = id_of(&series);
-    let res = app
-        .delete(
-            &format!("/api/events/{id}/occurrences/2027-03-22T08:00:00Z"),
-            Some(&token),
-        )
+    app.cancel_occurrence(&token, id, "2027-03-22T08:00:00Z")
         .await;
-    assert_eq!(res.status(), StatusCode::NO_CONTENT);
-    let res = app
-        .patch(
-            &format!("/api/events/{id}/occurrences/2027-04-05T07:00:00Z"),
-            &json!({"title": "Sync, moved", "start_time": "2027-04-06T12:00:00Z",
-                    "end_time": "2027-04-06T13:00:00Z"}),
-            Some(&token),
-        )
-        .await;
-    assert_eq!(res.status(), StatusCode::OK);
+    app.patch_occurrence(
+        &token,
+        id,
+        "2027-04-05T07:00:00Z",
+        &json!({"title": "Sync, moved", "start_time": "2027-04-06T12:00:00Z",
+                "end_time": "2027-04-06T13:00:00Z"}),
+    )
+    .await;
     let text = ics(&app, &token, id).await;
     let events = vevents(&text);
     assert_eq!(events.len(), 2, "the master and one override");

@@ -174,13 +174,8 @@ async fn make_export_case(app: &TestApp, token: &str, name: &str) -> i64 {
             )
             .await;
             // Cancel one in summer time, move another across the week, rename a third.
-            let res = app
-                .delete(
-                    &format!("/api/events/{id}/occurrences/2027-04-05T07:00:00Z"),
-                    Some(token),
-                )
+            app.cancel_occurrence(token, id, "2027-04-05T07:00:00Z")
                 .await;
-            assert_eq!(res.status(), StatusCode::NO_CONTENT);
             for (rid, body) in [
                 (
                     "2027-03-22T08:00:00Z",
@@ -191,14 +186,7 @@ async fn make_export_case(app: &TestApp, token: &str, name: &str) -> i64 {
                     json!({"title": "Team sync (retro)"}),
                 ),
             ] {
-                let res = app
-                    .patch(
-                        &format!("/api/events/{id}/occurrences/{rid}"),
-                        &body,
-                        Some(token),
-                    )
-                    .await;
-                assert_eq!(res.status(), StatusCode::OK, "{rid}");
+                app.patch_occurrence(token, id, rid, &body).await;
             }
             id
         }
@@ -210,13 +198,8 @@ async fn make_export_case(app: &TestApp, token: &str, name: &str) -> i64 {
                 "transparency": "transparent"}),
             )
             .await;
-            let res = app
-                .delete(
-                    &format!("/api/events/{id}/occurrences/2027-03-15T06:30:00Z"),
-                    Some(token),
-                )
+            app.cancel_occurrence(token, id, "2027-03-15T06:30:00Z")
                 .await;
-            assert_eq!(res.status(), StatusCode::NO_CONTENT);
             id
         }
         "export-sydney-monthly" => {

@@ -175,4 +175,17 @@ mod tests {
         assert_eq!(WholeNumber::Float(2f64.powi(63)).value(), None);
         assert_eq!(WholeNumber::Float(f64::NAN).value(), None);
     }
+
+    /// JSON text is read correctly rounded: whole numbers written as floats stay whole
+    /// (Schemathesis sent this one, which serde_json's fast float parser read with a
+    /// fraction).
+    #[test]
+    fn whole_floats_in_json_read_back_whole() {
+        #[allow(clippy::unwrap_used)]
+        let n: WholeNumber = serde_json::from_str("-2251799813685247.0").unwrap();
+        assert_eq!(n.value(), Some(-2_251_799_813_685_247));
+        #[allow(clippy::unwrap_used)]
+        let n: WholeNumber = serde_json::from_str("362881.0").unwrap();
+        assert_eq!(n.value(), Some(362_881));
+    }
 }

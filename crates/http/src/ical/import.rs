@@ -383,6 +383,8 @@ fn apply_override(
 /// Reads a calendar file; `zone` is where floating times (without `X-WR-TIMEZONE`) and
 /// all-day events are.
 pub fn parse(file: &str, zone: Tz) -> Result<Imported, ImportError> {
+    // Some applications (Outlook among them) begin their files with a byte-order mark.
+    let file = file.strip_prefix('\u{feff}').unwrap_or(file);
     let unfolded = unfold(file);
     let roots = read_calendar_simple(&unfolded)
         .map_err(|e| ImportError::Malformed(format!("not iCalendar: {e}")))?;
@@ -578,6 +580,8 @@ END:VCALENDAR\r\n";
         assert_eq!(errors[0].field, "time_zone");
         assert_eq!(errors[0].index, Some(1));
         let ok = parse(&file.replace("TZID=X", "TZID=Europe/Paris"), Tz::UTC).unwrap();
+        let with_bom = format!("\u{feff}{}", file.replace("TZID=X", "TZID=Europe/Paris"));
+        assert_eq!(parse(&with_bom, Tz::UTC).unwrap().components, [0, 1]);
         assert_eq!(ok.components, [0, 1]);
         assert_eq!(ok.events[1].time_zone.name(), "Europe/Paris");
         assert_eq!(ok.events[0].title, UNTITLED);
