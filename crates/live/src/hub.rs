@@ -228,8 +228,11 @@ impl Hub {
         self.open.load(Ordering::SeqCst)
     }
 
-    /// The counts since start.
+    /// The counts since start. Read under the connection lock, which `deliver` holds
+    /// until it has counted: a push a client has already received is always counted
+    /// (a scrape right after a push must not miss it).
     pub fn stats(&self) -> HubStats {
+        let _delivering = self.lock();
         HubStats {
             open: self.open.load(Ordering::SeqCst) as u64,
             pushed: self.pushed.load(Ordering::Relaxed),
