@@ -7,13 +7,15 @@ use std::collections::BTreeSet;
 
 use convene_tests::ical::{one, vevents};
 use convene_tests::{
-    app, assert_members, assert_problem, backend_tests, id_of, Backend, StatusCode, TestApp,
+    app, assert_members, assert_problem, backend_tests, event_input, id_of, Backend, StatusCode,
+    TestApp,
 };
 use serde_json::{json, Value};
 
 backend_tests!(
     feed_tokens_are_issued_once_listed_and_revoked,
     the_feed_holds_the_users_calendar_and_polls_cheaply,
+    a_long_feed_is_written_in_pages_each_event_once,
 );
 
 async fn issue(app: &TestApp, token: &str) -> Value {
@@ -278,4 +280,70 @@ async fn the_feed_holds_the_users_calendar_and_polls_cheaply(backend: Backend) {
     assert_eq!(res.status(), StatusCode::OK);
     let res = reqwest::Client::new().get(&url).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
+}
+
+/// 250 events (the feed writes 100 at a time): one document, every event exactly once,
+/// sent as it is written (chunked, no `Content-Length` computed up front), and the
+/// same `ETag` a poll with it confirms.
+async fn a_long_feed_is_written_in_pages_each_event_once(backend: Backend) {
+    let app = app!(backend);
+    let (alice, token) = app.user("alice").await;
+    let (_, bob_token) = app.user("bob").await;
+    let mut expected = BTreeSet::new();
+    for batch in 0..2 {
+        let items = (0..120)
+            .map(|i| {
+                let start = 240 * batch + 2 * i;
+                event_input(&format!("item {start}"), &hour(start), &hour(start + 1))
+            })
+            .collect();
+        let res = app.post_batch(&token, items).await;
+        assert_eq!(res.status(), StatusCode::CREATED);
+        for event in res.json::<Vec<Value>>().await.unwrap() {
+            expected.insert(uid(id_of(&event)));
+        }
+    }
+    // Ten of Bob's events shared with Alice, after hers by id.
+    for i in 0..10 {
+        let event = app
+            .create_event(
+                &bob_token,
+                &format!("bob {i}"),
+                &hour(2 * i),
+                &hour(2 * i + 1),
+            )
+            .await;
+        app.share(&bob_token, id_of(&event), alice, "viewer").await;
+        expected.insert(uid(id_of(&event)));
+    }
+    assert_eq!(expected.len(), 250);
+
+    let url = issue(&app, &token).await["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let res = poll(&url, None).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(
+        res.headers().get("content-length").is_none(),
+        "the feed is sent as it is written: {:?}",
+        res.headers()
+    );
+    let tag = res.headers()["etag"].to_str().unwrap().to_owned();
+    let text = res.text().await.unwrap();
+    assert!(text.starts_with("BEGIN:VCALENDAR\r\n"), "{text}");
+    assert!(text.ends_with("END:VCALENDAR\r\n"));
+    assert_eq!(text.matches("BEGIN:VCALENDAR").count(), 1);
+    assert_eq!(text.matches("PRODID").count(), 1);
+    assert_eq!(text.matches("BEGIN:VEVENT").count(), 250);
+    assert_eq!(uids(&text), expected);
+    assert_eq!(
+        poll(&url, Some(&tag)).await.status(),
+        StatusCode::NOT_MODIFIED
+    );
+}
+
+/// Hour `h` of 2031 (UTC), RFC 3339.
+fn hour(h: u32) -> String {
+    format!("2031-01-{:02}T{:02}:00:00Z", 1 + h / 24, h % 24)
 }

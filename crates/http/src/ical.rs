@@ -36,17 +36,33 @@ fn local(t: DateTime<Utc>, zone: Tz) -> CalendarDateTime {
 
 /// The `VCALENDAR` of `events`.
 pub fn calendar(events: &[StoredEvent]) -> String {
-    let mut calendar = Calendar::empty();
-    calendar
+    let (head, tail) = envelope();
+    head + &vevents(events) + &tail
+}
+
+/// The `VCALENDAR` around the events, as the crate writes it (`BEGIN`, `VERSION`,
+/// `PRODID`, `CALSCALE`), and its `END`: a document written in parts (the feed) is
+/// `head`, then the [`vevents`] of each part, then `tail`.
+pub fn envelope() -> (String, String) {
+    const END: &str = "END:VCALENDAR\r\n";
+    let mut document = Calendar::empty()
         .append_property(Property::new("VERSION", "2.0"))
         .append_property(Property::new("PRODID", "-//Convene//Convene//EN"))
-        .append_property(Property::new("CALSCALE", "GREGORIAN"));
-    for event in events {
-        for component in components(event) {
-            calendar.push(component);
-        }
-    }
-    calendar.done().to_string()
+        .append_property(Property::new("CALSCALE", "GREGORIAN"))
+        .done()
+        .to_string();
+    let tail = document.split_off(document.len() - END.len());
+    debug_assert_eq!(tail, END);
+    (document, tail)
+}
+
+/// The `VEVENT`s of `events`.
+pub fn vevents(events: &[StoredEvent]) -> String {
+    events
+        .iter()
+        .flat_map(components)
+        .map(|component| Component::to_string(&component))
+        .collect()
 }
 
 /// The properties every `VEVENT` of `stored` carries.

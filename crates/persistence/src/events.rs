@@ -536,19 +536,24 @@ fn ids_of_user(conn: &mut DbConnection, user: UserId) -> StoreResult<Vec<i64>> {
     Ok(ids)
 }
 
-/// Every event `user` owns or that is shared with them, by `(start_time, id)`: their
+/// Those of the events `ids` that `user` owns or that are shared with them now (gone
+/// or no longer visible ones are left out), in no particular order: a page of their
 /// subscription feed.
-pub fn all_of_user(conn: &mut DbConnection, user: UserId) -> StoreResult<Vec<StoredEvent>> {
-    let mut rows = Vec::new();
-    for chunk in ids_of_user(conn, user)?.chunks(1000) {
-        rows.extend(
-            events::table
-                .filter(events::id.eq_any(chunk))
-                .select(EventRow::as_select())
-                .load::<EventRow>(conn)?,
-        );
-    }
-    rows.sort_by_key(|row| (row.start_time, row.id));
+pub fn visible_of_user(
+    conn: &mut DbConnection,
+    user: UserId,
+    ids: &[EventId],
+) -> StoreResult<Vec<StoredEvent>> {
+    let ids: Vec<i64> = ids.iter().map(|id| id.0).collect();
+    let shared = event_permissions::table
+        .filter(event_permissions::user_id.eq(user.0))
+        .filter(event_permissions::event_id.eq_any(&ids))
+        .select(event_permissions::event_id);
+    let rows = events::table
+        .filter(events::id.eq_any(&ids))
+        .filter(events::owner_id.eq(user.0).or(events::id.eq_any(shared)))
+        .select(EventRow::as_select())
+        .load::<EventRow>(conn)?;
     stored(rows)
 }
 

@@ -3,7 +3,7 @@
 
 use convene_domain::account::User;
 use convene_domain::event::StoredEvent;
-use convene_domain::ids::FeedTokenId;
+use convene_domain::ids::{EventId, FeedTokenId, UserId};
 use convene_domain::validation::FieldError;
 use convene_persistence::db::write_transaction;
 use convene_persistence::{events, feed_tokens};
@@ -72,14 +72,21 @@ pub enum Feed {
         /// The feed's entity tag.
         tag: String,
     },
-    /// The feed's events.
+    /// The feed's events, to read in pages with [`events`].
     Events {
         /// The feed's entity tag.
         tag: String,
-        /// Every event the token's user owns or that is shared with them.
-        events: Vec<StoredEvent>,
+        /// The token's user.
+        user: UserId,
+        /// Every event the token's user owns or that is shared with them, by id.
+        ids: Vec<EventId>,
     },
 }
+
+/// How many events one read of [`events`] may ask for: the feed is written a page at a
+/// time, so that neither a long calendar nor many feed requests at once hold whole
+/// calendars in memory.
+pub const FEED_PAGE: usize = 100;
 
 /// Changes whenever the feed's document would: the exporter's format (bump it when the
 /// document changes shape) plus the id and version of every event in the feed.
@@ -97,9 +104,10 @@ pub fn read(
     let (id, user) = feed_tokens::find(&mut conn, &hash_refresh_token(token))?
         .ok_or(ServiceError::Unauthorized("unknown or revoked feed token"))?;
     write_transaction(&mut conn, |conn| feed_tokens::touch(conn, id, now()))?;
+    let versions = events::versions_of_user(&mut conn, user)?;
     let mut digest = Sha256::new();
     digest.update(FEED_FORMAT);
-    for (event, version) in events::versions_of_user(&mut conn, user)? {
+    for (event, version) in &versions {
         digest.update(event.0.to_be_bytes());
         digest.update(version.0.to_be_bytes());
     }
@@ -107,8 +115,25 @@ pub fn read(
     if cached(&tag) {
         return Ok(Feed::NotModified { tag });
     }
-    // Read after the tag: the events are at least as new as it (a change in between
-    // makes the next poll fetch again, never keep a stale copy).
-    let events = events::all_of_user(&mut conn, user)?;
-    Ok(Feed::Events { tag, events })
+    Ok(Feed::Events {
+        tag,
+        user,
+        ids: versions.into_iter().map(|(id, _)| id).collect(),
+    })
+}
+
+/// The events of a feed's page `ids` (at most [`FEED_PAGE`]) as they are now, those
+/// `user` can still see: read after the tag, so at least as new as it (a change in
+/// between makes the next poll fetch again, never keep a stale copy); by id, so that
+/// an event moved meanwhile is neither written twice nor left out.
+pub fn events(
+    services: &Services,
+    user: UserId,
+    ids: &[EventId],
+) -> Result<Vec<StoredEvent>, ServiceError> {
+    debug_assert!(ids.len() <= FEED_PAGE);
+    let mut conn = services.conn()?;
+    let mut page = events::visible_of_user(&mut conn, user, ids)?;
+    page.sort_unstable_by_key(|event| event.id);
+    Ok(page)
 }

@@ -2,10 +2,14 @@
 
 use actix_web::http::header::{self, EntityTag};
 use actix_web::http::StatusCode;
+use std::future::ready;
+use std::sync::Arc;
+
 use actix_web::{web, HttpRequest, HttpResponse};
-use convene_domain::ids::FeedTokenId;
+use convene_domain::ids::{EventId, FeedTokenId, UserId};
 use convene_service::feeds::{self, Feed};
 use convene_service::Services;
+use futures_util::stream::{self, Stream, StreamExt};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -104,7 +108,8 @@ pub struct FeedQuery {
 /// them, as one iCalendar document (each event as `GET /api/events/{id}` with
 /// `Accept: text/calendar` writes it). For calendar applications, which poll it: the
 /// `ETag` changes exactly when the document does, and `If-None-Match` with it answers
-/// 304 without reading the events. Authenticated by the `token` query parameter only
+/// 304 without reading the events. A 200 is sent as it is written, 100 events at a
+/// time (chunked transfer), so a long calendar is never held whole. Authenticated by the `token` query parameter only
 /// (never logged); a missing, wrong or revoked token answers 401.
 #[utoipa::path(
     get, path = "/api/calendar.ics", operation_id = "calendarFeed", tag = "calendar",
@@ -136,8 +141,9 @@ pub async fn calendar(
         ));
     }
     let condition = if_none_match(&req);
+    let reader = services.clone();
     let feed = blocking(move || {
-        feeds::read(&services, &token, |tag| {
+        feeds::read(&reader, &token, |tag| {
             none_match(condition.as_ref(), &EntityTag::new_strong(tag.to_owned()))
         })
     })
@@ -146,10 +152,41 @@ pub async fn calendar(
         Feed::NotModified { tag } => HttpResponse::NotModified()
             .insert_header((header::ETAG, EntityTag::new_strong(tag)))
             .finish(),
-        Feed::Events { tag, events } => HttpResponse::Ok()
+        Feed::Events { tag, user, ids } => HttpResponse::Ok()
             .content_type(ical::MEDIA_TYPE)
             .insert_header((header::ETAG, EntityTag::new_strong(tag)))
             .insert_header((header::CACHE_CONTROL, "private, no-cache"))
-            .body(ical::calendar(&events)),
+            .streaming(document(services, user, ids.into())),
     })
+}
+
+/// The feed's document, written a page of events at a time ([`feeds::FEED_PAGE`]), each
+/// page read when the previous one has been sent: a long calendar is never held whole.
+/// A failure after the first bytes can only cut the response short (the status is
+/// sent); it is logged, and the calendar application keeps its copy and polls again.
+fn document(
+    services: web::Data<Services>,
+    user: UserId,
+    ids: Arc<[EventId]>,
+) -> impl Stream<Item = Result<web::Bytes, actix_web::Error>> {
+    let (head, tail) = ical::envelope();
+    let pages = stream::unfold(Some(0), move |next| {
+        let services = services.clone();
+        let ids = ids.clone();
+        async move {
+            let start = next.filter(|start| *start < ids.len())?;
+            let end = ids.len().min(start + feeds::FEED_PAGE);
+            let page = ids[start..end].to_vec();
+            match blocking(move || feeds::events(&services, user, &page)).await {
+                Ok(events) => Some((Ok(ical::vevents(&events).into()), Some(end))),
+                Err(e) => {
+                    tracing::error!(error = %e, "the feed was cut short");
+                    Some((Err(e.into()), None))
+                }
+            }
+        }
+    });
+    stream::once(ready(Ok(head.into())))
+        .chain(pages)
+        .chain(stream::once(ready(Ok(tail.into()))))
 }
