@@ -13,8 +13,8 @@
 //!
 //! On PostgreSQL the same run measures the database's limit for the same work: the
 //! statements a create (and a title update, and a GET) runs — the session lookup, the
-//! inserts, the `NOTIFY`, the calendar lock, the occurrence (whose exclusion constraint
-//! is the conflict check on PostgreSQL) — as prepared statements,
+//! inserts, the `NOTIFY`, the calendar lock, the occurrence (whose trigger is the
+//! conflict check) — as prepared statements,
 //! one round trip each, on 16 connections and on as many as the server's pool (10; the
 //! better counts), without HTTP. It prints one table (requests per second, p50, p99,
 //! ratio to the limit) and checks the goals: create and update at 16 ≥ 70 % of their

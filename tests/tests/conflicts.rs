@@ -3,6 +3,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeSet;
+use std::time::Duration;
+
+use diesel::{Connection, PgConnection, RunQueryDsl};
 
 use convene_tests::{
     app, assert_problem, backend_tests, event_input, id_of, ids, list_event_ids, query_escape,
@@ -16,7 +19,9 @@ backend_tests!(
     conflicts_are_per_owner,
     editor_moves_are_checked_against_the_owners_calendar,
     updates_are_conflict_checked,
-    a_long_event_conflicts_with_many,
+    a_long_event_conflicts_with_many;
+    postgres_only:
+    the_database_refuses_overlaps_written_around_the_server,
 );
 
 async fn touching_events_do_not_conflict(backend: Backend) {
@@ -333,4 +338,90 @@ async fn a_long_event_conflicts_with_many(backend: Backend) {
         .map(id_of)
         .collect();
     assert_eq!(listed, ids(&created[30..]).into_iter().collect());
+}
+
+/// PostgreSQL: the database itself keeps an owner's busy occurrences apart (the
+/// `occurrences_no_overlap` trigger), also for writes that do not come through the
+/// server: an overlapping insert or update fails, a write racing another for the same
+/// calendar waits for it and then sees it, and writes in REPEATABLE READ (whose snapshot
+/// could miss a concurrent commit) are refused.
+async fn the_database_refuses_overlaps_written_around_the_server(backend: Backend) {
+    let app = app!(backend);
+    let (alice, token) = app.user("alice").await;
+    let first = id_of(
+        &app.create_event(&token, "First", &slot(10), &slot(11))
+            .await,
+    );
+    let second = id_of(
+        &app.create_event(&token, "Second", &slot(12), &slot(13))
+            .await,
+    );
+    let url = app.db.url();
+    let insert = |event: i64, start: &str, end: &str| {
+        format!(
+            "INSERT INTO occurrences (event_id, recurrence_id, owner_id, start_time, end_time) \
+             VALUES ({event}, '{start}', {alice}, '{start}', '{end}')"
+        )
+    };
+    let refused = |result: Result<usize, diesel::result::Error>| {
+        let e = result.expect_err("an overlap is refused");
+        assert!(e.to_string().contains("overlaps a busy occurrence"), "{e}");
+    };
+    let mut conn = PgConnection::establish(&url).unwrap();
+    // Into the stored event, and two rows of one statement into each other.
+    refused(
+        diesel::sql_query(insert(second, "2030-01-01 10:30", "2030-01-01 10:45"))
+            .execute(&mut conn),
+    );
+    refused(
+        diesel::sql_query(format!(
+            "{}, ({second}, '2031-01-01 00:00', {alice}, '2031-01-01 00:20', '2031-01-01 00:40')",
+            insert(second, "2031-01-01 00:30", "2031-01-01 01:00")
+        ))
+        .execute(&mut conn),
+    );
+    // Touching is not overlapping; moving one into another is.
+    diesel::sql_query(insert(second, "2030-01-01 11:00", "2030-01-01 12:00"))
+        .execute(&mut conn)
+        .unwrap();
+    refused(
+        diesel::sql_query(format!(
+            "UPDATE occurrences SET end_time = '2030-01-01 12:30' \
+             WHERE event_id = {second} AND recurrence_id = '2030-01-01 11:00'"
+        ))
+        .execute(&mut conn),
+    );
+
+    // A racing writer of the same calendar waits, then sees the first one's commit.
+    diesel::sql_query("BEGIN").execute(&mut conn).unwrap();
+    diesel::sql_query(insert(first, "2030-01-02 09:00", "2030-01-02 10:00"))
+        .execute(&mut conn)
+        .unwrap();
+    let racer = {
+        let url = url.clone();
+        let sql = insert(second, "2030-01-02 09:30", "2030-01-02 10:30");
+        std::thread::spawn(move || {
+            diesel::sql_query(sql).execute(&mut PgConnection::establish(&url).unwrap())
+        })
+    };
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        !racer.is_finished(),
+        "the second writer waits for the first"
+    );
+    diesel::sql_query("COMMIT").execute(&mut conn).unwrap();
+    refused(racer.join().unwrap());
+
+    let repeatable = diesel::sql_query("BEGIN ISOLATION LEVEL REPEATABLE READ")
+        .execute(&mut conn)
+        .and_then(|_| {
+            diesel::sql_query(insert(first, "2030-01-03 09:00", "2030-01-03 10:00"))
+                .execute(&mut conn)
+        });
+    let e = repeatable.expect_err("REPEATABLE READ writes are refused");
+    assert!(e.to_string().contains("READ COMMITTED"), "{e}");
+    diesel::sql_query("ROLLBACK").execute(&mut conn).unwrap();
+
+    // Only the rows that passed are stored: the two events and the two accepted inserts.
+    assert_eq!(app.count_rows("occurrences"), 4);
 }

@@ -254,7 +254,38 @@ mod tests {
         (0..span, 1i64..60).prop_map(|(s, len)| range(s, s + len))
     }
 
+    /// The database's `occurrences_no_overlap` check (both migrations), as a model: after
+    /// a statement writes `written` beside `kept` (rows it did not write), each written
+    /// row's probe reads the other row with the latest start before the row's end — ties
+    /// broken by `tie` over row numbers, as the index order would — and fails if that row
+    /// ends after the written row starts.
+    fn probes_refuse(kept: &[TimeRange], written: &[TimeRange], tie: fn(usize) -> i64) -> bool {
+        let all: Vec<TimeRange> = kept.iter().chain(written).copied().collect();
+        (kept.len()..all.len()).any(|w| {
+            (0..all.len())
+                .filter(|&o| o != w && all[o].start() < all[w].end())
+                .max_by_key(|&o| (all[o].start(), tie(o)))
+                .is_some_and(|o| all[o].end() > all[w].start())
+        })
+    }
+
     proptest! {
+        /// One probe per written row finds every overlap a statement would make, whatever
+        /// the rows it writes overlap (stored rows or each other), provided the rows it
+        /// did not write were apart: so the trigger needs no scan of the calendar.
+        #[test]
+        fn one_probe_per_written_row_finds_every_overlap(
+            kept in disjoint_ranges(),
+            written in prop::collection::vec(any_range(800), 0..6),
+        ) {
+            let overlap = written.iter().enumerate().any(|(i, w)| {
+                kept.iter().any(|k| k.overlaps(w))
+                    || written.iter().enumerate().any(|(j, x)| i != j && x.overlaps(w))
+            });
+            prop_assert_eq!(probes_refuse(&kept, &written, |o| o as i64), overlap);
+            prop_assert_eq!(probes_refuse(&kept, &written, |o| -(o as i64)), overlap);
+        }
+
         #[test]
         fn descending_scan_matches_brute_force(
             stored in disjoint_ranges(),

@@ -481,7 +481,8 @@ pub fn migrate(conn: &mut DbConnection) -> Result<usize, DbError> {
 /// On SQLite the process's writers take turns in arrival order (the writer queue), and
 /// the transaction starts with `BEGIN IMMEDIATE`, taking the write lock up front: a check
 /// made inside the transaction still holds when its write commits. On PostgreSQL it is a
-/// plain `BEGIN`; constraints (the exclusion constraint) and row locks keep writers safe.
+/// plain `BEGIN`; constraints (the overlap trigger), advisory and row locks keep writers
+/// safe.
 pub fn write_transaction<T, E>(
     pooled: &mut Pooled,
     f: impl FnOnce(&mut DbConnection) -> Result<T, E>,

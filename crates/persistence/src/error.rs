@@ -17,13 +17,13 @@ pub enum UniqueKey {
 /// Why a storage call failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StoreError {
-    /// A concurrent writer won a race the database decided: the exclusion constraint that
-    /// keeps an owner's events apart fired (PostgreSQL). Retrying re-reads the winner.
+    /// The database refused busy occurrences that overlap one of the owner's (its
+    /// `occurrences_no_overlap` check): a concurrent writer won a race, or the write did
+    /// not probe first. Running it again, probing, re-reads the winner.
     #[error("overlaps an event written concurrently")]
     Overlap,
-    /// The database aborted this transaction because of a concurrent one: a deadlock
-    /// (PostgreSQL's exclusion-constraint checks of two racing inserts can wait on each
-    /// other) or a serialization failure. Running the transaction again succeeds.
+    /// The database aborted this transaction because of a concurrent one: a deadlock or
+    /// a serialization failure. Running the transaction again succeeds.
     #[error("aborted by a concurrent transaction: {0}")]
     Aborted(String),
     /// A row with the same unique key exists.
@@ -41,7 +41,8 @@ pub enum StoreError {
     Other(String),
 }
 
-/// The name of the PostgreSQL exclusion constraint on an owner's busy occurrences.
+/// The constraint PostgreSQL names when an owner's busy occurrences would overlap (the
+/// `occurrences_no_overlap` trigger raises `exclusion_violation` with it).
 const OVERLAP_CONSTRAINT: &str = "occurrences_no_overlap";
 
 impl From<DieselError> for StoreError {

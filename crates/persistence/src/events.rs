@@ -89,11 +89,10 @@ pub(crate) fn role_of(text: &str) -> StoreResult<Role> {
 }
 
 /// PostgreSQL: serialises the writes to `owner`'s calendar until the transaction ends
-/// (an advisory lock keyed by the owner's id), taken before the conflict check. Without
-/// it, two racing overlapping inserts can each wait on the other's exclusion-constraint
-/// check: a deadlock PostgreSQL breaks only after `deadlock_timeout` (1 s). With it the
-/// later writer sees the earlier one committed, and its conflict check answers.
-/// SQLite serialises writers already.
+/// (an advisory lock keyed by the owner's id), taken before the conflict check: the
+/// later writer sees the earlier one committed, and its check answers with what is in
+/// the way. The `occurrences_no_overlap` trigger takes the same lock (for writes that do
+/// not come through here). SQLite serialises writers already.
 pub fn lock_calendar(conn: &mut DbConnection, owner: UserId) -> StoreResult<()> {
     if let DbConnection::Postgresql(_) = conn {
         crate::live::advisory_xact_lock(conn, owner.0)?;

@@ -1,8 +1,10 @@
 //! The busy (opaque) occurrences of every event through the horizon: what the conflict
 //! check reads, by the index seek `domain::schedule` explains (one probe per occurrence,
-//! whatever the calendar's size), and — on PostgreSQL, through the exclusion constraint
-//! `occurrences_no_overlap` — the race-free backstop of the rule that an owner's busy
-//! time never overlaps.
+//! whatever the calendar's size). The database keeps the rule that an owner's busy time
+//! never overlaps itself: the `occurrences_no_overlap` triggers (see their migrations)
+//! make the same probe for every row written — on PostgreSQL under the owner's advisory
+//! lock, on SQLite under its single writer — and refuse an overlap with
+//! [`StoreError::Overlap`].
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use convene_domain::ids::{EventId, UserId};
@@ -57,17 +59,8 @@ fn busy(rows: Vec<BusyRow>) -> StoreResult<Vec<Busy>> {
     rows.into_iter().map(Busy::try_from).collect()
 }
 
-/// Whether the database itself refuses busy occurrences of one owner that overlap
-/// (PostgreSQL's exclusion constraint `occurrences_no_overlap`: an insert that would
-/// overlap fails with [`StoreError::Overlap`]). SQLite stores whatever it is given: its
-/// writers check first, one at a time.
-///
-/// [`StoreError::Overlap`]: crate::StoreError::Overlap
-pub fn overlaps_refused(conn: &DbConnection) -> bool {
-    matches!(conn, DbConnection::Postgresql(_))
-}
-
-/// Stores the busy occurrences of events of `owner`, in chunks.
+/// Stores the busy occurrences of events of `owner`, in chunks; one that would overlap
+/// another of the owner's fails with [`StoreError::Overlap`].
 pub fn insert(
     conn: &mut DbConnection,
     owner: UserId,

@@ -61,11 +61,11 @@ pub(crate) fn revise(
         &EventContent,
     ) -> Result<(EventContent, Option<Version>), ServiceError>,
 ) -> Result<Event, ServiceError> {
-    // As for creates: where the database refuses overlaps itself, the new occurrences are
+    // As for creates: the database refuses overlaps itself, so the new occurrences are
     // stored without probes, and only a refusal runs the write again, probing, for 409.
-    let mut probe_first = None;
+    let mut probe_first = false;
     services.write(|conn, notes| {
-        let probe = *probe_first.get_or_insert_with(|| !stored_occurrences::overlaps_refused(conn));
+        let probe = probe_first;
         let at = now();
         let Event { event, role } = authorized(conn, id, actor.id, action)?;
         Precondition::check(precondition, event.version)?;
@@ -113,7 +113,7 @@ pub(crate) fn revise(
         if let Some(plan) = &plan {
             match stored_occurrences::replace(conn, event.owner, event.id, &plan.busy) {
                 Err(StoreError::Overlap) if !probe => {
-                    probe_first = Some(true);
+                    probe_first = true;
                     return Err(ServiceError::Contended);
                 }
                 other => other?,

@@ -49,7 +49,7 @@ const ATTEMPTS: usize = 5;
 const FRESH_CONNECTIONS: usize = 2;
 
 /// Runs `op`, running it again (up to [`ATTEMPTS`] times in all) while it reports that
-/// a concurrent writer won a race (PostgreSQL's exclusion constraint fired, or a
+/// a concurrent writer won a race (the database's overlap check fired, or a
 /// version-guarded update found the row changed). Each attempt re-reads, so the last
 /// answers 409 or 412 with current facts.
 pub(crate) fn retrying<T>(

@@ -114,13 +114,13 @@ fn store(
     if !in_batch.is_empty() {
         return Err(ServiceError::Conflict(in_batch));
     }
-    // Where the database refuses overlaps itself (PostgreSQL), the occurrences are
-    // inserted without a probe each: a conflict is the exception, and the exclusion
-    // constraint finds it. Then the write runs again, probing, to answer 409 with the
-    // occurrences in the way. (SQLite probes first, always.)
-    let mut probe_first = None;
+    // The database refuses overlapping occurrences itself (the `occurrences_no_overlap`
+    // trigger, one seek per row), so they are inserted without probing first: a conflict
+    // is the exception. Then the write runs again, probing, to answer 409 with the
+    // occurrences in the way.
+    let mut probe_first = false;
     services.write(|conn, notes| {
-        let probe = *probe_first.get_or_insert_with(|| !stored_occurrences::overlaps_refused(conn));
+        let probe = probe_first;
         // The events, their first versions and their notifications are stored first: no
         // other transaction sees them before commit, and the owner's calendar lock is then
         // held only for the conflict check and the occurrences.
@@ -178,7 +178,7 @@ fn store(
         match stored_occurrences::insert(conn, actor.id, &busy) {
             // Something is in the way: roll back and run again, probing.
             Err(StoreError::Overlap) if !probe => {
-                probe_first = Some(true);
+                probe_first = true;
                 return Err(ServiceError::Contended);
             }
             other => other?,

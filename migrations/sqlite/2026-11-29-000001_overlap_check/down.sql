@@ -1,0 +1,2 @@
+DROP TRIGGER occurrences_no_overlap_update;
+DROP TRIGGER occurrences_no_overlap_insert;
