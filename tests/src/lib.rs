@@ -196,6 +196,17 @@ impl TestApp {
         }
     }
 
+    /// Runs `sql` straight on the database (around the server), on a new connection.
+    pub fn execute_sql(&self, sql: &str) -> Result<usize, diesel::result::Error> {
+        match DbBackend::from_url(&self.db.url()).expect("test database url") {
+            DbBackend::Postgres(url) => diesel::sql_query(sql)
+                .execute(&mut diesel::PgConnection::establish(&url).expect("connect")),
+            DbBackend::Sqlite(path) => diesel::sql_query(sql).execute(
+                &mut diesel::SqliteConnection::establish(&path.to_string_lossy()).expect("open"),
+            ),
+        }
+    }
+
     /// How many rows `table` holds, read straight from the database.
     pub fn count_rows(&self, table: &str) -> i64 {
         #[derive(diesel::QueryableByName)]

@@ -19,9 +19,10 @@ backend_tests!(
     conflicts_are_per_owner,
     editor_moves_are_checked_against_the_owners_calendar,
     updates_are_conflict_checked,
-    a_long_event_conflicts_with_many;
+    a_long_event_conflicts_with_many,
+    the_database_refuses_overlaps_written_around_the_server;
     postgres_only:
-    the_database_refuses_overlaps_written_around_the_server,
+    a_racing_writer_around_the_server_waits_and_is_refused,
 );
 
 async fn touching_events_do_not_conflict(backend: Backend) {
@@ -340,12 +341,66 @@ async fn a_long_event_conflicts_with_many(backend: Backend) {
     assert_eq!(listed, ids(&created[30..]).into_iter().collect());
 }
 
-/// PostgreSQL: the database itself keeps an owner's busy occurrences apart (the
-/// `occurrences_no_overlap` trigger), also for writes that do not come through the
-/// server: an overlapping insert or update fails, a write racing another for the same
-/// calendar waits for it and then sees it, and writes in REPEATABLE READ (whose snapshot
-/// could miss a concurrent commit) are refused.
+/// `INSERT INTO occurrences` of one row of `owner`'s event `event`.
+fn insert_occurrence(owner: i64, event: i64, start: &str, end: &str) -> String {
+    format!(
+        "INSERT INTO occurrences (event_id, recurrence_id, owner_id, start_time, end_time) \
+         VALUES ({event}, '{start}', {owner}, '{start}', '{end}')"
+    )
+}
+
+fn refused(result: Result<usize, diesel::result::Error>) {
+    let e = result.expect_err("an overlap is refused");
+    assert!(e.to_string().contains("overlaps a busy occurrence"), "{e}");
+}
+
+/// The database itself keeps an owner's busy occurrences apart (the
+/// `occurrences_no_overlap` triggers), also for writes that do not come through the
+/// server: an overlapping insert or update fails, touching is fine.
 async fn the_database_refuses_overlaps_written_around_the_server(backend: Backend) {
+    let app = app!(backend);
+    let (alice, token) = app.user("alice").await;
+    app.create_event(&token, "First", &slot(10), &slot(11))
+        .await;
+    let second = id_of(
+        &app.create_event(&token, "Second", &slot(12), &slot(13))
+            .await,
+    );
+    let row = |start: &str, end: &str| insert_occurrence(alice, second, start, end);
+    // Into a stored occurrence, and two rows of one statement into each other.
+    refused(app.execute_sql(&row("2030-01-01 10:30:00", "2030-01-01 10:45:00")));
+    refused(app.execute_sql(&format!(
+        "{}, ({second}, '2031-01-01 00:00:00', {alice}, '2031-01-01 00:20:00', \
+         '2031-01-01 00:40:00')",
+        row("2031-01-01 00:30:00", "2031-01-01 01:00:00")
+    )));
+    // Touching is not overlapping; moving one into another is.
+    app.execute_sql(&row("2030-01-01 11:00:00", "2030-01-01 12:00:00"))
+        .unwrap();
+    refused(app.execute_sql(&format!(
+        "UPDATE occurrences SET end_time = '2030-01-01 12:30:00' \
+         WHERE event_id = {second} AND recurrence_id = '2030-01-01 11:00:00'"
+    )));
+    // Another owner's time is theirs.
+    let (bob, bob_token) = app.user("bob").await;
+    let bobs = id_of(
+        &app.create_event(&bob_token, "Bob's", &slot(20), &slot(21))
+            .await,
+    );
+    app.execute_sql(&insert_occurrence(
+        bob,
+        bobs,
+        "2030-01-01 10:30:00",
+        "2030-01-01 10:45:00",
+    ))
+    .unwrap();
+    assert_eq!(app.count_rows("occurrences"), 5);
+}
+
+/// PostgreSQL: a writer racing another for the same calendar around the server waits
+/// for it (the owner's advisory lock), then sees its commit and is refused; writes in
+/// REPEATABLE READ, whose snapshot could miss a concurrent commit, are refused.
+async fn a_racing_writer_around_the_server_waits_and_is_refused(backend: Backend) {
     let app = app!(backend);
     let (alice, token) = app.user("alice").await;
     let first = id_of(
@@ -357,49 +412,18 @@ async fn the_database_refuses_overlaps_written_around_the_server(backend: Backen
             .await,
     );
     let url = app.db.url();
-    let insert = |event: i64, start: &str, end: &str| {
-        format!(
-            "INSERT INTO occurrences (event_id, recurrence_id, owner_id, start_time, end_time) \
-             VALUES ({event}, '{start}', {alice}, '{start}', '{end}')"
-        )
-    };
-    let refused = |result: Result<usize, diesel::result::Error>| {
-        let e = result.expect_err("an overlap is refused");
-        assert!(e.to_string().contains("overlaps a busy occurrence"), "{e}");
-    };
     let mut conn = PgConnection::establish(&url).unwrap();
-    // Into the stored event, and two rows of one statement into each other.
-    refused(
-        diesel::sql_query(insert(second, "2030-01-01 10:30", "2030-01-01 10:45"))
-            .execute(&mut conn),
-    );
-    refused(
-        diesel::sql_query(format!(
-            "{}, ({second}, '2031-01-01 00:00', {alice}, '2031-01-01 00:20', '2031-01-01 00:40')",
-            insert(second, "2031-01-01 00:30", "2031-01-01 01:00")
-        ))
-        .execute(&mut conn),
-    );
-    // Touching is not overlapping; moving one into another is.
-    diesel::sql_query(insert(second, "2030-01-01 11:00", "2030-01-01 12:00"))
-        .execute(&mut conn)
-        .unwrap();
-    refused(
-        diesel::sql_query(format!(
-            "UPDATE occurrences SET end_time = '2030-01-01 12:30' \
-             WHERE event_id = {second} AND recurrence_id = '2030-01-01 11:00'"
-        ))
-        .execute(&mut conn),
-    );
-
-    // A racing writer of the same calendar waits, then sees the first one's commit.
     diesel::sql_query("BEGIN").execute(&mut conn).unwrap();
-    diesel::sql_query(insert(first, "2030-01-02 09:00", "2030-01-02 10:00"))
-        .execute(&mut conn)
-        .unwrap();
+    diesel::sql_query(insert_occurrence(
+        alice,
+        first,
+        "2030-01-02 09:00:00",
+        "2030-01-02 10:00:00",
+    ))
+    .execute(&mut conn)
+    .unwrap();
     let racer = {
-        let url = url.clone();
-        let sql = insert(second, "2030-01-02 09:30", "2030-01-02 10:30");
+        let sql = insert_occurrence(alice, second, "2030-01-02 09:30:00", "2030-01-02 10:30:00");
         std::thread::spawn(move || {
             diesel::sql_query(sql).execute(&mut PgConnection::establish(&url).unwrap())
         })
@@ -415,13 +439,16 @@ async fn the_database_refuses_overlaps_written_around_the_server(backend: Backen
     let repeatable = diesel::sql_query("BEGIN ISOLATION LEVEL REPEATABLE READ")
         .execute(&mut conn)
         .and_then(|_| {
-            diesel::sql_query(insert(first, "2030-01-03 09:00", "2030-01-03 10:00"))
-                .execute(&mut conn)
+            diesel::sql_query(insert_occurrence(
+                alice,
+                first,
+                "2030-01-03 09:00:00",
+                "2030-01-03 10:00:00",
+            ))
+            .execute(&mut conn)
         });
     let e = repeatable.expect_err("REPEATABLE READ writes are refused");
     assert!(e.to_string().contains("READ COMMITTED"), "{e}");
     diesel::sql_query("ROLLBACK").execute(&mut conn).unwrap();
-
-    // Only the rows that passed are stored: the two events and the two accepted inserts.
-    assert_eq!(app.count_rows("occurrences"), 4);
+    assert_eq!(app.count_rows("occurrences"), 3);
 }
