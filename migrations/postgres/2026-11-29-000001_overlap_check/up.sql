@@ -26,7 +26,6 @@ ALTER TABLE occurrences DROP CONSTRAINT occurrences_no_overlap;
 CREATE FUNCTION occurrences_no_overlap() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
-    owner BIGINT;
     clash RECORD;
 BEGIN
     IF current_setting('transaction_isolation') <> 'read committed' THEN
@@ -34,9 +33,10 @@ BEGIN
             USING ERRCODE = 'feature_not_supported',
                   HINT = 'the overlap check must see every write committed to the calendar';
     END IF;
-    FOR owner IN SELECT DISTINCT w.owner_id FROM written w ORDER BY 1 LOOP
-        PERFORM pg_advisory_xact_lock(owner);
-    END LOOP;
+    -- In owner order, so that two statements writing for the same owners cannot
+    -- deadlock; the application has usually taken the lock already (it is re-entrant).
+    PERFORM pg_advisory_xact_lock(o.owner_id)
+    FROM (SELECT DISTINCT w.owner_id FROM written w ORDER BY 1) o;
     SELECT w.event_id, w.recurrence_id, o.event_id AS other INTO clash
     FROM written w
     CROSS JOIN LATERAL (
