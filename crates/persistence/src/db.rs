@@ -30,6 +30,26 @@ macro_rules! per_backend {
 }
 pub(crate) use per_backend;
 
+/// `diesel::insert_into($table).values(rows)` on either backend, finished by `$finish`
+/// (`$q` the insert, `$c` the connection). One row is inserted as a single-row insert,
+/// which Diesel prepares once per connection and then reuses; a multi-row insert from
+/// a slice is parsed and planned on every call. Most writes store one row per table.
+macro_rules! insert_rows {
+    ($conn:expr, $table:expr, $rows:expr, |$q:ident, $c:ident| $finish:expr) => {
+        match $rows {
+            [one] => $crate::db::per_backend!($conn, |$c| {
+                let $q = diesel::insert_into($table).values(one);
+                $finish
+            }),
+            many => $crate::db::per_backend!($conn, |$c| {
+                let $q = diesel::insert_into($table).values(many);
+                $finish
+            }),
+        }
+    };
+}
+pub(crate) use insert_rows;
+
 /// The PostgreSQL advisory lock held while migrating.
 const MIGRATION_LOCK: i64 = 0x636f_6e76_656e_6500;
 

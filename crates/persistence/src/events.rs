@@ -9,7 +9,7 @@ use convene_domain::schedule::TimeRange;
 use diesel::prelude::*;
 
 use crate::content::{decode_exceptions, encode_exceptions, rule_of, transparency_of, zone_of};
-use crate::db::per_backend;
+use crate::db::{insert_rows, per_backend};
 use crate::error::time::{naive, utc};
 use crate::error::{StoreError, StoreResult};
 use crate::schema::{event_permissions, events, horizons};
@@ -131,10 +131,10 @@ pub fn insert_many(
             )
         })
         .collect();
-    let mut inserted: Vec<EventRow> = per_backend!(conn, |c| diesel::insert_into(events::table)
-        .values(&rows)
-        .returning(events::all_columns)
-        .get_results(c))?;
+    let mut inserted: Vec<EventRow> =
+        insert_rows!(conn, events::table, rows.as_slice(), |q, c| q
+            .returning(events::all_columns)
+            .get_results(c))?;
     // Ids come from one sequence in VALUES order; sorting makes that order explicit.
     inserted.sort_unstable_by_key(|r| r.id);
     let behind: Vec<_> = inserted

@@ -17,7 +17,7 @@ use convene_domain::notification::{
 use diesel::prelude::*;
 use serde_json::{Map, Value};
 
-use crate::db::per_backend;
+use crate::db::insert_rows;
 use crate::error::time::{naive, utc};
 use crate::error::{StoreError, StoreResult};
 use crate::events::role_of;
@@ -156,11 +156,9 @@ pub fn insert_many(
     // Chunks keep each statement well under both backends' bind-parameter limits.
     let mut ids: Vec<i64> = Vec::with_capacity(rows.len());
     for chunk in rows.chunks(INSERT_CHUNK) {
-        let mut chunk_ids: Vec<i64> =
-            per_backend!(conn, |c| diesel::insert_into(notifications::table)
-                .values(chunk)
-                .returning(notifications::id)
-                .get_results(c))?;
+        let mut chunk_ids: Vec<i64> = insert_rows!(conn, notifications::table, chunk, |q, c| q
+            .returning(notifications::id)
+            .get_results(c))?;
         ids.append(&mut chunk_ids);
     }
     // Ids come from one sequence in VALUES order; sorting makes that order explicit.

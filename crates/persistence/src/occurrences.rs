@@ -12,7 +12,7 @@ use convene_domain::recurrence::Occurrence;
 use convene_domain::schedule::TimeRange;
 use diesel::prelude::*;
 
-use crate::db::per_backend;
+use crate::db::insert_rows;
 use crate::error::time::{naive, utc};
 use crate::error::{StoreError, StoreResult};
 use crate::schema::occurrences;
@@ -79,8 +79,7 @@ pub fn insert(
                 )
             })
             .collect();
-        per_backend!(conn, |c| diesel::insert_into(occurrences::table)
-            .values(&rows)
+        insert_rows!(conn, occurrences::table, rows.as_slice(), |q, c| q
             .execute(c))?;
     }
     Ok(())

@@ -8,7 +8,7 @@ use convene_domain::version::{ChangeKind, VersionRecord};
 use diesel::prelude::*;
 
 use crate::content::{decode_exceptions, encode_exceptions, rule_of, transparency_of, zone_of};
-use crate::db::per_backend;
+use crate::db::insert_rows;
 use crate::error::time::{naive, utc};
 use crate::error::{StoreError, StoreResult};
 use crate::schema::event_versions;
@@ -91,8 +91,7 @@ impl TryFrom<VersionRow> for VersionRecord {
 /// Stores versions in one statement.
 pub fn insert_many(conn: &mut DbConnection, versions: &[VersionRecord]) -> StoreResult<()> {
     let rows: Vec<VersionRow> = versions.iter().map(VersionRow::from).collect();
-    per_backend!(conn, |c| diesel::insert_into(event_versions::table)
-        .values(&rows)
+    insert_rows!(conn, event_versions::table, rows.as_slice(), |q, c| q
         .execute(c))?;
     Ok(())
 }
