@@ -164,9 +164,14 @@ pub struct Manager {
 /// SQLite runs one writer at a time. Left to SQLite, waiting writers sleep in its busy
 /// handler (1, 2, 5 … 100 ms between tries) and one may be passed over again and again:
 /// a write's 99th percentile reached 0.7 s at 16 concurrent clients. The process's
-/// writers instead queue here, in arrival order, and each starts its transaction when
-/// the one before has finished; SQLite's busy timeout only covers other processes.
-type WriterQueue = parking_lot::FairMutex<()>;
+/// writers instead wait here, parked, and each starts its transaction when the one
+/// before has finished; SQLite's busy timeout only covers other processes. The lock is
+/// eventually fair (`parking_lot`): a writer that is already running may take it at
+/// once, sparing the wake-up of a parked one, but at least every 0.5 ms it is handed to
+/// the longest-waiting writer, so none waits behind newcomers for long. Measured at 16
+/// clients against a strictly first-come lock: about 11 % more creates and updates per
+/// second, the same 99th percentile (15–23 ms).
+type WriterQueue = parking_lot::Mutex<()>;
 
 /// A connection in the pool, with when it was last given back.
 pub struct Pooled {
@@ -498,7 +503,7 @@ pub fn migrate(conn: &mut DbConnection) -> Result<usize, DbError> {
 
 /// Runs `f` in a write transaction, committing on `Ok` and rolling back on `Err`.
 ///
-/// On SQLite the process's writers take turns in arrival order (the writer queue), and
+/// On SQLite the process's writers take turns (the writer queue), and
 /// the transaction starts with `BEGIN IMMEDIATE`, taking the write lock up front: a check
 /// made inside the transaction still holds when its write commits. On PostgreSQL it is a
 /// plain `BEGIN`; constraints (the overlap trigger), advisory and row locks keep writers
