@@ -24,6 +24,11 @@ async fn issue(app: &TestApp, token: &str) -> Value {
     res.json().await.unwrap()
 }
 
+/// The URL of a new feed token of the bearer of `token`.
+async fn feed_url(app: &TestApp, token: &str) -> String {
+    issue(app, token).await["url"].as_str().unwrap().to_owned()
+}
+
 /// GET the feed URL as a calendar application would: no headers but `Accept: */*`.
 async fn poll(url: &str, if_none_match: Option<&str>) -> reqwest::Response {
     let mut req = reqwest::Client::new().get(url).header("Accept", "*/*");
@@ -185,10 +190,7 @@ async fn the_feed_holds_the_users_calendar_and_polls_cheaply(backend: Backend) {
     )
     .await;
 
-    let url = issue(&app, &token).await["url"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let url = feed_url(&app, &token).await;
     let res = poll(&url, None).await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(
@@ -318,10 +320,7 @@ async fn a_long_feed_is_written_in_pages_each_event_once(backend: Backend) {
     }
     assert_eq!(expected.len(), 250);
 
-    let url = issue(&app, &token).await["url"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let url = feed_url(&app, &token).await;
     let res = poll(&url, None).await;
     assert_eq!(res.status(), StatusCode::OK);
     assert!(
