@@ -151,7 +151,8 @@ pub enum ServiceError {
 impl From<StoreError> for ServiceError {
     fn from(e: StoreError) -> Self {
         match e {
-            // A concurrent writer won; the write is retried (see `write::retrying`).
+            // A concurrent writer won, or the database refused an overlap the write did
+            // not probe for; the write is retried (see `write::write_attempts`).
             StoreError::Overlap | StoreError::Aborted(_) => Self::Contended,
             StoreError::Unavailable(why) => Self::Unavailable(why),
             // What the write refers to was deleted meanwhile.

@@ -8,7 +8,7 @@ use convene_domain::notification::{NotificationData, NotificationKind};
 use convene_domain::permission::Action;
 use convene_domain::version::{is_effective, ChangeKind, VersionRecord};
 use convene_persistence::occurrences as stored_occurrences;
-use convene_persistence::{events, versions, DbConnection, StoreError};
+use convene_persistence::{events, versions, DbConnection};
 
 use crate::access::{authorized, Event, Precondition};
 use crate::error::Conflicts;
@@ -63,9 +63,7 @@ pub(crate) fn revise(
 ) -> Result<Event, ServiceError> {
     // As for creates: the database refuses overlaps itself, so the new occurrences are
     // stored without probes, and only a refusal runs the write again, probing, for 409.
-    let mut probe_first = false;
-    services.write(|conn, notes| {
-        let probe = probe_first;
+    services.write_attempts(|conn, notes, probe| {
         let at = now();
         let Event { event, role } = authorized(conn, id, actor.id, action)?;
         Precondition::check(precondition, event.version)?;
@@ -111,13 +109,7 @@ pub(crate) fn revise(
         )?
         .ok_or(ServiceError::Contended)?;
         if let Some(plan) = &plan {
-            match stored_occurrences::replace(conn, event.owner, event.id, &plan.busy) {
-                Err(StoreError::Overlap) if !probe => {
-                    probe_first = true;
-                    return Err(ServiceError::Contended);
-                }
-                other => other?,
-            }
+            stored_occurrences::replace(conn, event.owner, event.id, &plan.busy)?;
         }
         let change = match restored_from {
             Some(_) => ChangeKind::RolledBack,

@@ -72,6 +72,19 @@ impl Services {
         &self,
         mut f: impl FnMut(&mut DbConnection, &mut Notes<'_>) -> Result<T, ServiceError>,
     ) -> Result<T, ServiceError> {
+        self.write_attempts(|conn, notes, _| f(conn, notes))
+    }
+
+    /// [`Services::write`], where `f` also learns whether this is a later attempt (the
+    /// first one lost a race or was refused). Writes that leave the overlap check to the
+    /// database (creates and time changes store their occurrences without probing; a
+    /// refusal, `StoreError::Overlap`, is [`ServiceError::Contended`]) probe on later
+    /// attempts, to answer 409 with what is in the way.
+    pub(crate) fn write_attempts<T>(
+        &self,
+        mut f: impl FnMut(&mut DbConnection, &mut Notes<'_>, bool) -> Result<T, ServiceError>,
+    ) -> Result<T, ServiceError> {
+        let mut attempts = 0;
         // A connection that breaks before the commit is sent (a database restart, a
         // dropped link) leaves nothing behind: the write runs once more on a fresh
         // connection. One that breaks during the commit may have committed: 503.
@@ -87,7 +100,8 @@ impl Services {
                         stored: Vec::new(),
                         fanout: &self.fanout,
                     };
-                    let value = f(conn, &mut notes)?;
+                    attempts += 1;
+                    let value = f(conn, &mut notes, attempts > 1)?;
                     notes.flush(conn)?;
                     committing = true;
                     Ok::<_, ServiceError>((value, notes.stored))

@@ -8,7 +8,7 @@ use convene_domain::recurrence::Occurrence;
 use convene_domain::schedule::overlaps_within;
 use convene_domain::version::ChangeKind;
 use convene_persistence::occurrences as stored_occurrences;
-use convene_persistence::{events, versions, StoreError};
+use convene_persistence::{events, versions};
 
 use crate::access::Event;
 use crate::error::{Conflict, Conflicts, CONFLICTS_LISTED};
@@ -118,9 +118,7 @@ fn store(
     // trigger, one seek per row), so they are inserted without probing first: a conflict
     // is the exception. Then the write runs again, probing, to answer 409 with the
     // occurrences in the way.
-    let mut probe_first = false;
-    services.write(|conn, notes| {
-        let probe = probe_first;
+    services.write_attempts(|conn, notes, probe| {
         // The events, their first versions and their notifications are stored first: no
         // other transaction sees them before commit, and the owner's calendar lock is then
         // held only for the conflict check and the occurrences.
@@ -175,14 +173,8 @@ fn store(
             .zip(&plans)
             .flat_map(|(event, plan)| plan.busy.iter().map(|o| (event.id, *o)))
             .collect();
-        match stored_occurrences::insert(conn, actor.id, &busy) {
-            // Something is in the way: roll back and run again, probing.
-            Err(StoreError::Overlap) if !probe => {
-                probe_first = true;
-                return Err(ServiceError::Contended);
-            }
-            other => other?,
-        }
+        // Something in the way rolls back and runs again, probing.
+        stored_occurrences::insert(conn, actor.id, &busy)?;
         Ok(created
             .into_iter()
             .map(|event| Event {
