@@ -3,7 +3,7 @@
 
 use base64::Engine;
 use convene_tests::{
-    app, assert_problem, backend_tests, Backend, StatusCode, PASSWORD, TEST_SECRET,
+    app, assert_problem, backend_tests, id_of, slot, Backend, StatusCode, PASSWORD, TEST_SECRET,
 };
 use serde_json::{json, Value};
 
@@ -249,11 +249,20 @@ async fn logout_revokes_access_and_refresh_at_once(backend: Backend) {
     app.register("grace").await;
     let token = app.login("grace").await;
     let access = token["access_token"].as_str().unwrap();
+    let event = app.create_event(access, "mine", &slot(1), &slot(2)).await;
+    let own = format!("/api/events/{}", id_of(&event));
+    assert_eq!(app.get(&own, Some(access)).await.status(), StatusCode::OK);
     let res = app.post("/api/auth/logout", &json!({}), Some(access)).await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     assert!(res.bytes().await.unwrap().is_empty());
     let res = app.get("/api/auth/me", Some(access)).await;
     assert_problem(res, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    // A GET of one event checks the session in the statement that reads it: the 401
+    // comes before whatever the id would answer (the caller's event, none, no number).
+    for path in [own.as_str(), "/api/events/999999999", "/api/events/abc"] {
+        let res = app.get(path, Some(access)).await;
+        assert_problem(res, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    }
     let res = app
         .post(
             "/api/auth/refresh",
@@ -342,15 +351,22 @@ async fn forged_tokens_are_rejected(backend: Backend) {
             sign(&other_user, HS256, TEST_SECRET),
         ),
     ];
+    // The same for a GET of one event, which checks the session as it reads: with an id
+    // of an event the holder of the real token owns, and one of an event of nobody.
+    let event = app.create_event(&real, "mine", &slot(1), &slot(2)).await;
+    let own = format!("/api/events/{}", id_of(&event));
+    assert_eq!(app.get(&own, Some(&control)).await.status(), StatusCode::OK);
     for (what, token) in forged {
-        let res = app.get("/api/auth/me", Some(&token)).await;
-        assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{what}");
-        assert_eq!(
-            res.headers().get("www-authenticate").unwrap(),
-            "Bearer",
-            "{what}"
-        );
-        assert_problem(res, StatusCode::UNAUTHORIZED, "unauthorized").await;
+        for path in ["/api/auth/me", &own, "/api/events/999999999"] {
+            let res = app.get(path, Some(&token)).await;
+            assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{what} {path}");
+            assert_eq!(
+                res.headers().get("www-authenticate").unwrap(),
+                "Bearer",
+                "{what} {path}"
+            );
+            assert_problem(res, StatusCode::UNAUTHORIZED, "unauthorized").await;
+        }
     }
 }
 

@@ -23,7 +23,8 @@ backend_tests!(
     delete_then_404,
     msgpack_event_round_trip,
     deleted_events_leave_every_list,
-    malformed_ids_are_client_errors,
+    malformed_ids_are_client_errors;
+    postgres_only: an_update_runs_as_a_statement_prepared_once,
 );
 
 async fn create_returns_event_read(backend: Backend) {
@@ -739,4 +740,62 @@ async fn malformed_ids_are_client_errors(backend: Backend) {
             "{path}"
         );
     }
+}
+
+/// PostgreSQL: an event's `UPDATE` is prepared once per connection and then reused
+/// (Diesel prepares no `UPDATE` by itself): after four updates of two events on one
+/// connection, the session holds one prepared `UPDATE` of events, run four times.
+async fn an_update_runs_as_a_statement_prepared_once(backend: Backend) {
+    use convene_domain::ids::{EventId, UserId};
+    use convene_persistence::{events, Backend as DbBackend, DbConnection};
+    use diesel::RunQueryDsl;
+
+    #[derive(diesel::QueryableByName)]
+    struct Prepared {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        statements: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        runs: i64,
+    }
+
+    let app = app!(backend);
+    let (alice, token) = app.user("prepared").await;
+    let mut ids = Vec::new();
+    for hour in [1, 3] {
+        let event = app
+            .create_event(&token, "t", &slot(hour), &slot(hour + 1))
+            .await;
+        ids.push(EventId(id_of(&event)));
+    }
+    let backend = DbBackend::from_url(&app.db.url()).unwrap();
+    let database = convene_persistence::db::connect(&backend, 1).unwrap();
+    let mut conn = database.get().unwrap();
+    for _ in 0..2 {
+        for &id in &ids {
+            let (event, _) = events::find_with_role(&mut conn, id, UserId(alice))
+                .unwrap()
+                .unwrap();
+            let updated = events::update_if_version(
+                &mut conn,
+                id,
+                event.version,
+                &event.content,
+                None,
+                chrono::Utc::now(),
+            )
+            .unwrap();
+            assert!(updated.is_some(), "event {id} updated");
+        }
+    }
+    let DbConnection::Postgresql(pg) = &mut **conn else {
+        panic!("a PostgreSQL connection");
+    };
+    let prepared: Prepared = diesel::sql_query(
+        "SELECT count(*) AS statements, \
+                coalesce(sum(generic_plans + custom_plans), 0)::bigint AS runs \
+         FROM pg_prepared_statements WHERE statement LIKE 'UPDATE \"events\"%'",
+    )
+    .get_result(pg)
+    .unwrap();
+    assert_eq!((prepared.statements, prepared.runs), (1, 4));
 }

@@ -11,7 +11,7 @@ use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::header;
 use actix_web::middleware::Next;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
-use convene_service::auth::{authenticate, Principal};
+use convene_service::auth::{authenticate, verify, Credential, Principal};
 use convene_service::Services;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
@@ -70,6 +70,50 @@ pub async fn require_auth(
     match authenticate_request(req.request()).await {
         Ok(Authenticated(principal)) => {
             req.extensions_mut().insert(principal);
+            Ok(next.call(req).await?.map_into_boxed_body())
+        }
+        Err(refused) => Ok(req.error_response(refused).map_into_boxed_body()),
+    }
+}
+
+/// The verified access token of a route wrapped in [`require_token`]: its handler checks
+/// the session in the statement that reads what it answers (401 when it is over).
+pub struct Token(pub Credential);
+
+impl FromRequest for Token {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(
+            req.extensions()
+                .get::<Credential>()
+                .copied()
+                .map(Token)
+                .ok_or_else(|| ApiError::internal("route not wrapped in require_token")),
+        )
+    }
+}
+
+/// Route middleware for reads that check the session themselves: verifies the token's
+/// signature, algorithm and expiry (401) before anything else of the request is looked
+/// at, without the database. The handler (through [`Token`]) answers 401 for a token
+/// whose session is over, in the statement that reads.
+pub async fn require_token(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let verified = match (
+        bearer_token(req.request()),
+        req.app_data::<web::Data<Services>>(),
+    ) {
+        (None, _) => Err(ApiError::unauthorized()),
+        (Some(_), None) => Err(ApiError::internal("services not configured")),
+        (Some(token), Some(services)) => verify(services, token).map_err(ApiError::from),
+    };
+    match verified {
+        Ok(credential) => {
+            req.extensions_mut().insert(credential);
             Ok(next.call(req).await?.map_into_boxed_body())
         }
         Err(refused) => Ok(req.error_response(refused).map_into_boxed_body()),

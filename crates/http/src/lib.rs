@@ -61,6 +61,22 @@ where
     }
 }
 
+/// `method` answered by `handler`, which checks the caller's session in the statement
+/// that reads its answer ([`auth::Token`]): the token's signature and expiry are checked
+/// (401) before anything else of the request is looked at. For reads without a body.
+fn token_checked<F, Args>(method: Method, handler: F) -> Endpoint
+where
+    F: Handler<Args>,
+    Args: FromRequest + 'static,
+    F::Output: Responder + 'static,
+{
+    let Endpoint { method, route } = open(method, handler);
+    Endpoint {
+        route: route.wrap(from_fn(auth::require_token)),
+        method,
+    }
+}
+
 /// A resource answering `endpoints`; any other method answers 405 with `Allow` listing
 /// these (not the app's 404).
 fn resource<const N: usize>(path: &str, endpoints: [Endpoint; N]) -> Resource {
@@ -154,7 +170,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .service(resource(
                     "/events/{id}",
                     [
-                        authed(M::GET, events::get),
+                        token_checked(M::GET, events::get),
                         authed(M::PUT, events::update),
                         authed(M::PATCH, events::patch),
                         authed(M::DELETE, events::delete),

@@ -50,6 +50,42 @@ macro_rules! insert_rows {
 }
 pub(crate) use insert_rows;
 
+/// A statement whose SQL has a fixed shape, kept prepared by the connection it runs on
+/// (per backend: run it through [`per_backend`], as the multi-backend connection asks
+/// the statement it wraps). Diesel parses and plans every `UPDATE` anew, since a
+/// changeset of optional fields can change its SQL; the statement cache keys this one
+/// by its SQL text, so each shape it takes is one entry. For updates whose columns are
+/// fixed (or take a few shapes), on hot paths.
+pub(crate) struct KeepPrepared<Q>(pub(crate) Q);
+
+impl<Q: diesel::query_builder::Query> diesel::query_builder::Query for KeepPrepared<Q> {
+    type SqlType = Q::SqlType;
+}
+
+impl<Q> diesel::query_builder::QueryId for KeepPrepared<Q> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<Q, DB> diesel::query_builder::QueryFragment<DB> for KeepPrepared<Q>
+where
+    DB: diesel::backend::Backend,
+    Q: diesel::query_builder::QueryFragment<DB>,
+{
+    fn walk_ast<'b>(
+        &'b self,
+        pass: diesel::query_builder::AstPass<'_, 'b, DB>,
+    ) -> diesel::QueryResult<()> {
+        self.0.walk_ast(pass)
+    }
+
+    fn is_safe_to_cache_prepared(&self, _: &DB) -> diesel::QueryResult<bool> {
+        Ok(true)
+    }
+}
+
+impl<Q, C> RunQueryDsl<C> for KeepPrepared<Q> {}
+
 /// The PostgreSQL advisory lock held while migrating.
 const MIGRATION_LOCK: i64 = 0x636f_6e76_656e_6500;
 

@@ -2,17 +2,19 @@
 //! (The conflict scan reads their busy occurrences: `occurrences`.)
 
 use chrono::{DateTime, NaiveDateTime, Utc};
+use convene_domain::account::User;
 use convene_domain::event::{EventContent, EventFilter, StoredEvent};
-use convene_domain::ids::{EventId, UserId, Version};
+use convene_domain::ids::{EventId, SessionId, UserId, Version};
 use convene_domain::permission::Role;
 use convene_domain::schedule::TimeRange;
 use diesel::prelude::*;
 
 use crate::content::{decode_exceptions, encode_exceptions, rule_of, transparency_of, zone_of};
-use crate::db::{insert_rows, per_backend};
+use crate::db::{insert_rows, per_backend, KeepPrepared};
 use crate::error::time::{naive, utc};
 use crate::error::{StoreError, StoreResult};
-use crate::schema::{event_permissions, events, horizons};
+use crate::schema::{event_permissions, events, horizons, sessions, users};
+use crate::users::UserRow;
 use crate::DbConnection;
 
 /// A stored event, as its columns come back (in `events::all_columns` order, which
@@ -173,7 +175,7 @@ pub fn find_with_role(
     conn: &mut DbConnection,
     id: EventId,
     user: UserId,
-) -> StoreResult<Option<(StoredEvent, Option<Role>)>> {
+) -> StoreResult<Option<WithRole>> {
     let found: Option<(EventRow, Option<String>)> = events::table
         .left_join(
             event_permissions::table.on(event_permissions::event_id
@@ -184,9 +186,53 @@ pub fn find_with_role(
         .select((EventRow::as_select(), event_permissions::role.nullable()))
         .first(conn)
         .optional()?;
+    found.map(with_role).transpose()
+}
+
+/// [`find_with_role`] for the caller of an access token, checked in the same statement:
+/// `None` when session `session` of `user` is not live at `now` (the condition of
+/// [`sessions::active_user`](crate::sessions::active_user)), else the session's user and
+/// event `id` (`None` when there is none) with the role granted to them. One round trip
+/// where authenticating and reading would take two.
+pub fn find_with_role_in_session(
+    conn: &mut DbConnection,
+    session: SessionId,
+    user: UserId,
+    id: EventId,
+    now: DateTime<Utc>,
+) -> StoreResult<Option<(User, Option<WithRole>)>> {
+    let found: Option<(UserRow, Option<EventRow>, Option<String>)> = sessions::table
+        .inner_join(users::table)
+        .left_join(events::table.on(events::id.eq(id.0)))
+        .left_join(
+            event_permissions::table.on(event_permissions::event_id
+                .eq(events::id)
+                .and(event_permissions::user_id.eq(sessions::user_id))),
+        )
+        .filter(crate::sessions::live(session.0, user.0, naive(now)))
+        .select((
+            UserRow::as_select(),
+            events::all_columns.nullable(),
+            event_permissions::role.nullable(),
+        ))
+        .first(conn)
+        .optional()?;
     found
-        .map(|(row, role)| Ok((row.try_into()?, role.as_deref().map(role_of).transpose()?)))
+        .map(|(user, event, role)| {
+            Ok((
+                user.user(),
+                event.map(|row| with_role((row, role))).transpose()?,
+            ))
+        })
         .transpose()
+}
+
+/// An event and the role granted to the user who reads it (`None`: none granted).
+pub type WithRole = (StoredEvent, Option<Role>);
+
+/// An event row and the role its reader was granted, decoded.
+fn with_role((row, role): (EventRow, Option<String>)) -> StoreResult<WithRole> {
+    Ok((row.try_into()?, role.as_deref().map(role_of).transpose()?))
 }
 
 /// Replaces the content of event `id` if it is still at `expected`, moving it to the
@@ -203,7 +249,7 @@ pub fn update_if_version(
     let target = events::table
         .find(id.0)
         .filter(events::version.eq(expected.0));
-    let row: Option<EventRow> = diesel::update(target)
+    let update = diesel::update(target)
         .set((
             events::title.eq(&content.title),
             events::description.eq(&content.description),
@@ -224,9 +270,10 @@ pub fn update_if_version(
                 )
             }),
         ))
-        .returning(events::all_columns)
-        .get_result(conn)
-        .optional()?;
+        .returning(events::all_columns);
+    // Two shapes (with the extent or without), each prepared once per connection.
+    let update = KeepPrepared(update);
+    let row: Option<EventRow> = per_backend!(conn, |c| update.get_result(c).optional())?;
     if let (Some(_), Some(extent)) = (&row, extent) {
         set_materialized_until(conn, id, extent.materialized_until)?;
     }
@@ -303,7 +350,7 @@ fn user_events(
     role: Option<Role>,
     listing: &Listing,
     key: ListKey,
-) -> StoreResult<Vec<(StoredEvent, Option<Role>)>> {
+) -> StoreResult<Vec<WithRole>> {
     let owned = |conn: &mut DbConnection| -> StoreResult<Vec<EventRow>> {
         let query = events::table
             .filter(events::owner_id.eq(user.0))
@@ -363,7 +410,7 @@ fn merge<K: Ord>(
     shared: impl FnOnce(&mut DbConnection) -> StoreResult<Vec<(i64, String)>>,
     limit: i64,
     key: impl Fn(&EventRow) -> K,
-) -> StoreResult<Vec<(StoredEvent, Option<Role>)>> {
+) -> StoreResult<Vec<WithRole>> {
     let owned = match role {
         None | Some(Role::Owner) => owned(conn)?,
         Some(_) => Vec::new(),
@@ -396,9 +443,7 @@ fn merge<K: Ord>(
         .collect();
     rows.sort_by_key(|(row, _)| key(row));
     rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
-    rows.into_iter()
-        .map(|(row, role)| Ok((row.try_into()?, role.as_deref().map(role_of).transpose()?)))
-        .collect()
+    rows.into_iter().map(with_role).collect()
 }
 
 /// Every event `user` owns or that is shared with them (with `role`, or only `event`
@@ -413,7 +458,7 @@ pub fn spanning(
     (role, event): (Option<Role>, Option<EventId>),
     after: Option<(DateTime<Utc>, EventId)>,
     limit: i64,
-) -> StoreResult<Vec<(StoredEvent, Option<Role>)>> {
+) -> StoreResult<Vec<WithRole>> {
     let listing = Listing {
         ends_after: Some(naive(window.start())),
         starts_before: Some(naive(window.end())),
@@ -509,7 +554,7 @@ pub fn list_for_user(
     user: UserId,
     filter: &EventFilter,
     limit: i64,
-) -> StoreResult<Vec<(StoredEvent, Option<Role>)>> {
+) -> StoreResult<Vec<WithRole>> {
     let listing = Listing {
         ends_after: filter.ends_after.map(naive),
         starts_before: filter.starts_before.map(naive),

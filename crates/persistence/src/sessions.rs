@@ -129,6 +129,18 @@ pub fn revoke(conn: &mut DbConnection, session: SessionId, now: DateTime<Utc>) -
     Ok(())
 }
 
+/// Session `session` of `user`, not revoked and not expired at `now`: the condition of
+/// an access token's session, for queries that check it along with what they read.
+/// (Ids and time as stored: `session.0`, `user.0`, `naive(now)`.)
+#[diesel::dsl::auto_type(no_type_alias)]
+pub(crate) fn live(session: i64, user: i64, now: NaiveDateTime) -> _ {
+    sessions::id
+        .eq(session)
+        .and(sessions::user_id.eq(user))
+        .and(sessions::revoked_at.is_null())
+        .and(sessions::expires_at.gt(now))
+}
+
 /// The user of a live session, in one indexed query: `None` when the session does not
 /// exist, belongs to someone else, is revoked or has expired.
 pub fn active_user(
@@ -139,10 +151,7 @@ pub fn active_user(
 ) -> StoreResult<Option<User>> {
     let row: Option<UserRow> = sessions::table
         .inner_join(users::table)
-        .filter(sessions::id.eq(session.0))
-        .filter(sessions::user_id.eq(user.0))
-        .filter(sessions::revoked_at.is_null())
-        .filter(sessions::expires_at.gt(naive(now)))
+        .filter(live(session.0, user.0, naive(now)))
         .select(UserRow::as_select())
         .first(conn)
         .optional()?;

@@ -60,7 +60,17 @@ pub(crate) fn authorized(
     user: UserId,
     action: Action,
 ) -> Result<Event, ServiceError> {
-    let (event, granted) = events::find_with_role(conn, id, user)?.ok_or(ServiceError::NotFound)?;
+    judged(events::find_with_role(conn, id, user)?, user, action)
+}
+
+/// An event found with the role granted to `user` (`None`: there is none), if `user` may
+/// perform `action` on it.
+pub(crate) fn judged(
+    found: Option<convene_persistence::events::WithRole>,
+    user: UserId,
+    action: Action,
+) -> Result<Event, ServiceError> {
+    let (event, granted) = found.ok_or(ServiceError::NotFound)?;
     let role = decide(&event, granted, user, action)?;
     Ok(Event { event, role })
 }

@@ -199,31 +199,66 @@ fn revoke_session(services: &Services, session: SessionId) -> Result<(), Service
     Ok(())
 }
 
-/// Resolves an access token to its caller: signature, pinned algorithm, expiry, and a
-/// live session, checked in one indexed query.
-pub fn authenticate(services: &Services, token: &str) -> Result<Principal, ServiceError> {
+/// What a verified access token says: signature, pinned algorithm and expiry hold.
+/// Whether its session is still live is a database read: [`authenticate`], or a query
+/// that checks it with what it reads (`events::get_by_token`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Credential {
+    /// The account the token was issued to.
+    pub user: UserId,
+    /// The session the token belongs to.
+    pub session_id: SessionId,
+    /// When the token expires.
+    pub expires_at: DateTime<Utc>,
+}
+
+impl Credential {
+    /// The caller, once the session is known to be live and `user` is its account.
+    pub(crate) fn principal(self, user: User) -> Principal {
+        Principal {
+            user,
+            session_id: self.session_id,
+            expires_at: self.expires_at,
+        }
+    }
+}
+
+/// The refusal of a well-signed token whose session is over.
+pub(crate) const SESSION_ENDED: ServiceError =
+    ServiceError::Unauthorized("session revoked or unknown");
+
+/// Checks an access token without the database: signature, pinned algorithm, expiry.
+pub fn verify(services: &Services, token: &str) -> Result<Credential, ServiceError> {
     let claims = services
         .auth
         .keys
         .verify(token)
         .map_err(|_| ServiceError::Unauthorized("invalid token"))?;
-    let user_id = UserId(
-        claims
-            .sub
-            .parse()
-            .map_err(|_| ServiceError::Unauthorized("invalid subject"))?,
-    );
-    let session_id = SessionId(claims.sid);
-    let expires_at = DateTime::from_timestamp(claims.exp, 0)
-        .ok_or(ServiceError::Unauthorized("invalid expiry"))?;
-    let mut conn = services.conn()?;
-    let user = sessions::active_user(&mut conn, session_id, user_id, now())?
-        .ok_or(ServiceError::Unauthorized("session revoked or unknown"))?;
-    Ok(Principal {
-        user,
-        session_id,
-        expires_at,
+    Ok(Credential {
+        user: UserId(
+            claims
+                .sub
+                .parse()
+                .map_err(|_| ServiceError::Unauthorized("invalid subject"))?,
+        ),
+        session_id: SessionId(claims.sid),
+        expires_at: DateTime::from_timestamp(claims.exp, 0)
+            .ok_or(ServiceError::Unauthorized("invalid expiry"))?,
     })
+}
+
+/// Resolves an access token to its caller: [`verify`], and a live session, checked in
+/// one indexed query.
+pub fn authenticate(services: &Services, token: &str) -> Result<Principal, ServiceError> {
+    caller(services, verify(services, token)?)
+}
+
+/// The caller of a verified token, if its session is live.
+pub fn caller(services: &Services, credential: Credential) -> Result<Principal, ServiceError> {
+    let mut conn = services.conn()?;
+    let user = sessions::active_user(&mut conn, credential.session_id, credential.user, now())?
+        .ok_or(SESSION_ENDED)?;
+    Ok(credential.principal(user))
 }
 
 /// Accounts whose username equals `username`, case-insensitively.

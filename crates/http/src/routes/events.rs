@@ -8,12 +8,13 @@ use convene_domain::ids::EventId;
 use convene_domain::permission::Role;
 use convene_domain::recurrence::{parse_time_zone, DEFAULT_TIME_ZONE};
 use convene_domain::validation::FieldError;
+use convene_service::auth::caller;
 use convene_service::events;
 use convene_service::{Event, ServiceError, Services};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use crate::auth::Authenticated;
+use crate::auth::{Authenticated, Token};
 use crate::dto::{
     BatchCreate, CalendarFile, EventCreate, EventList, EventRead, EventUpdate, EventsImported,
 };
@@ -234,11 +235,16 @@ pub async fn list(
 pub async fn get(
     req: HttpRequest,
     services: web::Data<Services>,
-    Authenticated(principal): Authenticated,
-    id: web::Path<i64>,
+    Token(credential): Token,
+    id: web::Path<String>,
 ) -> Result<Either<Reply<EventRead>, HttpResponse>, ApiError> {
-    let id = EventId(id.into_inner());
-    let event = blocking(move || events::get(&services, &principal.user, id)).await?;
+    // The session is checked in the statement that reads the event; for an id that is
+    // no number, on its own, so that an ended session answers 401 before the 404.
+    let event = blocking(move || match id.parse() {
+        Ok(id) => events::get_by_token(&services, &credential, EventId(id)),
+        Err(_) => caller(&services, credential).and(Err(ServiceError::NotFound)),
+    })
+    .await?;
     if none_match_hits(&req, event.event.version) {
         let tag = etag(event.event.version);
         let reply = Reply::empty(StatusCode::NOT_MODIFIED);

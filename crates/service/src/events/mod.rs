@@ -19,7 +19,8 @@ pub use self::batch::{create, create_batch, import};
 pub use self::occurrence::{
     cancel as cancel_occurrence, split, update as update_occurrence, OccurrenceItem,
 };
-use crate::access::{authorized, listed, Event, Precondition};
+use crate::access::{authorized, judged, listed, Event, Precondition};
+use crate::auth::{Credential, SESSION_ENDED};
 use crate::error::{Found, CONFLICTS_LISTED};
 use crate::page::{self, Page};
 use crate::revise::revise;
@@ -38,10 +39,24 @@ pub fn conflicts(
     scan::find(&mut conn, owner, owner, range, None, CONFLICTS_LISTED)
 }
 
-/// One event, for any participant.
-pub fn get(services: &Services, actor: &User, id: EventId) -> Result<Event, ServiceError> {
+/// One event, for any participant holding an access token: the token's session is
+/// checked in the statement that reads the event (one round trip where authenticating
+/// first takes two); 401 when it is over.
+pub fn get_by_token(
+    services: &Services,
+    credential: &Credential,
+    id: EventId,
+) -> Result<Event, ServiceError> {
     let mut conn = services.conn()?;
-    authorized(&mut conn, id, actor.id, Action::Read)
+    let (user, found) = events::find_with_role_in_session(
+        &mut conn,
+        credential.session_id,
+        credential.user,
+        id,
+        now(),
+    )?
+    .ok_or(SESSION_ENDED)?;
+    judged(found, user.id, Action::Read)
 }
 
 /// The events the caller owns or that are shared with them, by start then id; with a
