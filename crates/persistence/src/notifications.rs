@@ -17,7 +17,7 @@ use convene_domain::notification::{
 use diesel::prelude::*;
 use serde_json::{Map, Value};
 
-use crate::db::insert_rows;
+use crate::db::{insert_rows, KeepPrepared};
 use crate::error::time::{naive, utc};
 use crate::error::{StoreError, StoreResult};
 use crate::events::role_of;
@@ -257,11 +257,12 @@ pub struct Feed {
 /// `pg_snapshot_xmin(pg_current_snapshot())`); on SQLite every row is final.
 pub fn frontier(conn: &mut DbConnection) -> StoreResult<i64> {
     match conn {
-        DbConnection::Postgresql(c) => Ok(diesel::select(diesel::dsl::sql::<
+        // Read before every feed step of every instance's listener: kept prepared.
+        DbConnection::Postgresql(c) => Ok(KeepPrepared(diesel::select(diesel::dsl::sql::<
             diesel::sql_types::BigInt,
         >(
             "pg_snapshot_xmin(pg_current_snapshot())::text::bigint",
-        ))
+        )))
         .get_result(c)?),
         DbConnection::Sqlite(_) => Ok(i64::MAX),
     }
