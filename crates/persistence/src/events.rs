@@ -2,7 +2,6 @@
 //! (The conflict scan reads their busy occurrences: `occurrences`.)
 
 use chrono::{DateTime, NaiveDateTime, Utc};
-use convene_domain::account::User;
 use convene_domain::event::{EventContent, EventFilter, StoredEvent};
 use convene_domain::ids::{EventId, SessionId, UserId, Version};
 use convene_domain::permission::Role;
@@ -13,8 +12,7 @@ use crate::content::{decode_exceptions, encode_exceptions, rule_of, transparency
 use crate::db::{insert_rows, per_backend, KeepPrepared};
 use crate::error::time::{naive, utc};
 use crate::error::{StoreError, StoreResult};
-use crate::schema::{event_permissions, events, horizons, sessions, users};
-use crate::users::UserRow;
+use crate::schema::{event_permissions, events, horizons, sessions};
 use crate::DbConnection;
 
 /// A stored event, as its columns come back (in `events::all_columns` order, which
@@ -189,20 +187,19 @@ pub fn find_with_role(
     found.map(with_role).transpose()
 }
 
-/// [`find_with_role`] for the caller of an access token, checked in the same statement:
+/// [`find_with_role`] for the holder of an access token, checked in the same statement:
 /// `None` when session `session` of `user` is not live at `now` (the condition of
-/// [`sessions::active_user`](crate::sessions::active_user)), else the session's user and
-/// event `id` (`None` when there is none) with the role granted to them. One round trip
-/// where authenticating and reading would take two.
+/// [`sessions::active_user`](crate::sessions::active_user)), else event `id` (`None`
+/// when there is none) with the role granted to `user`. One round trip where
+/// authenticating and reading would take two.
 pub fn find_with_role_in_session(
     conn: &mut DbConnection,
     session: SessionId,
     user: UserId,
     id: EventId,
     now: DateTime<Utc>,
-) -> StoreResult<Option<(User, Option<WithRole>)>> {
-    let found: Option<(UserRow, Option<EventRow>, Option<String>)> = sessions::table
-        .inner_join(users::table)
+) -> StoreResult<Option<Option<WithRole>>> {
+    let found: Option<(Option<EventRow>, Option<String>)> = sessions::table
         .left_join(events::table.on(events::id.eq(id.0)))
         .left_join(
             event_permissions::table.on(event_permissions::event_id
@@ -211,19 +208,13 @@ pub fn find_with_role_in_session(
         )
         .filter(crate::sessions::live(session.0, user.0, naive(now)))
         .select((
-            UserRow::as_select(),
             events::all_columns.nullable(),
             event_permissions::role.nullable(),
         ))
         .first(conn)
         .optional()?;
     found
-        .map(|(user, event, role)| {
-            Ok((
-                user.user(),
-                event.map(|row| with_role((row, role))).transpose()?,
-            ))
-        })
+        .map(|(event, role)| event.map(|row| with_role((row, role))).transpose())
         .transpose()
 }
 

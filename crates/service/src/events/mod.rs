@@ -48,7 +48,7 @@ pub fn get_by_token(
     id: EventId,
 ) -> Result<Event, ServiceError> {
     let mut conn = services.conn()?;
-    let (user, found) = events::find_with_role_in_session(
+    let found = events::find_with_role_in_session(
         &mut conn,
         credential.session_id,
         credential.user,
@@ -56,7 +56,7 @@ pub fn get_by_token(
         now(),
     )?
     .ok_or(SESSION_ENDED)?;
-    judged(found, user.id, Action::Read)
+    judged(found, credential.user, Action::Read)
 }
 
 /// The events the caller owns or that are shared with them, by start then id; with a
