@@ -19,10 +19,10 @@
 //! server's pool (10; the better counts), without HTTP; for a GET, a prepared point read
 //! of the event (the goal's yardstick), and in a note the GET's own statement (session
 //! and event in one query), both at 16. It prints one table (requests per second, p50,
-//! p99, the limit and its p99, ratio to the limit) and checks the goals: create and update at 16 ≥ 70 % of
-//! their limit, create p99 ≤ 25 ms, create at 64 no lower than at 16; GET ≥ 50 % of a
-//! prepared point read, p99 ≤ 10 ms; SQLite writes p99 ≤ 50 ms at 16. The process exits
-//! non-zero when a goal is missed. Loopback only.
+//! p99, the limit and its p99, ratio to the limit) and checks the goals: create and
+//! update at 16 ≥ 70 % of their limit, create p99 ≤ 25 ms, create at 64 no lower than
+//! at 16; GET ≥ 50 % of a prepared point read, p99 ≤ 10 ms; SQLite writes p99 ≤ 50 ms
+//! at 16. The process exits non-zero when a goal is missed. Loopback only.
 //!
 //! Lists against the size of other users' data: `--bench lists`.
 //!
