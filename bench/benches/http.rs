@@ -14,8 +14,8 @@
 //!
 //! On PostgreSQL the same run measures the database's limit for the same work: the
 //! statements a create (and a title update) runs — the session lookup, the inserts, the
-//! `NOTIFY`, the calendar lock, the occurrence (whose trigger is the conflict check) —
-//! as prepared statements, one round trip each, on 16 connections and on as many as the
+//! `NOTIFY`, the occurrence (whose trigger takes the calendar lock and is the conflict
+//! check) — as prepared statements, one round trip each, on 16 connections and on as many as the
 //! server's pool (10; the better counts), without HTTP; for a GET, a prepared point read
 //! of the event (the goal's yardstick), and in a note the GET's own statement (session
 //! and event in one query), both at 16. It prints one table (requests per second, p50,
@@ -371,7 +371,6 @@ const PREPARE: &str = "
         SELECT u.id, u.username, u.email, u.password_hash, u.created_at
         FROM sessions s JOIN users u ON u.id = s.user_id
         WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL AND s.expires_at > now();
-    PREPARE calendar_lock(bigint) AS SELECT pg_advisory_xact_lock($1)::text;
     PREPARE insert_event(bigint, text, timestamp, timestamp) AS
         INSERT INTO events (owner_id, title, description, start_time, end_time, location,
                             version, created_at, updated_at, time_zone, recurrence,
@@ -440,7 +439,6 @@ fn raw_limits(url: &str, user: i64, session: i64, events: &[i64]) -> BenchResult
                  EXECUTE insert_version(currval('events_id_seq'), 1, 'bench', '{start}', '{end}', 'created', {user});
                  EXECUTE insert_notification({user}, 'event_created', currval('events_id_seq'));
                  EXECUTE announce('n:' || currval('notifications_id_seq'));
-                 EXECUTE calendar_lock({user});
                  EXECUTE insert_occurrence(currval('events_id_seq'), {user}, '{start}', '{end}');
                  COMMIT;"
             ),

@@ -121,7 +121,7 @@ fn store(
     services.write_attempts(|conn, notes, probe| {
         // The events, their first versions and their notifications are stored first: no
         // other transaction sees them before commit, and the owner's calendar lock is then
-        // held only for the conflict check and the occurrences.
+        // held only for the conflict check, the occurrences and the commit.
         let items: Vec<_> = contents
             .iter()
             .cloned()
@@ -150,8 +150,12 @@ fn store(
             ));
         }
         notes.flush(conn)?;
-        events::lock_calendar(conn, actor.id)?;
         if probe {
+            // The probe must see the calendar as the insert will: take the owner's lock
+            // first. Without a probe, the insert's overlap trigger takes it, so the lock
+            // is held for the trigger's check and the commit only (all this create
+            // locked before is its own new rows, so the order cannot deadlock).
+            events::lock_calendar(conn, actor.id)?;
             let mut found = Conflicts::default();
             for (i, plan) in plans.iter().enumerate() {
                 occurrences::check(
