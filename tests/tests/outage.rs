@@ -193,8 +193,9 @@ async fn a_database_restart_under_load_loses_and_repeats_nothing(backend: Backen
 
 /// A write whose connection is killed before its commit runs again on a fresh
 /// connection: the client sees 201, and the event is stored once. The write is held
-/// inside its transaction by the owner's calendar lock, taken meanwhile by the test;
-/// its backend is terminated there, then the lock is let go.
+/// inside its transaction by the owner's calendar lock (which its occurrence insert's
+/// overlap trigger takes), taken meanwhile by the test; its backend is terminated
+/// there, then the lock is let go.
 async fn a_write_whose_connection_dies_before_commit_runs_again(backend: Backend) {
     use diesel::connection::SimpleConnection;
     use diesel::{Connection, RunQueryDsl};
@@ -226,7 +227,7 @@ async fn a_write_whose_connection_dies_before_commit_runs_again(backend: Backend
     let pid = loop {
         let found: Vec<Pid> = diesel::sql_query(format!(
             "SELECT pid FROM pg_stat_activity WHERE datname = '{name}' \
-             AND wait_event_type = 'Lock' AND query LIKE '%pg_advisory_xact_lock%' \
+             AND wait_event_type = 'Lock' AND wait_event = 'advisory' \
              AND pid <> pg_backend_pid()"
         ))
         .load(&mut admin)
