@@ -356,6 +356,8 @@ async fn forged_tokens_are_rejected(backend: Backend) {
     let event = app.create_event(&real, "mine", &slot(1), &slot(2)).await;
     let own = format!("/api/events/{}", id_of(&event));
     assert_eq!(app.get(&own, Some(&control)).await.status(), StatusCode::OK);
+    let res = app.get(&own, None).await;
+    assert_problem(res, StatusCode::UNAUTHORIZED, "unauthorized").await;
     for (what, token) in forged {
         for path in ["/api/auth/me", &own, "/api/events/999999999"] {
             let res = app.get(path, Some(&token)).await;

@@ -24,7 +24,7 @@ backend_tests!(
     msgpack_event_round_trip,
     deleted_events_leave_every_list,
     malformed_ids_are_client_errors;
-    postgres_only: an_update_runs_as_a_statement_prepared_once,
+    postgres_only: hot_statements_diesel_would_not_prepare_are_prepared_once,
 );
 
 async fn create_returns_event_read(backend: Backend) {
@@ -742,10 +742,11 @@ async fn malformed_ids_are_client_errors(backend: Backend) {
     }
 }
 
-/// PostgreSQL: an event's `UPDATE` is prepared once per connection and then reused
-/// (Diesel prepares no `UPDATE` by itself): after four updates of two events on one
-/// connection, the session holds one prepared `UPDATE` of events, run four times.
-async fn an_update_runs_as_a_statement_prepared_once(backend: Backend) {
+/// PostgreSQL: statements Diesel would parse and plan on every call are prepared once
+/// per connection and then reused: after four updates of two events on one connection,
+/// the session holds one prepared `UPDATE` of events, run four times; after three reads
+/// of the live feed's frontier, one prepared frontier read, run three times.
+async fn hot_statements_diesel_would_not_prepare_are_prepared_once(backend: Backend) {
     use convene_domain::ids::{EventId, UserId};
     use convene_persistence::{events, Backend as DbBackend, DbConnection};
     use diesel::RunQueryDsl;
@@ -787,15 +788,22 @@ async fn an_update_runs_as_a_statement_prepared_once(backend: Backend) {
             assert!(updated.is_some(), "event {id} updated");
         }
     }
+    for _ in 0..3 {
+        convene_persistence::notifications::frontier(&mut conn).unwrap();
+    }
     let DbConnection::Postgresql(pg) = &mut **conn else {
         panic!("a PostgreSQL connection");
     };
-    let prepared: Prepared = diesel::sql_query(
-        "SELECT count(*) AS statements, \
-                coalesce(sum(generic_plans + custom_plans), 0)::bigint AS runs \
-         FROM pg_prepared_statements WHERE statement LIKE 'UPDATE \"events\"%'",
-    )
-    .get_result(pg)
-    .unwrap();
-    assert_eq!((prepared.statements, prepared.runs), (1, 4));
+    let mut prepared = |like: &str| -> (i64, i64) {
+        let found: Prepared = diesel::sql_query(format!(
+            "SELECT count(*) AS statements, \
+                    coalesce(sum(generic_plans + custom_plans), 0)::bigint AS runs \
+             FROM pg_prepared_statements WHERE statement LIKE '{like}'"
+        ))
+        .get_result(pg)
+        .unwrap();
+        (found.statements, found.runs)
+    };
+    assert_eq!(prepared("UPDATE \"events\"%"), (1, 4));
+    assert_eq!(prepared("SELECT pg_snapshot_xmin%"), (1, 3));
 }

@@ -11,7 +11,7 @@ use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::header;
 use actix_web::middleware::Next;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
-use convene_service::auth::{authenticate, verify, Credential, Principal};
+use convene_service::auth::{caller, verify, Credential, Principal};
 use convene_service::Services;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
@@ -44,36 +44,57 @@ impl FromRequest for Authenticated {
     }
 }
 
+/// The request's access token, verified without the database (signature, pinned
+/// algorithm, expiry), and the use cases that can check its session.
+fn verified(req: &HttpRequest) -> Result<(Credential, web::Data<Services>), ApiError> {
+    let token = bearer_token(req).ok_or_else(ApiError::unauthorized)?;
+    let services = req
+        .app_data::<web::Data<Services>>()
+        .cloned()
+        .ok_or_else(|| ApiError::internal("services not configured"))?;
+    let credential = verify(&services, token)?;
+    Ok((credential, services))
+}
+
 fn authenticate_request(
     req: &HttpRequest,
 ) -> impl Future<Output = Result<Authenticated, ApiError>> + 'static {
-    let token = bearer_token(req).map(str::to_owned);
-    let services = req.app_data::<web::Data<Services>>().cloned();
+    let verified = verified(req);
     async move {
-        let token = token.ok_or_else(ApiError::unauthorized)?;
-        let services = services.ok_or_else(|| ApiError::internal("services not configured"))?;
-        let principal = blocking(move || authenticate(&services, &token)).await?;
+        let (credential, services) = verified?;
+        let principal = blocking(move || caller(&services, credential)).await?;
         Ok(Authenticated(principal))
+    }
+}
+
+/// Lets the request on to its handler with `admitted` (what the check found) in its
+/// extensions, or answers the refusal. The refusal is a response, not an error, so that
+/// the problem middleware outside sees it and encodes it as the client prefers.
+async fn admit<T: 'static>(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+    admitted: Result<T, ApiError>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    match admitted {
+        Ok(found) => {
+            req.extensions_mut().insert(found);
+            Ok(next.call(req).await?.map_into_boxed_body())
+        }
+        Err(refused) => Ok(req.error_response(refused).map_into_boxed_body()),
     }
 }
 
 /// Route middleware: authenticates the caller before the handler's extractors run, so a
 /// bad token answers 401 whatever is wrong with the body (its type, size or syntax),
 /// and the body of an unauthenticated request is never read.
-///
-/// The refusal is a response, not an error, so that the problem middleware outside sees
-/// it and encodes it as the client prefers.
 pub async fn require_auth(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    match authenticate_request(req.request()).await {
-        Ok(Authenticated(principal)) => {
-            req.extensions_mut().insert(principal);
-            Ok(next.call(req).await?.map_into_boxed_body())
-        }
-        Err(refused) => Ok(req.error_response(refused).map_into_boxed_body()),
-    }
+    let admitted = authenticate_request(req.request())
+        .await
+        .map(|Authenticated(principal)| principal);
+    admit(req, next, admitted).await
 }
 
 /// The verified access token of a route wrapped in [`require_token`]: its handler checks
@@ -103,21 +124,8 @@ pub async fn require_token(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let verified = match (
-        bearer_token(req.request()),
-        req.app_data::<web::Data<Services>>(),
-    ) {
-        (None, _) => Err(ApiError::unauthorized()),
-        (Some(_), None) => Err(ApiError::internal("services not configured")),
-        (Some(token), Some(services)) => verify(services, token).map_err(ApiError::from),
-    };
-    match verified {
-        Ok(credential) => {
-            req.extensions_mut().insert(credential);
-            Ok(next.call(req).await?.map_into_boxed_body())
-        }
-        Err(refused) => Ok(req.error_response(refused).map_into_boxed_body()),
-    }
+    let admitted = verified(req.request()).map(|(credential, _)| credential);
+    admit(req, next, admitted).await
 }
 
 /// A per-client-IP limit on register, login and refresh (one shared budget).
