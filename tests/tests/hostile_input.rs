@@ -9,6 +9,7 @@ backend_tests!(
     leap_seconds_are_refused_not_stored,
     tampered_cursors_outside_the_calendar_are_invalid,
     credentials_are_checked_before_the_body,
+    an_ended_session_answers_401_whatever_else_is_wrong,
     wrong_methods_answer_405_with_allow,
 );
 
@@ -109,6 +110,76 @@ async fn credentials_are_checked_before_the_body(backend: Backend) {
         .await
         .unwrap();
     assert_problem(res, StatusCode::BAD_REQUEST, "malformed_body").await;
+}
+
+/// A well-signed token whose session is over: the handler checks the session in the
+/// hand-off that does its work, and when it answers before that (the body, path or query
+/// is wrong), the session is checked after it. Either way the answer is 401.
+async fn an_ended_session_answers_401_whatever_else_is_wrong(backend: Backend) {
+    let app = app!(backend);
+    let (_, token) = app.user("ended").await;
+    let event = app.create_event(&token, "mine", &slot(1), &slot(2)).await;
+    let own = format!("/api/events/{}", event["id"]);
+    let res = app.post("/api/auth/logout", &json!({}), Some(&token)).await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let big = vec![b' '; 2 * 1024 * 1024];
+    let requests: Vec<(reqwest::Method, &str, &str, Vec<u8>)> = vec![
+        // Well-formed: the handler's own check answers.
+        (reqwest::Method::GET, "/api/events", "", vec![]),
+        (reqwest::Method::GET, &own, "", vec![]),
+        (
+            reqwest::Method::PATCH,
+            &own,
+            "application/json",
+            br#"{"title": "still mine?"}"#.to_vec(),
+        ),
+        (
+            reqwest::Method::POST,
+            "/api/events",
+            "application/json",
+            json!({"title": "t", "start_time": slot(3), "end_time": slot(4)})
+                .to_string()
+                .into_bytes(),
+        ),
+        (reqwest::Method::GET, "/api/users?username=ended", "", vec![]),
+        // Malformed: answered before the handler's check, so checked after it.
+        (reqwest::Method::POST, "/api/events", "text/plain", b"x".to_vec()),
+        (reqwest::Method::POST, "/api/events", "application/json", b"{".to_vec()),
+        (reqwest::Method::POST, "/api/events", "application/json", big),
+        (
+            reqwest::Method::POST,
+            "/api/events",
+            "application/json",
+            br#"{"title": "t", "start_time": "2030-01-01T10:00:00Z", "end_time": "2030-01-01T09:00:00Z"}"#.to_vec(),
+        ),
+        (reqwest::Method::GET, "/api/events/abc", "", vec![]),
+        (reqwest::Method::PUT, "/api/events/abc", "application/json", b"{}".to_vec()),
+        (reqwest::Method::GET, "/api/events?limit=0", "", vec![]),
+        (reqwest::Method::GET, "/api/events?cursor=nope", "", vec![]),
+        (reqwest::Method::GET, "/api/users", "", vec![]),
+        (reqwest::Method::GET, "/api/notifications?limit=x", "", vec![]),
+    ];
+    for (method, path, content_type, body) in requests {
+        let mut req = app
+            .request(method.clone(), path)
+            .bearer_auth(&token)
+            .body(body);
+        if !content_type.is_empty() {
+            req = req.header("content-type", content_type);
+        }
+        let res = req.send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{method} {path}");
+        assert_problem(res, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    }
+    // Nothing was stored or changed by the refused requests.
+    let token = app.login("ended").await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let page = app.get_ok("/api/events", &token).await;
+    let items = page["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{page}");
+    assert_eq!(items[0]["title"], "mine");
 }
 
 async fn wrong_methods_answer_405_with_allow(backend: Backend) {

@@ -1,18 +1,18 @@
-//! The bearer-token extractor and the per-IP rate limit of the auth routes.
+//! The bearer-token check of authenticated routes and the per-IP rate limit of the auth
+//! routes.
 
-use std::future::Future;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
-use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
-use actix_web::http::header;
+use actix_web::http::{header, StatusCode};
 use actix_web::middleware::Next;
-use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest, ResponseError};
 use convene_service::auth::{caller, verify, Credential, Principal};
-use convene_service::Services;
+use convene_service::{ServiceError, Services};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
@@ -27,20 +27,92 @@ pub fn bearer_token(req: &HttpRequest) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
-/// The authenticated caller; extracting it answers 401 for a missing, invalid, expired
-/// or revoked token.
-pub struct Authenticated(pub Principal);
+/// The verified access token of a route wrapped in [`require_auth`]. The handler checks
+/// its session in the same hand-off to the blocking pool as the work it does
+/// ([`Session::caller`], or a statement that checks it as it reads:
+/// [`Session::checked_by`]), so a request costs one hand-off, not one for the session
+/// and one for the work.
+pub struct Session {
+    credential: Credential,
+    /// Set once the session was checked (live or not); what [`require_auth`] reads
+    /// after the handler answered.
+    checked: Arc<AtomicBool>,
+}
 
-impl FromRequest for Authenticated {
+impl Session {
+    /// The caller, if the session is live (else 401). Call it before anything else the
+    /// handler does with the database.
+    pub fn caller(&self, services: &Services) -> Result<Principal, ServiceError> {
+        self.checked_by(|credential| caller(services, *credential))
+    }
+
+    /// `read`'s answer, where `read` checks the session itself (401 when it is over), in
+    /// the statement that reads what it answers.
+    pub fn checked_by<T>(
+        &self,
+        read: impl FnOnce(&Credential) -> Result<T, ServiceError>,
+    ) -> Result<T, ServiceError> {
+        let answer = read(&self.credential);
+        // Checked whatever the answer: the session was live, or the 401 (or the failure
+        // of the database, a 5xx) is the answer.
+        self.checked.store(true, Ordering::Release);
+        answer
+    }
+}
+
+impl FromRequest for Session {
     type Error = ApiError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        // Routes wrapped in `require_auth` authenticated before anything else ran.
-        if let Some(principal) = req.extensions().get::<Principal>().cloned() {
-            return Box::pin(async move { Ok(Authenticated(principal)) });
+        std::future::ready(
+            req.extensions()
+                .get::<Pending>()
+                .map(|pending| Session {
+                    credential: pending.credential,
+                    checked: pending.checked.clone(),
+                })
+                .ok_or_else(|| ApiError::internal("route not wrapped in require_auth")),
+        )
+    }
+}
+
+/// What [`require_auth`] leaves its handler: the verified token, and whether its session
+/// has been checked yet.
+struct Pending {
+    credential: Credential,
+    checked: Arc<AtomicBool>,
+}
+
+/// Route middleware: verifies the access token's signature, algorithm and expiry without
+/// the database (401) before anything else of the request is looked at, so the body of
+/// a request with a forged or expired token is never read. The handler checks the
+/// session ([`Session`]). If it answered without doing so (a malformed body or path, a
+/// query it refused), the session is checked here, after it: a session that is over
+/// answers 401 whatever else is wrong with the request.
+pub async fn require_auth(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let (credential, services) = match verified(req.request()) {
+        Ok(verified) => verified,
+        Err(refused) => return Ok(req.error_response(refused).map_into_boxed_body()),
+    };
+    let checked = Arc::new(AtomicBool::new(false));
+    req.extensions_mut().insert(Pending {
+        credential,
+        checked: checked.clone(),
+    });
+    let request = req.request().clone();
+    let answered = next.call(req).await.map(|res| res.map_into_boxed_body());
+    if checked.load(Ordering::Acquire) {
+        return answered;
+    }
+    match blocking(move || caller(&services, credential)).await {
+        Err(refused) if refused.status_code() == StatusCode::UNAUTHORIZED => {
+            Ok(ServiceResponse::from_err(refused, request))
         }
-        Box::pin(authenticate_request(req))
+        _ => answered,
     }
 }
 
@@ -54,78 +126,6 @@ fn verified(req: &HttpRequest) -> Result<(Credential, web::Data<Services>), ApiE
         .ok_or_else(|| ApiError::internal("services not configured"))?;
     let credential = verify(&services, token)?;
     Ok((credential, services))
-}
-
-fn authenticate_request(
-    req: &HttpRequest,
-) -> impl Future<Output = Result<Authenticated, ApiError>> + 'static {
-    let verified = verified(req);
-    async move {
-        let (credential, services) = verified?;
-        let principal = blocking(move || caller(&services, credential)).await?;
-        Ok(Authenticated(principal))
-    }
-}
-
-/// Lets the request on to its handler with `admitted` (what the check found) in its
-/// extensions, or answers the refusal. The refusal is a response, not an error, so that
-/// the problem middleware outside sees it and encodes it as the client prefers.
-async fn admit<T: 'static>(
-    req: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-    admitted: Result<T, ApiError>,
-) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    match admitted {
-        Ok(found) => {
-            req.extensions_mut().insert(found);
-            Ok(next.call(req).await?.map_into_boxed_body())
-        }
-        Err(refused) => Ok(req.error_response(refused).map_into_boxed_body()),
-    }
-}
-
-/// Route middleware: authenticates the caller before the handler's extractors run, so a
-/// bad token answers 401 whatever is wrong with the body (its type, size or syntax),
-/// and the body of an unauthenticated request is never read.
-pub async fn require_auth(
-    req: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let admitted = authenticate_request(req.request())
-        .await
-        .map(|Authenticated(principal)| principal);
-    admit(req, next, admitted).await
-}
-
-/// The verified access token of a route wrapped in [`require_token`]: its handler checks
-/// the session in the statement that reads what it answers (401 when it is over).
-pub struct Token(pub Credential);
-
-impl FromRequest for Token {
-    type Error = ApiError;
-    type Future = std::future::Ready<Result<Self, ApiError>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        std::future::ready(
-            req.extensions()
-                .get::<Credential>()
-                .copied()
-                .map(Token)
-                .ok_or_else(|| ApiError::internal("route not wrapped in require_token")),
-        )
-    }
-}
-
-/// Route middleware for reads that check the session themselves: verifies the token's
-/// signature, algorithm and expiry (401) before anything else of the request is looked
-/// at, without the database. The handler (through [`Token`]) answers 401 for a token
-/// whose session is over, in the statement that reads.
-pub async fn require_token(
-    req: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let admitted = verified(req.request()).map(|(credential, _)| credential);
-    admit(req, next, admitted).await
 }
 
 /// A per-client-IP limit on register, login and refresh (one shared budget).

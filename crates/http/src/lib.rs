@@ -46,43 +46,20 @@ where
     }
 }
 
-/// How a route checks its caller's access token, before the body or anything else of the
-/// request is looked at (401).
-#[derive(Clone, Copy)]
-enum Check {
-    /// Signature, expiry and a live session ([`auth::require_auth`]; the handler gets the
-    /// caller as [`auth::Authenticated`]).
-    Session,
-    /// Signature and expiry only ([`auth::require_token`]): the handler checks the
-    /// session in the statement that reads its answer ([`auth::Token`]). For reads
-    /// without a body.
-    Signature,
-}
-
-/// `method` answered by `handler` for an authenticated caller: the token's signature,
-/// expiry and session are checked (401) before anything else of the request is.
+/// `method` answered by `handler` for an authenticated caller: the token's signature and
+/// expiry are checked (401) before anything else of the request is, its session by the
+/// handler ([`auth::Session`]) or, if the handler answered without, right after it.
 fn authed<F, Args>(method: Method, handler: F) -> Endpoint
 where
     F: Handler<Args>,
     Args: FromRequest + 'static,
     F::Output: Responder + 'static,
 {
-    checked(Check::Session, method, handler)
-}
-
-/// `method` answered by `handler` for the holder of a token checked as `check` says.
-fn checked<F, Args>(check: Check, method: Method, handler: F) -> Endpoint
-where
-    F: Handler<Args>,
-    Args: FromRequest + 'static,
-    F::Output: Responder + 'static,
-{
     let Endpoint { method, route } = open(method, handler);
-    let route = match check {
-        Check::Session => route.wrap(from_fn(auth::require_auth)),
-        Check::Signature => route.wrap(from_fn(auth::require_token)),
-    };
-    Endpoint { method, route }
+    Endpoint {
+        method,
+        route: route.wrap(from_fn(auth::require_auth)),
+    }
 }
 
 /// A resource answering `endpoints`; any other method answers 405 with `Allow` listing
@@ -178,7 +155,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .service(resource(
                     "/events/{id}",
                     [
-                        checked(Check::Signature, M::GET, events::get),
+                        authed(M::GET, events::get),
                         authed(M::PUT, events::update),
                         authed(M::PATCH, events::patch),
                         authed(M::DELETE, events::delete),

@@ -200,8 +200,8 @@ fn revoke_session(services: &Services, session: SessionId) -> Result<(), Service
 }
 
 /// What a verified access token says: signature, pinned algorithm and expiry hold.
-/// Whether its session is still live is a database read: [`authenticate`], or a query
-/// that checks it with what it reads (`events::get_by_token`).
+/// Whether its session is still live is a database read: [`caller`], or a query that
+/// checks it with what it reads (`events::get_by_token`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Credential {
     /// The account the token was issued to.

@@ -6,7 +6,7 @@ use convene_domain::account::RegistrationInput;
 use convene_domain::validation::FieldError;
 use convene_service::{auth, Services};
 
-use crate::auth::{AuthRateLimit, Authenticated};
+use crate::auth::{AuthRateLimit, Session};
 use crate::dto::{LoginRequest, RefreshRequest, RegisterRequest, Token, UserRead};
 use crate::error::{blocking, ApiError, Problem};
 use crate::negotiate::{Body, FormOrBody, Reply};
@@ -135,9 +135,9 @@ pub async fn refresh(
 )]
 pub async fn logout(
     services: web::Data<Services>,
-    Authenticated(principal): Authenticated,
+    session: Session,
 ) -> Result<Reply<()>, ApiError> {
-    blocking(move || auth::logout(&services, &principal)).await?;
+    blocking(move || auth::logout(&services, &session.caller(&services)?)).await?;
     Ok(Reply::no_content())
 }
 
@@ -150,6 +150,10 @@ pub async fn logout(
         (status = 401, description = "Not authenticated", body = Problem),
     )
 )]
-pub async fn me(Authenticated(principal): Authenticated) -> Reply<UserRead> {
-    Reply::ok(principal.user.into())
+pub async fn me(
+    services: web::Data<Services>,
+    session: Session,
+) -> Result<Reply<UserRead>, ApiError> {
+    let principal = blocking(move || session.caller(&services)).await?;
+    Ok(Reply::ok(principal.user.into()))
 }

@@ -8,13 +8,12 @@ use convene_domain::ids::EventId;
 use convene_domain::permission::Role;
 use convene_domain::recurrence::{parse_time_zone, DEFAULT_TIME_ZONE};
 use convene_domain::validation::FieldError;
-use convene_service::auth::caller;
 use convene_service::events;
 use convene_service::{Event, ServiceError, Services};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use crate::auth::{Authenticated, Token};
+use crate::auth::Session;
 use crate::dto::{
     BatchCreate, CalendarFile, EventCreate, EventList, EventRead, EventUpdate, EventsImported,
 };
@@ -65,10 +64,12 @@ pub(crate) fn event_reply(event: Event, status: StatusCode) -> Reply<EventRead> 
 )]
 pub async fn create(
     services: web::Data<Services>,
-    Authenticated(principal): Authenticated,
+    session: Session,
     Body(body): Body<EventCreate>,
 ) -> Result<Reply<EventRead>, ApiError> {
-    let event = blocking(move || events::create(&services, &principal.user, body.into())).await?;
+    let event =
+        blocking(move || events::create(&services, &session.caller(&services)?.user, body.into()))
+            .await?;
     let location = format!("/api/events/{}", event.event.id);
     let reply = event_reply(event, StatusCode::CREATED);
     Ok(match HeaderValue::from_str(&location) {
@@ -101,14 +102,15 @@ pub async fn create(
 )]
 pub async fn create_batch(
     services: web::Data<Services>,
-    Authenticated(principal): Authenticated,
+    session: Session,
     Body(body): Body<BatchCreate>,
 ) -> Result<Reply<Vec<EventRead>>, ApiError> {
     let inputs = body
         .events
         .map(|items| items.into_iter().map(EventInput::from).collect());
     let created =
-        blocking(move || events::create_batch(&services, &principal.user, inputs)).await?;
+        blocking(move || events::create_batch(&services, &session.caller(&services)?.user, inputs))
+            .await?;
     Ok(Reply::with_status(
         StatusCode::CREATED,
         created.into_iter().map(EventRead::from).collect(),
@@ -178,7 +180,7 @@ pub(crate) fn query_time(
 )]
 pub async fn list(
     services: web::Data<Services>,
-    Authenticated(principal): Authenticated,
+    session: Session,
     query: web::Query<ListQuery>,
 ) -> Result<Reply<EventList>, ApiError> {
     let q = query.into_inner();
@@ -206,7 +208,9 @@ pub async fn list(
         role,
         after,
     };
-    let page = blocking(move || events::list(&services, &principal.user, &filter, limit)).await?;
+    let page =
+        blocking(move || events::list(&services, &session.caller(&services)?.user, &filter, limit))
+            .await?;
     Ok(Reply::ok(EventList {
         items: page.items.into_iter().map(EventRead::from).collect(),
         next_cursor: page.next.map(paging::event_cursor),
@@ -235,14 +239,13 @@ pub async fn list(
 pub async fn get(
     req: HttpRequest,
     services: web::Data<Services>,
-    Token(credential): Token,
-    id: web::Path<String>,
+    session: Session,
+    id: web::Path<i64>,
 ) -> Result<Either<Reply<EventRead>, HttpResponse>, ApiError> {
-    // The session is checked in the statement that reads the event; for an id that is
-    // no number, on its own, so that an ended session answers 401 before the 404.
-    let event = blocking(move || match id.parse() {
-        Ok(id) => events::get_by_token(&services, &credential, EventId(id)),
-        Err(_) => caller(&services, credential).and(Err(ServiceError::NotFound)),
+    // The session is checked in the statement that reads the event.
+    let id = EventId(id.into_inner());
+    let event = blocking(move || {
+        session.checked_by(|credential| events::get_by_token(&services, credential, id))
     })
     .await?;
     if none_match_hits(&req, event.event.version) {
@@ -297,15 +300,22 @@ pub async fn get(
 pub async fn update(
     req: HttpRequest,
     services: web::Data<Services>,
-    Authenticated(principal): Authenticated,
+    session: Session,
     id: web::Path<i64>,
     Body(body): Body<EventUpdate>,
 ) -> Result<Reply<EventRead>, ApiError> {
     let id = EventId(id.into_inner());
     let precondition = if_match(&req);
-    let event =
-        blocking(move || events::update(&services, &principal.user, id, body.into(), precondition))
-            .await?;
+    let event = blocking(move || {
+        events::update(
+            &services,
+            &session.caller(&services)?.user,
+            id,
+            body.into(),
+            precondition,
+        )
+    })
+    .await?;
     Ok(event_reply(event, StatusCode::OK))
 }
 
@@ -335,11 +345,11 @@ pub async fn update(
 pub async fn patch(
     req: HttpRequest,
     services: web::Data<Services>,
-    principal: Authenticated,
+    session: Session,
     id: web::Path<i64>,
     body: Body<EventUpdate>,
 ) -> Result<Reply<EventRead>, ApiError> {
-    update(req, services, principal, id, body).await
+    update(req, services, session, id, body).await
 }
 
 /// Delete an event (owner only); its permissions and versions go with it.
@@ -359,12 +369,20 @@ pub async fn patch(
 pub async fn delete(
     req: HttpRequest,
     services: web::Data<Services>,
-    Authenticated(principal): Authenticated,
+    session: Session,
     id: web::Path<i64>,
 ) -> Result<Reply<()>, ApiError> {
     let id = EventId(id.into_inner());
     let precondition = if_match(&req);
-    blocking(move || events::delete(&services, &principal.user, id, precondition)).await?;
+    blocking(move || {
+        events::delete(
+            &services,
+            &session.caller(&services)?.user,
+            id,
+            precondition,
+        )
+    })
+    .await?;
     Ok(Reply::no_content())
 }
 
@@ -438,7 +456,7 @@ fn by_component(e: ServiceError, components: &[usize]) -> ServiceError {
 pub async fn import(
     req: HttpRequest,
     services: web::Data<Services>,
-    Authenticated(principal): Authenticated,
+    session: Session,
     query: web::Query<ImportQuery>,
     payload: web::Payload,
 ) -> Result<Reply<EventsImported>, ApiError> {
@@ -469,7 +487,7 @@ pub async fn import(
     let components = imported.components;
     let contents = imported.events;
     let created = blocking(move || {
-        events::import(&services, &principal.user, contents)
+        events::import(&services, &session.caller(&services)?.user, contents)
             .map_err(|e| by_component(e, &components))
     })
     .await?;

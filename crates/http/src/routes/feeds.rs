@@ -13,7 +13,7 @@ use futures_util::stream::{self, Stream, StreamExt};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use crate::auth::Authenticated;
+use crate::auth::Session;
 use crate::client::public_origin;
 use crate::dto::{FeedTokenCreated, FeedTokenRead};
 use crate::error::{blocking, ApiError, Problem};
@@ -36,9 +36,10 @@ use crate::negotiate::{accepts_calendar, Reply};
 pub async fn create(
     req: HttpRequest,
     services: web::Data<Services>,
-    Authenticated(principal): Authenticated,
+    session: Session,
 ) -> Result<Reply<FeedTokenCreated>, ApiError> {
-    let issued = blocking(move || feeds::issue(&services, &principal.user)).await?;
+    let issued =
+        blocking(move || feeds::issue(&services, &session.caller(&services)?.user)).await?;
     let url = format!(
         "{}/api/calendar.ics?token={}",
         public_origin(&req),
@@ -66,9 +67,9 @@ pub async fn create(
 )]
 pub async fn list(
     services: web::Data<Services>,
-    Authenticated(principal): Authenticated,
+    session: Session,
 ) -> Result<Reply<Vec<FeedTokenRead>>, ApiError> {
-    let tokens = blocking(move || feeds::list(&services, &principal.user)).await?;
+    let tokens = blocking(move || feeds::list(&services, &session.caller(&services)?.user)).await?;
     Ok(Reply::ok(
         tokens.into_iter().map(FeedTokenRead::from).collect(),
     ))
@@ -87,11 +88,11 @@ pub async fn list(
 )]
 pub async fn revoke(
     services: web::Data<Services>,
-    Authenticated(principal): Authenticated,
+    session: Session,
     id: web::Path<i64>,
 ) -> Result<Reply<()>, ApiError> {
     let id = FeedTokenId(id.into_inner());
-    blocking(move || feeds::revoke(&services, &principal.user, id)).await?;
+    blocking(move || feeds::revoke(&services, &session.caller(&services)?.user, id)).await?;
     Ok(Reply::no_content())
 }
 

@@ -12,7 +12,7 @@ use convene_domain::validation::FieldError;
 use convene_service::freebusy::{self as service, Availability, SlotSearch};
 use convene_service::Services;
 
-use crate::auth::Authenticated;
+use crate::auth::Session;
 use crate::dto::{
     FreeBusyRead, FreeBusyRequest, FreeBusyUser, Interval, NotVisibleCode, SlotsRead, SlotsRequest,
     UserBusy, UserNotVisible, WholeNumber,
@@ -91,7 +91,7 @@ fn users_and_window(
 )]
 pub async fn freebusy(
     services: web::Data<Services>,
-    Authenticated(principal): Authenticated,
+    session: Session,
     Body(body): Body<FreeBusyRequest>,
 ) -> Result<Reply<FreeBusyRead>, ApiError> {
     let mut errors = Vec::new();
@@ -104,8 +104,10 @@ pub async fn freebusy(
     let (Some(window), true) = (window, errors.is_empty()) else {
         return Err(ApiError::validation(errors));
     };
-    let answers =
-        blocking(move || service::freebusy(&services, &principal.user, &users, &window)).await?;
+    let answers = blocking(move || {
+        service::freebusy(&services, &session.caller(&services)?.user, &users, &window)
+    })
+    .await?;
     Ok(Reply::ok(FreeBusyRead {
         from: window.start(),
         to: window.end(),
@@ -149,7 +151,7 @@ pub async fn freebusy(
 )]
 pub async fn slots(
     services: web::Data<Services>,
-    Authenticated(principal): Authenticated,
+    session: Session,
     Body(body): Body<SlotsRequest>,
 ) -> Result<Reply<SlotsRead>, ApiError> {
     let mut errors = Vec::new();
@@ -198,9 +200,16 @@ pub async fn slots(
         step: Duration::minutes(step),
         limit: usize::try_from(limit).unwrap_or(usize::MAX),
     };
-    let slots =
-        blocking(move || service::slots(&services, &principal.user, &users, &window, search))
-            .await?;
+    let slots = blocking(move || {
+        service::slots(
+            &services,
+            &session.caller(&services)?.user,
+            &users,
+            &window,
+            search,
+        )
+    })
+    .await?;
     Ok(Reply::ok(SlotsRead {
         slots: slots.into_iter().map(Interval::from).collect(),
     }))

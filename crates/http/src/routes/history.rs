@@ -7,7 +7,7 @@ use convene_service::{history, Services};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use crate::auth::Authenticated;
+use crate::auth::Session;
 use crate::dto::{Changelog, Diff, EventRead, VersionRead};
 use crate::error::{blocking, ApiError, Problem};
 use crate::etag::if_match;
@@ -42,7 +42,7 @@ pub struct PageQuery {
 )]
 pub async fn changelog(
     services: web::Data<Services>,
-    Authenticated(principal): Authenticated,
+    session: Session,
     id: web::Path<i64>,
     query: web::Query<PageQuery>,
 ) -> Result<Reply<Changelog>, ApiError> {
@@ -53,8 +53,16 @@ pub async fn changelog(
         .as_deref()
         .map(paging::parse_version_cursor)
         .transpose()?;
-    let page =
-        blocking(move || history::changelog(&services, &principal.user, id, after, limit)).await?;
+    let page = blocking(move || {
+        history::changelog(
+            &services,
+            &session.caller(&services)?.user,
+            id,
+            after,
+            limit,
+        )
+    })
+    .await?;
     Ok(Reply::ok(Changelog {
         items: page.items.into_iter().map(VersionRead::from).collect(),
         next_cursor: page.next.map(paging::version_cursor),
@@ -74,13 +82,19 @@ pub async fn changelog(
 )]
 pub async fn version(
     services: web::Data<Services>,
-    Authenticated(principal): Authenticated,
+    session: Session,
     path: web::Path<(i64, i32)>,
 ) -> Result<Reply<VersionRead>, ApiError> {
     let (id, v) = path.into_inner();
-    let info =
-        blocking(move || history::version(&services, &principal.user, EventId(id), Version(v)))
-            .await?;
+    let info = blocking(move || {
+        history::version(
+            &services,
+            &session.caller(&services)?.user,
+            EventId(id),
+            Version(v),
+        )
+    })
+    .await?;
     Ok(Reply::ok(info.into()))
 }
 
@@ -98,14 +112,14 @@ pub async fn version(
 )]
 pub async fn diff(
     services: web::Data<Services>,
-    Authenticated(principal): Authenticated,
+    session: Session,
     path: web::Path<(i64, i32, i32)>,
 ) -> Result<Reply<Diff>, ApiError> {
     let (id, v1, v2) = path.into_inner();
     let changes = blocking(move || {
         history::diff(
             &services,
-            &principal.user,
+            &session.caller(&services)?.user,
             EventId(id),
             Version(v1),
             Version(v2),
@@ -138,7 +152,7 @@ pub async fn diff(
 pub async fn rollback(
     req: HttpRequest,
     services: web::Data<Services>,
-    Authenticated(principal): Authenticated,
+    session: Session,
     path: web::Path<(i64, i32)>,
 ) -> Result<Reply<EventRead>, ApiError> {
     let (id, v) = path.into_inner();
@@ -146,7 +160,7 @@ pub async fn rollback(
     let event = blocking(move || {
         history::rollback(
             &services,
-            &principal.user,
+            &session.caller(&services)?.user,
             EventId(id),
             Version(v),
             precondition,

@@ -6,7 +6,7 @@ use convene_service::{notifications, Services};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use crate::auth::Authenticated;
+use crate::auth::Session;
 use crate::dto::{NotificationList, NotificationRead, ReadAll};
 use crate::error::{blocking, ApiError, Problem};
 use crate::negotiate::Reply;
@@ -40,7 +40,7 @@ pub struct InboxQuery {
 )]
 pub async fn list(
     services: web::Data<Services>,
-    Authenticated(principal): Authenticated,
+    session: Session,
     query: web::Query<InboxQuery>,
 ) -> Result<Reply<NotificationList>, ApiError> {
     let limit = paging::limit(query.limit.as_deref())?;
@@ -51,7 +51,13 @@ pub async fn list(
         .transpose()?;
     let unread_only = query.unread_only.unwrap_or(false);
     let inbox = blocking(move || {
-        notifications::list(&services, &principal.user, unread_only, before, limit)
+        notifications::list(
+            &services,
+            &session.caller(&services)?.user,
+            unread_only,
+            before,
+            limit,
+        )
     })
     .await?;
     Ok(Reply::ok(NotificationList {
@@ -79,11 +85,13 @@ pub async fn list(
 )]
 pub async fn read(
     services: web::Data<Services>,
-    Authenticated(principal): Authenticated,
+    session: Session,
     id: web::Path<i64>,
 ) -> Result<Reply<NotificationRead>, ApiError> {
     let id = NotificationId(id.into_inner());
-    let n = blocking(move || notifications::mark_read(&services, &principal.user, id)).await?;
+    let n =
+        blocking(move || notifications::mark_read(&services, &session.caller(&services)?.user, id))
+            .await?;
     Ok(Reply::ok(n.into()))
 }
 
@@ -98,9 +106,10 @@ pub async fn read(
 )]
 pub async fn read_all(
     services: web::Data<Services>,
-    Authenticated(principal): Authenticated,
+    session: Session,
 ) -> Result<Reply<ReadAll>, ApiError> {
     let updated =
-        blocking(move || notifications::mark_all_read(&services, &principal.user)).await?;
+        blocking(move || notifications::mark_all_read(&services, &session.caller(&services)?.user))
+            .await?;
     Ok(Reply::ok(ReadAll { updated }))
 }

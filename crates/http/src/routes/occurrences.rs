@@ -14,7 +14,7 @@ use convene_service::{events, Services};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use crate::auth::Authenticated;
+use crate::auth::Session;
 use crate::dto::{EventRead, OccurrenceList, OccurrenceRead, OccurrenceUpdate, SplitRequest};
 use crate::error::{blocking, ApiError, Problem};
 use crate::etag::{etag, if_match};
@@ -68,7 +68,7 @@ pub struct OccurrenceQuery {
 )]
 pub async fn list(
     services: web::Data<Services>,
-    Authenticated(principal): Authenticated,
+    session: Session,
     query: web::Query<OccurrenceQuery>,
 ) -> Result<Reply<OccurrenceList>, ApiError> {
     let q = query.into_inner();
@@ -118,8 +118,10 @@ pub async fn list(
         role,
         after,
     };
-    let page =
-        blocking(move || occurrences::list(&services, &principal.user, &filter, limit)).await?;
+    let page = blocking(move || {
+        occurrences::list(&services, &session.caller(&services)?.user, &filter, limit)
+    })
+    .await?;
     Ok(Reply::ok(OccurrenceList {
         next_cursor: page.next.map(paging::occurrence_cursor),
         items: page.items.into_iter().map(OccurrenceRead::from).collect(),
@@ -164,7 +166,7 @@ fn recurrence_id(raw: &str) -> Result<DateTime<Utc>, ApiError> {
 pub async fn update(
     req: HttpRequest,
     services: web::Data<Services>,
-    Authenticated(principal): Authenticated,
+    session: Session,
     path: web::Path<(i64, String)>,
     Body(body): Body<OccurrenceUpdate>,
 ) -> Result<Reply<OccurrenceRead>, ApiError> {
@@ -174,7 +176,7 @@ pub async fn update(
     let item = blocking(move || {
         events::update_occurrence(
             &services,
-            &principal.user,
+            &session.caller(&services)?.user,
             EventId(id),
             rid,
             body.into(),
@@ -213,14 +215,20 @@ pub async fn update(
 pub async fn cancel(
     req: HttpRequest,
     services: web::Data<Services>,
-    Authenticated(principal): Authenticated,
+    session: Session,
     path: web::Path<(i64, String)>,
 ) -> Result<Reply<()>, ApiError> {
     let (id, raw) = path.into_inner();
     let rid = recurrence_id(&raw)?;
     let precondition = if_match(&req);
     blocking(move || {
-        events::cancel_occurrence(&services, &principal.user, EventId(id), rid, precondition)
+        events::cancel_occurrence(
+            &services,
+            &session.caller(&services)?.user,
+            EventId(id),
+            rid,
+            precondition,
+        )
     })
     .await?;
     Ok(Reply::no_content())
@@ -258,7 +266,7 @@ pub async fn cancel(
 pub async fn split(
     req: HttpRequest,
     services: web::Data<Services>,
-    Authenticated(principal): Authenticated,
+    session: Session,
     id: web::Path<i64>,
     Body(body): Body<SplitRequest>,
 ) -> Result<Reply<EventRead>, ApiError> {
@@ -269,8 +277,16 @@ pub async fn split(
     .map_err(|e| ApiError::validation(vec![e]))?;
     let precondition = if_match(&req);
     let id = EventId(id.into_inner());
-    let created =
-        blocking(move || events::split(&services, &principal.user, id, at, precondition)).await?;
+    let created = blocking(move || {
+        events::split(
+            &services,
+            &session.caller(&services)?.user,
+            id,
+            at,
+            precondition,
+        )
+    })
+    .await?;
     let location = format!("/api/events/{}", created.event.id.0);
     let reply = event_reply(created, StatusCode::CREATED);
     Ok(match HeaderValue::from_str(&location) {

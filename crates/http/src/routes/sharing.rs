@@ -5,7 +5,7 @@ use convene_domain::ids::{EventId, UserId};
 use convene_service::sharing::{self, Grant};
 use convene_service::Services;
 
-use crate::auth::Authenticated;
+use crate::auth::Session;
 use crate::dto::{PermissionRead, RoleUpdate, ShareList};
 use crate::error::{blocking, ApiError, Problem};
 use crate::negotiate::{Body, ListBody, Reply};
@@ -34,7 +34,7 @@ use crate::negotiate::{Body, ListBody, Reply};
 )]
 pub async fn share(
     services: web::Data<Services>,
-    Authenticated(principal): Authenticated,
+    session: Session,
     id: web::Path<i64>,
     ListBody(ShareList(entries)): ListBody<ShareList>,
 ) -> Result<Reply<Vec<PermissionRead>>, ApiError> {
@@ -46,7 +46,9 @@ pub async fn share(
             role: e.role,
         })
         .collect();
-    let granted = blocking(move || sharing::share(&services, &principal.user, id, grants)).await?;
+    let granted =
+        blocking(move || sharing::share(&services, &session.caller(&services)?.user, id, grants))
+            .await?;
     Ok(Reply::ok(
         granted.into_iter().map(PermissionRead::from).collect(),
     ))
@@ -65,11 +67,12 @@ pub async fn share(
 )]
 pub async fn list(
     services: web::Data<Services>,
-    Authenticated(principal): Authenticated,
+    session: Session,
     id: web::Path<i64>,
 ) -> Result<Reply<Vec<PermissionRead>>, ApiError> {
     let id = EventId(id.into_inner());
-    let all = blocking(move || sharing::list(&services, &principal.user, id)).await?;
+    let all =
+        blocking(move || sharing::list(&services, &session.caller(&services)?.user, id)).await?;
     Ok(Reply::ok(
         all.into_iter().map(PermissionRead::from).collect(),
     ))
@@ -95,7 +98,7 @@ pub async fn list(
 )]
 pub async fn change_role(
     services: web::Data<Services>,
-    Authenticated(principal): Authenticated,
+    session: Session,
     path: web::Path<(i64, i64)>,
     Body(body): Body<RoleUpdate>,
 ) -> Result<Reply<PermissionRead>, ApiError> {
@@ -103,7 +106,7 @@ pub async fn change_role(
     let permission = blocking(move || {
         sharing::change_role(
             &services,
-            &principal.user,
+            &session.caller(&services)?.user,
             EventId(id),
             UserId(user),
             body.role,
@@ -131,11 +134,18 @@ pub async fn change_role(
 )]
 pub async fn revoke(
     services: web::Data<Services>,
-    Authenticated(principal): Authenticated,
+    session: Session,
     path: web::Path<(i64, i64)>,
 ) -> Result<Reply<()>, ApiError> {
     let (id, user) = path.into_inner();
-    blocking(move || sharing::revoke(&services, &principal.user, EventId(id), UserId(user)))
-        .await?;
+    blocking(move || {
+        sharing::revoke(
+            &services,
+            &session.caller(&services)?.user,
+            EventId(id),
+            UserId(user),
+        )
+    })
+    .await?;
     Ok(Reply::no_content())
 }

@@ -5,7 +5,7 @@ use convene_service::{auth, Services};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use crate::auth::Authenticated;
+use crate::auth::Session;
 use crate::dto::UserSummary;
 use crate::error::{blocking, ApiError, Problem};
 use crate::negotiate::Reply;
@@ -31,11 +31,15 @@ pub struct UserQuery {
 )]
 pub async fn find(
     services: web::Data<Services>,
-    _caller: Authenticated,
+    session: Session,
     query: web::Query<UserQuery>,
 ) -> Result<Reply<Vec<UserSummary>>, ApiError> {
     let username = query.into_inner().username;
-    let users = blocking(move || auth::find_users(&services, &username)).await?;
+    let users = blocking(move || {
+        session.caller(&services)?;
+        auth::find_users(&services, &username)
+    })
+    .await?;
     Ok(Reply::ok(
         users.into_iter().map(UserSummary::from).collect(),
     ))
