@@ -4,6 +4,7 @@
 
 use convene_tests::{app, assert_problem, backend_tests, slot, Backend, StatusCode};
 use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 backend_tests!(
     leap_seconds_are_refused_not_stored,
@@ -112,9 +113,10 @@ async fn credentials_are_checked_before_the_body(backend: Backend) {
     assert_problem(res, StatusCode::BAD_REQUEST, "malformed_body").await;
 }
 
-/// A well-signed token whose session is over: the handler checks the session in the
-/// hand-off that does its work, and when it answers before that (the body, path or query
-/// is wrong), the session is checked after it. Either way the answer is 401.
+/// A well-signed token whose session is over: a request with a body has its session
+/// checked before the body is read; one without, in the hand-off that does its work, or,
+/// when the handler answers before that (the path or query is wrong), after it. Either
+/// way the answer is 401.
 async fn an_ended_session_answers_401_whatever_else_is_wrong(backend: Backend) {
     let app = app!(backend);
     let (_, token) = app.user("ended").await;
@@ -171,6 +173,23 @@ async fn an_ended_session_answers_401_whatever_else_is_wrong(backend: Backend) {
         assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{method} {path}");
         assert_problem(res, StatusCode::UNAUTHORIZED, "unauthorized").await;
     }
+    // Checked before the body is read: a request whose body never arrives is answered.
+    let address = app.url("").trim_start_matches("http://").to_owned();
+    let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let head = format!(
+        "POST /api/events HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{{\"title\": "
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = vec![0; 12];
+    tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        stream.read_exact(&mut answer),
+    )
+    .await
+    .expect("answered without waiting for the body")
+    .unwrap();
+    assert_eq!(&answer, b"HTTP/1.1 401");
     // Nothing was stored or changed by the refused requests.
     let token = app.login("ended").await["access_token"]
         .as_str()

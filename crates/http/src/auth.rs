@@ -27,13 +27,16 @@ pub fn bearer_token(req: &HttpRequest) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
-/// The verified access token of a route wrapped in [`require_auth`]. The handler checks
-/// its session in the same hand-off to the blocking pool as the work it does
-/// ([`Session::caller`], or a statement that checks it as it reads:
-/// [`Session::checked_by`]), so a request costs one hand-off, not one for the session
-/// and one for the work.
+/// The verified access token of a route wrapped in [`require_auth`]. For a request
+/// without a body the handler checks the session in the same hand-off to the blocking
+/// pool as the work it does ([`Session::caller`], or a statement that checks it as it
+/// reads: [`Session::checked_by`]), so the request costs one hand-off, not one for the
+/// session and one for the work. A request with a body had its session checked before
+/// the body was read; `caller` then answers what that check found.
 pub struct Session {
     credential: Credential,
+    /// The caller, when the middleware checked the session already.
+    known: Option<Principal>,
     /// Set once the session was checked (live or not); what [`require_auth`] reads
     /// after the handler answered.
     checked: Arc<AtomicBool>,
@@ -43,7 +46,10 @@ impl Session {
     /// The caller, if the session is live (else 401). Call it before anything else the
     /// handler does with the database.
     pub fn caller(&self, services: &Services) -> Result<Principal, ServiceError> {
-        self.checked_by(|credential| caller(services, *credential))
+        match &self.known {
+            Some(principal) => Ok(principal.clone()),
+            None => self.checked_by(|credential| caller(services, *credential)),
+        }
     }
 
     /// `read`'s answer, where `read` checks the session itself (401 when it is over), in
@@ -70,6 +76,7 @@ impl FromRequest for Session {
                 .get::<Pending>()
                 .map(|pending| Session {
                     credential: pending.credential,
+                    known: pending.known.clone(),
                     checked: pending.checked.clone(),
                 })
                 .ok_or_else(|| ApiError::internal("route not wrapped in require_auth")),
@@ -77,19 +84,31 @@ impl FromRequest for Session {
     }
 }
 
-/// What [`require_auth`] leaves its handler: the verified token, and whether its session
-/// has been checked yet.
+/// What [`require_auth`] leaves its handler: the verified token, the caller if the
+/// session was checked already, and whether it has been checked yet.
 struct Pending {
     credential: Credential,
+    known: Option<Principal>,
     checked: Arc<AtomicBool>,
 }
 
-/// Route middleware: verifies the access token's signature, algorithm and expiry without
-/// the database (401) before anything else of the request is looked at, so the body of
-/// a request with a forged or expired token is never read. The handler checks the
-/// session ([`Session`]). If it answered without doing so (a malformed body or path, a
-/// query it refused), the session is checked here, after it: a session that is over
-/// answers 401 whatever else is wrong with the request.
+/// Whether the request carries a body (a length above zero, or a chunked one).
+fn has_body(req: &ServiceRequest) -> bool {
+    let headers = req.headers();
+    headers.contains_key(header::TRANSFER_ENCODING)
+        || headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim() != "0")
+}
+
+/// Route middleware: every credential is checked before the body is read. The access
+/// token's signature, algorithm and expiry are verified without the database (401), and
+/// for a request with a body the session too, before the handler reads it. For a request
+/// without one the handler checks the session in the hand-off that does its work
+/// ([`Session`]); if it answered without doing so (a malformed path or query it refused),
+/// the session is checked here, after it: a session that is over answers 401 whatever
+/// else is wrong with the request.
 pub async fn require_auth(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -98,9 +117,19 @@ pub async fn require_auth(
         Ok(verified) => verified,
         Err(refused) => return Ok(req.error_response(refused).map_into_boxed_body()),
     };
-    let checked = Arc::new(AtomicBool::new(false));
+    let known = if has_body(&req) {
+        let services = services.clone();
+        match blocking(move || caller(&services, credential)).await {
+            Ok(principal) => Some(principal),
+            Err(refused) => return Ok(req.error_response(refused).map_into_boxed_body()),
+        }
+    } else {
+        None
+    };
+    let checked = Arc::new(AtomicBool::new(known.is_some()));
     req.extensions_mut().insert(Pending {
         credential,
+        known,
         checked: checked.clone(),
     });
     let request = req.request().clone();
