@@ -125,10 +125,16 @@ async fn an_ended_session_answers_401_whatever_else_is_wrong(backend: Backend) {
     let res = app.post("/api/auth/logout", &json!({}), Some(&token)).await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     let big = vec![b' '; 2 * 1024 * 1024];
+    let rollback = format!("{own}/rollback/1");
     let requests: Vec<(reqwest::Method, &str, &str, Vec<u8>)> = vec![
-        // Well-formed: the handler's own check answers.
+        // Well-formed. Without a body the handler checks the session in the hand-off
+        // that does its work, before the work; with one, the route checks it first.
         (reqwest::Method::GET, "/api/events", "", vec![]),
         (reqwest::Method::GET, &own, "", vec![]),
+        (reqwest::Method::DELETE, &own, "", vec![]),
+        (reqwest::Method::POST, &rollback, "", vec![]),
+        (reqwest::Method::POST, "/api/notifications/read-all", "", vec![]),
+        (reqwest::Method::GET, "/api/auth/me", "", vec![]),
         (
             reqwest::Method::PATCH,
             &own,
@@ -199,6 +205,7 @@ async fn an_ended_session_answers_401_whatever_else_is_wrong(backend: Backend) {
     let items = page["items"].as_array().unwrap();
     assert_eq!(items.len(), 1, "{page}");
     assert_eq!(items[0]["title"], "mine");
+    assert_eq!(items[0]["version"], 1);
 }
 
 async fn wrong_methods_answer_405_with_allow(backend: Backend) {

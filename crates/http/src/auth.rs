@@ -11,6 +11,7 @@ use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::{header, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest, ResponseError};
+use convene_domain::account::User;
 use convene_service::auth::{caller, verify, Credential, Principal};
 use convene_service::{ServiceError, Services};
 use governor::clock::{Clock, DefaultClock};
@@ -50,6 +51,11 @@ impl Session {
             Some(principal) => Ok(principal.clone()),
             None => self.checked_by(|credential| caller(services, *credential)),
         }
+    }
+
+    /// The caller's account: [`Session::caller`]'s user.
+    pub fn user(&self, services: &Services) -> Result<User, ServiceError> {
+        self.caller(services).map(|principal| principal.user)
     }
 
     /// `read`'s answer, where `read` checks the session itself (401 when it is over), in

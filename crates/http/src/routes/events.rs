@@ -68,8 +68,7 @@ pub async fn create(
     Body(body): Body<EventCreate>,
 ) -> Result<Reply<EventRead>, ApiError> {
     let event =
-        blocking(move || events::create(&services, &session.caller(&services)?.user, body.into()))
-            .await?;
+        blocking(move || events::create(&services, &session.user(&services)?, body.into())).await?;
     let location = format!("/api/events/{}", event.event.id);
     let reply = event_reply(event, StatusCode::CREATED);
     Ok(match HeaderValue::from_str(&location) {
@@ -109,7 +108,7 @@ pub async fn create_batch(
         .events
         .map(|items| items.into_iter().map(EventInput::from).collect());
     let created =
-        blocking(move || events::create_batch(&services, &session.caller(&services)?.user, inputs))
+        blocking(move || events::create_batch(&services, &session.user(&services)?, inputs))
             .await?;
     Ok(Reply::with_status(
         StatusCode::CREATED,
@@ -208,9 +207,8 @@ pub async fn list(
         role,
         after,
     };
-    let page =
-        blocking(move || events::list(&services, &session.caller(&services)?.user, &filter, limit))
-            .await?;
+    let page = blocking(move || events::list(&services, &session.user(&services)?, &filter, limit))
+        .await?;
     Ok(Reply::ok(EventList {
         items: page.items.into_iter().map(EventRead::from).collect(),
         next_cursor: page.next.map(paging::event_cursor),
@@ -309,7 +307,7 @@ pub async fn update(
     let event = blocking(move || {
         events::update(
             &services,
-            &session.caller(&services)?.user,
+            &session.user(&services)?,
             id,
             body.into(),
             precondition,
@@ -374,15 +372,8 @@ pub async fn delete(
 ) -> Result<Reply<()>, ApiError> {
     let id = EventId(id.into_inner());
     let precondition = if_match(&req);
-    blocking(move || {
-        events::delete(
-            &services,
-            &session.caller(&services)?.user,
-            id,
-            precondition,
-        )
-    })
-    .await?;
+    blocking(move || events::delete(&services, &session.user(&services)?, id, precondition))
+        .await?;
     Ok(Reply::no_content())
 }
 
@@ -487,7 +478,7 @@ pub async fn import(
     let components = imported.components;
     let contents = imported.events;
     let created = blocking(move || {
-        events::import(&services, &session.caller(&services)?.user, contents)
+        events::import(&services, &session.user(&services)?, contents)
             .map_err(|e| by_component(e, &components))
     })
     .await?;

@@ -38,8 +38,7 @@ pub async fn create(
     services: web::Data<Services>,
     session: Session,
 ) -> Result<Reply<FeedTokenCreated>, ApiError> {
-    let issued =
-        blocking(move || feeds::issue(&services, &session.caller(&services)?.user)).await?;
+    let issued = blocking(move || feeds::issue(&services, &session.user(&services)?)).await?;
     let url = format!(
         "{}/api/calendar.ics?token={}",
         public_origin(&req),
@@ -69,7 +68,7 @@ pub async fn list(
     services: web::Data<Services>,
     session: Session,
 ) -> Result<Reply<Vec<FeedTokenRead>>, ApiError> {
-    let tokens = blocking(move || feeds::list(&services, &session.caller(&services)?.user)).await?;
+    let tokens = blocking(move || feeds::list(&services, &session.user(&services)?)).await?;
     Ok(Reply::ok(
         tokens.into_iter().map(FeedTokenRead::from).collect(),
     ))
@@ -92,7 +91,7 @@ pub async fn revoke(
     id: web::Path<i64>,
 ) -> Result<Reply<()>, ApiError> {
     let id = FeedTokenId(id.into_inner());
-    blocking(move || feeds::revoke(&services, &session.caller(&services)?.user, id)).await?;
+    blocking(move || feeds::revoke(&services, &session.user(&services)?, id)).await?;
     Ok(Reply::no_content())
 }
 

@@ -104,10 +104,9 @@ pub async fn freebusy(
     let (Some(window), true) = (window, errors.is_empty()) else {
         return Err(ApiError::validation(errors));
     };
-    let answers = blocking(move || {
-        service::freebusy(&services, &session.caller(&services)?.user, &users, &window)
-    })
-    .await?;
+    let answers =
+        blocking(move || service::freebusy(&services, &session.user(&services)?, &users, &window))
+            .await?;
     Ok(Reply::ok(FreeBusyRead {
         from: window.start(),
         to: window.end(),
@@ -203,7 +202,7 @@ pub async fn slots(
     let slots = blocking(move || {
         service::slots(
             &services,
-            &session.caller(&services)?.user,
+            &session.user(&services)?,
             &users,
             &window,
             search,

@@ -54,13 +54,7 @@ pub async fn changelog(
         .map(paging::parse_version_cursor)
         .transpose()?;
     let page = blocking(move || {
-        history::changelog(
-            &services,
-            &session.caller(&services)?.user,
-            id,
-            after,
-            limit,
-        )
+        history::changelog(&services, &session.user(&services)?, id, after, limit)
     })
     .await?;
     Ok(Reply::ok(Changelog {
@@ -89,7 +83,7 @@ pub async fn version(
     let info = blocking(move || {
         history::version(
             &services,
-            &session.caller(&services)?.user,
+            &session.user(&services)?,
             EventId(id),
             Version(v),
         )
@@ -119,7 +113,7 @@ pub async fn diff(
     let changes = blocking(move || {
         history::diff(
             &services,
-            &session.caller(&services)?.user,
+            &session.user(&services)?,
             EventId(id),
             Version(v1),
             Version(v2),
@@ -160,7 +154,7 @@ pub async fn rollback(
     let event = blocking(move || {
         history::rollback(
             &services,
-            &session.caller(&services)?.user,
+            &session.user(&services)?,
             EventId(id),
             Version(v),
             precondition,

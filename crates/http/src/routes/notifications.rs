@@ -53,7 +53,7 @@ pub async fn list(
     let inbox = blocking(move || {
         notifications::list(
             &services,
-            &session.caller(&services)?.user,
+            &session.user(&services)?,
             unread_only,
             before,
             limit,
@@ -89,9 +89,8 @@ pub async fn read(
     id: web::Path<i64>,
 ) -> Result<Reply<NotificationRead>, ApiError> {
     let id = NotificationId(id.into_inner());
-    let n =
-        blocking(move || notifications::mark_read(&services, &session.caller(&services)?.user, id))
-            .await?;
+    let n = blocking(move || notifications::mark_read(&services, &session.user(&services)?, id))
+        .await?;
     Ok(Reply::ok(n.into()))
 }
 
@@ -109,7 +108,7 @@ pub async fn read_all(
     session: Session,
 ) -> Result<Reply<ReadAll>, ApiError> {
     let updated =
-        blocking(move || notifications::mark_all_read(&services, &session.caller(&services)?.user))
+        blocking(move || notifications::mark_all_read(&services, &session.user(&services)?))
             .await?;
     Ok(Reply::ok(ReadAll { updated }))
 }

@@ -118,10 +118,9 @@ pub async fn list(
         role,
         after,
     };
-    let page = blocking(move || {
-        occurrences::list(&services, &session.caller(&services)?.user, &filter, limit)
-    })
-    .await?;
+    let page =
+        blocking(move || occurrences::list(&services, &session.user(&services)?, &filter, limit))
+            .await?;
     Ok(Reply::ok(OccurrenceList {
         next_cursor: page.next.map(paging::occurrence_cursor),
         items: page.items.into_iter().map(OccurrenceRead::from).collect(),
@@ -176,7 +175,7 @@ pub async fn update(
     let item = blocking(move || {
         events::update_occurrence(
             &services,
-            &session.caller(&services)?.user,
+            &session.user(&services)?,
             EventId(id),
             rid,
             body.into(),
@@ -224,7 +223,7 @@ pub async fn cancel(
     blocking(move || {
         events::cancel_occurrence(
             &services,
-            &session.caller(&services)?.user,
+            &session.user(&services)?,
             EventId(id),
             rid,
             precondition,
@@ -277,16 +276,9 @@ pub async fn split(
     .map_err(|e| ApiError::validation(vec![e]))?;
     let precondition = if_match(&req);
     let id = EventId(id.into_inner());
-    let created = blocking(move || {
-        events::split(
-            &services,
-            &session.caller(&services)?.user,
-            id,
-            at,
-            precondition,
-        )
-    })
-    .await?;
+    let created =
+        blocking(move || events::split(&services, &session.user(&services)?, id, at, precondition))
+            .await?;
     let location = format!("/api/events/{}", created.event.id.0);
     let reply = event_reply(created, StatusCode::CREATED);
     Ok(match HeaderValue::from_str(&location) {

@@ -47,8 +47,7 @@ pub async fn share(
         })
         .collect();
     let granted =
-        blocking(move || sharing::share(&services, &session.caller(&services)?.user, id, grants))
-            .await?;
+        blocking(move || sharing::share(&services, &session.user(&services)?, id, grants)).await?;
     Ok(Reply::ok(
         granted.into_iter().map(PermissionRead::from).collect(),
     ))
@@ -71,8 +70,7 @@ pub async fn list(
     id: web::Path<i64>,
 ) -> Result<Reply<Vec<PermissionRead>>, ApiError> {
     let id = EventId(id.into_inner());
-    let all =
-        blocking(move || sharing::list(&services, &session.caller(&services)?.user, id)).await?;
+    let all = blocking(move || sharing::list(&services, &session.user(&services)?, id)).await?;
     Ok(Reply::ok(
         all.into_iter().map(PermissionRead::from).collect(),
     ))
@@ -106,7 +104,7 @@ pub async fn change_role(
     let permission = blocking(move || {
         sharing::change_role(
             &services,
-            &session.caller(&services)?.user,
+            &session.user(&services)?,
             EventId(id),
             UserId(user),
             body.role,
@@ -141,7 +139,7 @@ pub async fn revoke(
     blocking(move || {
         sharing::revoke(
             &services,
-            &session.caller(&services)?.user,
+            &session.user(&services)?,
             EventId(id),
             UserId(user),
         )
