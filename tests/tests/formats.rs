@@ -143,6 +143,21 @@ async fn malformed_bodies_are_400(backend: Backend) {
         (None, b"not json".to_vec()),
         (Some("application/msgpack"), vec![0xc1, 0x00, 0xff]),
         (Some("application/x-msgpack"), vec![0x93, 0x01]),
+        // Every ASCII byte is a whole MessagePack integer: text and JSON sent as
+        // MessagePack, and a good map with bytes after it, are not one document.
+        (Some("application/msgpack"), b"not msgpack".to_vec()),
+        (
+            Some("application/msgpack"),
+            br#"{"username": "u", "email": "u@example.com", "password": "password"}"#.to_vec(),
+        ),
+        (Some("application/msgpack"), {
+            let mut body = rmp_serde::to_vec_named(
+                &json!({"username": "trailing", "email": "t@example.com", "password": "password"}),
+            )
+            .unwrap();
+            body.extend_from_slice(b"junk");
+            body
+        }),
     ] {
         let res = send_raw(&app, "/api/auth/register", ct, body).await;
         let problem = assert_problem(res, StatusCode::BAD_REQUEST, "malformed_body").await;
@@ -171,6 +186,29 @@ async fn wrong_types_are_422_naming_the_field(backend: Backend) {
     let problem = assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
     assert_eq!(fields(&problem), ["title"]);
     assert!(problem["errors"][0]["index"].is_null());
+    // Every value of the wrong type is listed, not only the first.
+    let res = app
+        .post(
+            "/api/events",
+            &json!({"title": 5, "description": [], "start_time": 7, "end_time": convene_tests::slot(2), "location": {"x": 1}}),
+            Some(&token),
+        )
+        .await;
+    let problem = assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    let mut listed = fields(&problem);
+    listed.sort();
+    assert_eq!(listed, ["description", "location", "start_time", "title"]);
+    let res = app
+        .post(
+            "/api/auth/register",
+            &json!({"username": 5, "email": true, "password": "password"}),
+            None,
+        )
+        .await;
+    let problem = assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    let mut listed = fields(&problem);
+    listed.sort();
+    assert_eq!(listed, ["email", "username"]);
 
     let ok = |h: u32| json!({"title": "ok", "start_time": convene_tests::slot(h), "end_time": convene_tests::slot(h + 1)});
     let batch = json!({"events": [ok(1), ok(3), ok(5), {"title": ["x"], "start_time": convene_tests::slot(7), "end_time": convene_tests::slot(8)}]});
@@ -178,6 +216,11 @@ async fn wrong_types_are_422_naming_the_field(backend: Backend) {
     let problem = assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
     assert_eq!(fields(&problem), ["events[3].title"]);
     assert_eq!(problem["errors"][0]["index"], 3);
+    let two_bad = json!({"events": [{"title": 1, "start_time": convene_tests::slot(1), "end_time": convene_tests::slot(2)}, ok(3), {"title": "ok", "start_time": convene_tests::slot(5), "end_time": false}]});
+    let res = app.post("/api/events/batch", &two_bad, Some(&token)).await;
+    let problem = assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    assert_eq!(fields(&problem), ["events[0].title", "events[2].end_time"]);
+    assert_eq!(problem["errors"][1]["index"], 2);
 
     // The same in MessagePack.
     let res = app

@@ -221,6 +221,11 @@ async fn wrong_methods_answer_405_with_allow(backend: Backend) {
             "GET, PUT, PATCH, DELETE",
         ),
         (reqwest::Method::PUT, "/healthz", "GET"),
+        (reqwest::Method::POST, "/openapi.json", "GET"),
+        (reqwest::Method::DELETE, "/docs", "GET"),
+        (reqwest::Method::POST, "/docs/", "GET"),
+        (reqwest::Method::PUT, "/redoc", "GET"),
+        (reqwest::Method::POST, "/redoc/redoc.standalone.js", "GET"),
     ] {
         for auth in [None, Some(token.as_str())] {
             let mut req = app.request(method.clone(), path);

@@ -368,17 +368,33 @@ async fn unread_only_and_mark_read(backend: Backend) {
         expected["is_read"] = json!(true);
         assert_eq!(n, expected);
     }
-    let unread = page(&app, &u, "unread_only=true").await;
-    assert_eq!(unread["unread_count"], 2);
-    let unread_ids: Vec<i64> = unread["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(id_of)
-        .collect();
-    assert_eq!(unread_ids, vec![id_of(&items[1]), id_of(&items[2])]);
+    // `True` (as Python's requests sends it) and `1` are yes too.
+    for query in ["unread_only=true", "unread_only=True", "unread_only=1"] {
+        let unread = page(&app, &u, query).await;
+        assert_eq!(unread["unread_count"], 2);
+        let unread_ids: Vec<i64> = unread["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(id_of)
+            .collect();
+        assert_eq!(
+            unread_ids,
+            vec![id_of(&items[1]), id_of(&items[2])],
+            "{query}"
+        );
+    }
+    let res = app
+        .get("/api/notifications?unread_only=maybe", Some(&u))
+        .await;
+    assert_problem(res, StatusCode::BAD_REQUEST, "invalid_query").await;
     // Without the filter (or with it off), read ones are listed too.
-    for query in ["", "unread_only=false"] {
+    for query in [
+        "",
+        "unread_only=false",
+        "unread_only=False",
+        "unread_only=0",
+    ] {
         let all = page(&app, &u, query).await;
         assert_eq!(all["items"].as_array().unwrap().len(), 3, "{query}");
         assert_eq!(all["unread_count"], 2, "{query}");

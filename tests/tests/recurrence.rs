@@ -24,6 +24,7 @@ backend_tests!(
     batch_items_conflict_through_their_occurrences,
     concurrent_overlapping_series_exactly_one_wins,
     the_event_list_filters_series_by_their_occurrences,
+    count_includes_a_dtstart_the_rule_would_not_produce,
 );
 
 /// A series body: `title` from `start` to `end` (UTC) repeating by `rule` in `zone`.
@@ -618,4 +619,57 @@ async fn the_event_list_filters_series_by_their_occurrences(backend: Backend) {
     );
     // Without a window, each event once.
     assert_eq!(listed(String::new()).await, [monday, friday]);
+}
+
+/// RFC 5545: "The DTSTART property value always counts as the first occurrence" of a
+/// `COUNT`, also when the rule would not produce it.
+async fn count_includes_a_dtstart_the_rule_would_not_produce(backend: Backend) {
+    let app = app!(backend);
+    let (_, token) = app.user("offrule").await;
+    // 2027-01-05 is a Tuesday; the rule gives Mondays, Wednesdays and Fridays.
+    let event = created(
+        &app,
+        &token,
+        series(
+            "Off the rule",
+            "2027-01-05T10:00:00Z",
+            "2027-01-05T11:00:00Z",
+            "FREQ=WEEKLY;BYDAY=MO,WE,FR;COUNT=4",
+            "UTC",
+        ),
+    )
+    .await;
+    let id = id_of(&event);
+    let res = app
+        .get(
+            &format!(
+                "/api/occurrences?from=2027-01-01T00:00:00Z&to=2027-03-01T00:00:00Z&event_id={id}"
+            ),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let page: Value = res.json().await.unwrap();
+    let starts: Vec<&str> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["start_time"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        starts,
+        [
+            "2027-01-05T10:00:00Z",
+            "2027-01-06T10:00:00Z",
+            "2027-01-08T10:00:00Z",
+            "2027-01-11T10:00:00Z"
+        ]
+    );
+    // The Wednesday after is free: the series has ended.
+    created(
+        &app,
+        &token,
+        single("After", "2027-01-13T10:00:00Z", "2027-01-13T11:00:00Z"),
+    )
+    .await;
 }

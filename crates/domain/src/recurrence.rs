@@ -333,7 +333,13 @@ impl Series {
             .map(|d| place(self.zone, d.naive_utc()))
             .filter(|t| *t < horizon)
             .collect();
-        if generated.is_empty() && self.set()?.all(1).dates.is_empty() {
+        if generated.is_empty()
+            && self
+                .rule_set(self.rule.rule.clone())?
+                .all(1)
+                .dates
+                .is_empty()
+        {
             // Nothing before the horizon, and nothing at all.
             return Err(ExpansionError::Empty);
         }
@@ -392,10 +398,32 @@ impl Series {
         }
     }
 
-    /// The rule set on the zone's floating wall clock, starting at DTSTART.
+    /// The occurrences after DTSTART, as a rule set on the zone's floating wall clock.
+    /// RFC 5545: "The DTSTART property value always counts as the first occurrence" of a
+    /// `COUNT`, also when the rule would not produce it — the crate then gives `COUNT`
+    /// dates besides DTSTART, so here the rule's last one is left out.
     fn set(&self) -> Result<RRuleSet, ExpansionError> {
+        let set = self.rule_set(self.rule.rule.clone())?;
+        let Some(count) = self.rule.count() else {
+            return Ok(set);
+        };
         let local_start = self.start.with_timezone(&self.zone).naive_local();
-        let mut rule = self.rule.rule.clone();
+        match set.clone().all(1).dates.first() {
+            Some(first) if first.naive_utc() != local_start => {
+                if count > 1 {
+                    self.rule_set(self.rule.rule.clone().count(count - 1))
+                } else {
+                    // `COUNT=1`: DTSTART alone.
+                    Ok(set.exdate(*first))
+                }
+            }
+            _ => Ok(set),
+        }
+    }
+
+    /// `rule` on the zone's floating wall clock, starting at DTSTART.
+    fn rule_set(&self, mut rule: RRule<Unvalidated>) -> Result<RRuleSet, ExpansionError> {
+        let local_start = self.start.with_timezone(&self.zone).naive_local();
         if let Some(until) = rule.get_until() {
             // UNTIL is an instant (UTC); the expansion runs on the zone's wall clock.
             let local_until = until.with_timezone(&self.zone).naive_local();

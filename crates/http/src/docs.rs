@@ -8,6 +8,7 @@ use utoipa::OpenApi;
 use utoipa_redoc::{Redoc, Servable};
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::error::ApiError;
 use crate::ApiDoc;
 
 const REDOC_HTML: &str = include_str!("../assets/redoc/index.html");
@@ -34,4 +35,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .body(REDOC_JS)
             }),
         );
+    // The pages answer GET only; another method is 405 naming it, as on every other
+    // path (the GET routes above are matched first).
+    for path in [
+        "/openapi.json",
+        "/docs",
+        "/docs/{_:.*}",
+        "/redoc",
+        "/redoc/redoc.standalone.js",
+    ] {
+        cfg.service(web::resource(path).to(|| async {
+            Err::<HttpResponse, _>(ApiError::method_not_allowed("GET".to_owned()))
+        }));
+    }
 }

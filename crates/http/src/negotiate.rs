@@ -58,7 +58,9 @@ fn quality_of(accept: &Accept, targets: &[&str]) -> Option<Quality> {
         } else {
             continue;
         };
-        if best.is_none_or(|(s, _)| specificity > s) {
+        // The most specific range decides; of equally specific ones (a type's aliases,
+        // e.g. `application/x-msgpack` beside `application/msgpack`), the higher quality.
+        if best.is_none_or(|(s, q)| specificity > s || (specificity == s && item.quality > q)) {
             best = Some((specificity, item.quality));
         }
     }
@@ -272,8 +274,7 @@ fn decode<T: DeserializeOwned>(kind: BodyKind, body: &[u8], shape: Shape) -> Res
     let document: serde_json::Value = match kind {
         BodyKind::Json => serde_json::from_slice(body)
             .map_err(|e| ApiError::malformed_body(format!("invalid JSON: {e}")))?,
-        BodyKind::MsgPack => rmp_serde::from_slice(body)
-            .map_err(|e| ApiError::malformed_body(format!("invalid MessagePack: {e}")))?,
+        BodyKind::MsgPack => msgpack_document(body)?,
         // Form fields are all text: nothing can have the wrong type.
         BodyKind::Form => {
             return serde_urlencoded::from_bytes(body)
@@ -293,8 +294,90 @@ fn decode<T: DeserializeOwned>(kind: BodyKind, body: &[u8], shape: Shape) -> Res
             },
         )]));
     }
-    serde_path_to_error::deserialize(document)
-        .map_err(|e| ApiError::validation(vec![type_error(&e)]))
+    typed(document).map_err(ApiError::validation)
+}
+
+/// Most decoding passes over one document: each pass finds one value of the wrong type,
+/// so at most this many are listed (a body of one object has fewer fields than this).
+const TYPE_PASSES: usize = 16;
+
+/// `document` as a `T`, or every value of the wrong type in it (up to [`TYPE_PASSES`]):
+/// serde stops at the first, so each pass takes the one it found out and decodes again.
+fn typed<T: DeserializeOwned>(mut document: serde_json::Value) -> Result<T, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let mut taken_out: Vec<String> = Vec::new();
+    while errors.len() < TYPE_PASSES {
+        let e = match serde_path_to_error::deserialize::<_, T>(&document) {
+            Ok(value) if errors.is_empty() => return Ok(value),
+            Ok(_) => break,
+            Err(e) => e,
+        };
+        let path = e.path().to_string();
+        // A field this loop took out may have been required ("missing field"): that is
+        // not the client's problem, and the ones found so far are the answer.
+        if taken_out
+            .iter()
+            .any(|t| parent_path(t) == Some(path.as_str()))
+        {
+            break;
+        }
+        errors.push(type_error(&e));
+        if !take_out(&mut document, e.path()) {
+            break;
+        }
+        taken_out.push(path);
+    }
+    Err(errors)
+}
+
+/// The path of the value holding `path` (`events[3]` of `events[3].title`, `.` of
+/// `title`), as `serde_path_to_error` writes paths.
+fn parent_path(path: &str) -> Option<&str> {
+    match path.rfind(['.', '[']) {
+        Some(0) | None => Some("."),
+        Some(at) => Some(&path[..at]),
+    }
+}
+
+/// Removes the member `path` names from `document`; false when `path` does not end in
+/// a member of an object (a list item or the root cannot be taken out).
+fn take_out(document: &mut serde_json::Value, path: &serde_path_to_error::Path) -> bool {
+    use serde_path_to_error::Segment;
+    let segments: Vec<&Segment> = path.iter().collect();
+    let Some((Segment::Map { key }, parents)) = segments.split_last() else {
+        return false;
+    };
+    let mut value = document;
+    for segment in parents {
+        let next = match segment {
+            Segment::Seq { index } => value.get_mut(*index),
+            Segment::Map { key } => value.get_mut(key.as_str()),
+            _ => None,
+        };
+        let Some(next) = next else { return false };
+        value = next;
+    }
+    value
+        .as_object_mut()
+        .is_some_and(|object| object.remove(key.as_str()).is_some())
+}
+
+/// One MessagePack document filling the whole body: bytes after it are a syntax error
+/// too (every ASCII byte is a whole MessagePack integer, so a text body would otherwise
+/// decode as its first character).
+fn msgpack_document(body: &[u8]) -> Result<serde_json::Value, ApiError> {
+    use serde::Deserialize;
+    let mut rest = body;
+    let document = serde_json::Value::deserialize(&mut rmp_serde::Deserializer::new(&mut rest))
+        .map_err(|e| ApiError::malformed_body(format!("invalid MessagePack: {e}")))?;
+    if rest.is_empty() {
+        Ok(document)
+    } else {
+        Err(ApiError::malformed_body(format!(
+            "invalid MessagePack: {} bytes after the document",
+            rest.len()
+        )))
+    }
 }
 
 /// What a body's document must be at its root. (Decoding alone would take a list for
@@ -306,13 +389,14 @@ enum Shape {
 }
 
 /// The field problem of a document whose `path` holds a value of the wrong type. Inside
-/// a batch (`events[3].title`) the item's position is also given as `index`.
+/// a list (`events[3].title`, `[3].role`) the item's position is also given as `index`.
 fn type_error(e: &serde_path_to_error::Error<serde_json::Error>) -> FieldError {
     let path = e.path().to_string();
     let field = if path == "." { "body".to_owned() } else { path };
     let message = e.inner().to_string();
     let index = field
         .strip_prefix("events[")
+        .or_else(|| field.strip_prefix('['))
         .and_then(|rest| rest.split(']').next())
         .and_then(|n| n.parse().ok());
     let error = FieldError::new(field, message);
@@ -480,6 +564,19 @@ mod tests {
             Format::Json
         );
         assert_eq!(pref(Some("application/msgpack;q=0")), Format::Json);
+        // Two names of one format: the better q counts, wherever it stands.
+        assert_eq!(
+            pref(Some(
+                "application/x-msgpack;q=0.1, application/msgpack;q=0.9, application/json;q=0.5"
+            )),
+            Format::MsgPack
+        );
+        assert_eq!(
+            pref(Some(
+                "application/problem+json;q=0.1, application/msgpack;q=0.5, application/json"
+            )),
+            Format::Json
+        );
         assert_eq!(pref(Some("text/html")), Format::Json);
         assert_eq!(pref(Some("garbage;;;")), Format::Json);
     }

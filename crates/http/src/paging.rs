@@ -37,6 +37,19 @@ pub fn limit(raw: Option<&str>) -> Result<u32, ApiError> {
     Ok(n as u32)
 }
 
+/// A yes/no query value: `true`/`false` in any case (Python's `requests` sends `True`),
+/// or `1`/`0`; absent is `false`; anything else is 400 `invalid_query`.
+pub fn flag(name: &str, raw: Option<&str>) -> Result<bool, ApiError> {
+    match raw.map(str::trim) {
+        None => Ok(false),
+        Some(v) if v.eq_ignore_ascii_case("true") || v == "1" => Ok(true),
+        Some(v) if v.eq_ignore_ascii_case("false") || v == "0" => Ok(false),
+        Some(v) => Err(ApiError::invalid_query(format!(
+            "{name} must be true or false, not {v:?}"
+        ))),
+    }
+}
+
 fn invalid() -> ApiError {
     ApiError::new(
         actix_web::http::StatusCode::BAD_REQUEST,
@@ -176,6 +189,26 @@ pub fn parse_notification_cursor(cursor: &str) -> Result<NotificationId, ApiErro
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn flags_take_any_case_and_digits() {
+        for (raw, want) in [
+            (None, false),
+            (Some("true"), true),
+            (Some("True"), true),
+            (Some("TRUE"), true),
+            (Some("1"), true),
+            (Some("false"), false),
+            (Some("False"), false),
+            (Some("0"), false),
+        ] {
+            assert_eq!(flag("unread_only", raw).unwrap(), want, "{raw:?}");
+        }
+        for raw in ["yes", "", "2", "truee"] {
+            let e = flag("unread_only", Some(raw)).unwrap_err();
+            assert_eq!(e.problem().code, "invalid_query", "{raw:?}");
+        }
+    }
 
     #[test]
     fn cursors_round_trip_and_do_not_cross_lists() {

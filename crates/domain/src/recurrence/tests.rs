@@ -226,3 +226,71 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn dtstart_off_the_rule_counts_as_the_first_of_count() {
+    // 2030-01-01 is a Tuesday; the rule gives Mondays, Wednesdays and Fridays. RFC 5545:
+    // DTSTART always counts as the first occurrence, so COUNT=4 is DTSTART and three more.
+    let s = series(
+        "2030-01-01T09:00:00Z",
+        30,
+        "UTC",
+        "FREQ=WEEKLY;BYDAY=MO,WE,FR;COUNT=4",
+    );
+    let all = [
+        "2030-01-01T09:00:00Z",
+        "2030-01-02T09:00:00Z",
+        "2030-01-04T09:00:00Z",
+        "2030-01-07T09:00:00Z",
+    ];
+    assert_eq!(texts(&s.starts_before(utc(FAR), 100).unwrap()), all);
+    assert_eq!(
+        texts(
+            &s.starts_overlapping(utc("2029-12-01T00:00:00Z"), utc(FAR), 100)
+                .unwrap()
+        ),
+        all
+    );
+    // The twelve of the contract's example are twelve, not thirteen.
+    let twelve = series(
+        "2030-01-01T09:00:00Z",
+        30,
+        "UTC",
+        "FREQ=WEEKLY;BYDAY=MO,WE,FR;COUNT=12",
+    );
+    assert_eq!(twelve.starts_before(utc(FAR), 100).unwrap().len(), 12);
+    // COUNT=1 off the rule: DTSTART alone.
+    let one = series(
+        "2030-01-01T09:00:00Z",
+        30,
+        "UTC",
+        "FREQ=WEEKLY;BYDAY=MO;COUNT=1",
+    );
+    assert_eq!(
+        texts(&one.starts_before(utc(FAR), 100).unwrap()),
+        ["2030-01-01T09:00:00Z"]
+    );
+    assert_eq!(
+        texts(
+            &one.starts_overlapping(utc("2029-12-01T00:00:00Z"), utc(FAR), 100)
+                .unwrap()
+        ),
+        ["2030-01-01T09:00:00Z"]
+    );
+    // On the rule, COUNT is unchanged.
+    let on = series(
+        "2029-12-31T09:00:00Z",
+        30,
+        "UTC",
+        "FREQ=WEEKLY;BYDAY=MO,WE,FR;COUNT=4",
+    );
+    assert_eq!(
+        texts(&on.starts_before(utc(FAR), 100).unwrap()),
+        [
+            "2029-12-31T09:00:00Z",
+            "2030-01-02T09:00:00Z",
+            "2030-01-04T09:00:00Z",
+            "2030-01-07T09:00:00Z"
+        ]
+    );
+}

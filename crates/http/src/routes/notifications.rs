@@ -16,8 +16,9 @@ use crate::paging;
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct InboxQuery {
-    /// Only unread notifications (`true`/`false`; default `false`).
-    pub unread_only: Option<bool>,
+    /// Only unread notifications (`true`/`false`, any case, or `1`/`0`; default `false`).
+    #[param(value_type = Option<bool>)]
+    pub unread_only: Option<String>,
     /// Page size, 1–200 (default 50).
     #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
     pub limit: Option<String>,
@@ -49,7 +50,7 @@ pub async fn list(
         .as_deref()
         .map(paging::parse_notification_cursor)
         .transpose()?;
-    let unread_only = query.unread_only.unwrap_or(false);
+    let unread_only = paging::flag("unread_only", query.unread_only.as_deref())?;
     let inbox = blocking(move || {
         notifications::list(
             &services,
