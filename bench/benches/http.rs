@@ -18,7 +18,9 @@
 //! check) — as prepared statements, one round trip each, on 16 connections and on as
 //! many as the server's pool (10; the better counts), without HTTP; for a GET, a prepared
 //! point read of the event (the goal's yardstick), and in a note the GET's own statement
-//! (session and event in one query), both at 16. The three rows with a limit run in
+//! (session and event in one query), both at 16; then the GET's yardsticks
+//! ([`probe`]): its work done by a minimal server, on the blocking pool as Convene does
+//! it and on the HTTP workers through `tokio-postgres`. The three rows with a limit run in
 //! [`ROUNDS`] rounds, each HTTP row followed at once by its limit, and create at 64 right
 //! after create at 16 (the machine's noise moves figures by tens of percent within a
 //! minute, far less between two measurements taken one after the other); the table shows
@@ -27,7 +29,7 @@
 //! their limit, create p99 ≤ 25 ms, create at 64 no lower than at 16; GET ≥ 50 % of a
 //! prepared point read, p99 ≤ 10 ms (p99 and the rate at 16: the rounds' medians);
 //! SQLite writes p99 ≤ 50 ms at 16. The process exits non-zero when a goal is missed.
-//! Loopback only; about five minutes.
+//! Loopback only; about six minutes.
 //!
 //! Lists against the size of other users' data: `--bench lists`.
 //!
@@ -39,6 +41,8 @@ use std::process::{Child, Command, ExitCode, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+mod probe;
 
 use convene_bench::{ScratchDb, Summary};
 use diesel::connection::SimpleConnection;
@@ -675,7 +679,10 @@ async fn postgres(
     let s = Arc::new(session(&server, 64).await?);
     let ids = Arc::new(bench_ids(url)?);
     let slots = Arc::new(AtomicU64::new(SETUP_SLOTS));
+    let probe = probe::start(url, SECRET, SERVER_POOL as u32)?;
     let (mut creates, mut updates, mut gets, mut own) = (vec![], vec![], vec![], vec![]);
+    // The GET's yardsticks, as ratios to the round's point read: (blocking, async).
+    let mut probes: Vec<(f64, f64)> = Vec::new();
     // Create at 64 clients, each with the rate at 16 measured right before it.
     let mut wide: Vec<(Measured, f64)> = Vec::new();
     for _ in 0..ROUNDS {
@@ -695,6 +702,11 @@ async fn postgres(
             .await
             .map_err(|e| e.to_string())?
             .map_err(|e: Box<dyn Error + Send + Sync>| e.to_string())?;
+            if name == "GET one" {
+                let blocking = http_scenario(&probe.blocking, &s, &slots, name, 16).await?;
+                let asynchronous = http_scenario(&probe.asynchronous, &s, &slots, name, 16).await?;
+                probes.push((blocking.rps / limit.rps, asynchronous.rps / limit.rps));
+            }
             server = start(binary, url).await?;
             let round = Round { http, limit };
             match (name, statement) {
@@ -786,6 +798,18 @@ async fn postgres(
     notes.push(format!(
         "PostgreSQL GET one reaches {:.0} % of its own statement (session and event in one query) run raw at 16 (the rounds' median)",
         100.0 * median(own)
+    ));
+    let percents = |pick: fn(&(f64, f64)) -> f64| {
+        probes
+            .iter()
+            .map(|p| format!("{:.0} %", 100.0 * pick(p)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    notes.push(format!(
+        "PostgreSQL GET one yardsticks, a minimal server doing the GET's work (JWT, the one statement, JSON), of the point read by round: on the blocking pool through the use case, as Convene runs it, {}; on the HTTP workers through tokio-postgres, which DESIGN.md rules out, {}",
+        percents(|p| p.0),
+        percents(|p| p.1)
     ));
     Ok(())
 }
