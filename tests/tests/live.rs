@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use base64::Engine;
 use convene_tests::{
-    app, backend_tests, id_of, slot, Backend, StatusCode, TestApp, TestDb, TEST_SECRET,
+    app, assert_problem, backend_tests, id_of, slot, Backend, StatusCode, TestApp, TestDb,
+    TEST_SECRET,
 };
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
@@ -319,6 +320,23 @@ async fn invalid_tokens_are_refused_before_upgrade(backend: Backend) {
     assert_eq!(response.status(), 101);
     let res = app.get("/ws/notifications?token=abc", None).await;
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    // Credentials first: a bad query beside a missing or bad token is 401; beside a good
+    // one, 400.
+    for query in [
+        "format=xml",
+        "since=x",
+        "format=xml&token=abc",
+        "since=x&token=abc",
+    ] {
+        let res = app.get(&format!("/ws/notifications?{query}"), None).await;
+        assert_problem(res, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    }
+    for query in ["format=xml", "since=x"] {
+        let res = app
+            .get(&format!("/ws/notifications?{query}&token={token}"), None)
+            .await;
+        assert_problem(res, StatusCode::BAD_REQUEST, "invalid_query").await;
+    }
 }
 
 async fn logout_closes_the_socket_with_1008(backend: Backend) {

@@ -10,6 +10,9 @@ use convene_service::ServiceError;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+/// At most this many field problems are listed in one `validation_failed` answer.
+pub const ERRORS_LISTED: usize = 100;
+
 /// When a client may retry after a 503.
 pub const UNAVAILABLE_RETRY_SECONDS: u64 = 1;
 
@@ -205,13 +208,24 @@ impl ApiError {
     }
 
     /// 422 `validation_failed` listing every field problem.
+    /// At most [`ERRORS_LISTED`] field problems are listed; `detail` gives the total.
     pub fn validation(errors: Vec<FieldError>) -> Self {
+        let mut detail = format!("{} invalid field(s)", errors.len());
+        if errors.len() > ERRORS_LISTED {
+            detail.push_str(&format!("; the first {ERRORS_LISTED} are listed"));
+        }
         let mut e = Self::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "validation_failed",
-            format!("{} invalid field(s)", errors.len()),
+            detail,
         );
-        e.ext.errors = Some(errors.into_iter().map(FieldProblem::from).collect());
+        e.ext.errors = Some(
+            errors
+                .into_iter()
+                .take(ERRORS_LISTED)
+                .map(FieldProblem::from)
+                .collect(),
+        );
         e
     }
 

@@ -22,7 +22,7 @@ Every body may be JSON or MessagePack (`Content-Type`); responses follow `Accept
 (q-values honoured; MessagePack only when ranked strictly above JSON). Errors are RFC 9457 \
 problem details with a stable `code`. Syntactically invalid bodies (bad JSON/MessagePack) \
 answer 400 `malformed_body`; well-formed but invalid values answer 422 \
-`validation_failed` listing every field problem. \
+`validation_failed` listing every field problem (at most 100; `detail` gives the total). \
 A value of the wrong type (`{\"title\": 5}`) is such a field problem, named by its path \
 from the body's root (`title`, `events[3].title` with `index` 3, `[0].user_id`; `body` \
 when the body itself has the wrong shape); each is listed, up to 16 per body. A \

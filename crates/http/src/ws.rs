@@ -68,6 +68,12 @@ pub struct WsQuery {
     pub since: Option<i64>,
 }
 
+/// The token of the query alone (the rest is read once it is checked).
+#[derive(Deserialize)]
+struct TokenOnly {
+    token: Option<String>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Frames {
     Json,
@@ -106,9 +112,19 @@ pub async fn notifications_ws(
     body: web::Payload,
     services: web::Data<Services>,
     hub: web::Data<Hub>,
-    query: web::Query<WsQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let query = query.into_inner();
+    // Credentials first, as on every other route: the token is read on its own, so that
+    // a bad `format` or `since` beside a bad token is 401, not 400.
+    let token = web::Query::<TokenOnly>::from_query(req.query_string())
+        .ok()
+        .and_then(|q| q.into_inner().token)
+        .or_else(|| bearer_token(&req).map(str::to_owned))
+        .ok_or_else(ApiError::unauthorized)?;
+    let auth_services = services.clone();
+    let principal = blocking(move || authenticate(&auth_services, &token)).await?;
+    let query = web::Query::<WsQuery>::from_query(req.query_string())
+        .map_err(|e| ApiError::invalid_query(e.to_string()))?
+        .into_inner();
     let frames = match query.format.as_deref() {
         None | Some("json") => Frames::Json,
         Some("msgpack") => Frames::MsgPack,
@@ -118,12 +134,6 @@ pub async fn notifications_ws(
             )))
         }
     };
-    let token = query
-        .token
-        .or_else(|| bearer_token(&req).map(str::to_owned))
-        .ok_or_else(ApiError::unauthorized)?;
-    let auth_services = services.clone();
-    let principal = blocking(move || authenticate(&auth_services, &token)).await?;
     // Subscribe before the upgrade (a full hub answers 429 instead) and before anything
     // is read from the store: whatever commits from now on reaches the queue, whatever
     // committed before is in the store.
