@@ -17,6 +17,7 @@ backend_tests!(
     one_occurrence_is_cancelled_and_its_time_freed,
     a_series_is_split_this_and_following,
     the_horizon_advances_and_skips_what_would_collide,
+    the_horizon_advances_a_series_past_max_occurrences,
     two_instances_race_overlapping_series,
     the_occurrence_list_merges_many_events_in_bounded_steps,
 );
@@ -682,6 +683,58 @@ async fn the_horizon_advances_and_skips_what_would_collide(backend: Backend) {
         )
         .await;
     assert_problem(res, StatusCode::CONFLICT, "event_conflict").await;
+}
+
+/// `MAX_OCCURRENCES` bounds a client's write; an open series counts from its first
+/// occurrence, so in time it has more, and the horizon must still move it on (else its
+/// later occurrences would go unchecked).
+async fn the_horizon_advances_a_series_past_max_occurrences(backend: Backend) {
+    let (horizon_days, max) = (10, 15);
+    let app = app!(backend, |s| {
+        s.recurrence_horizon_days = horizon_days;
+        s.max_occurrences = max;
+    });
+    let (_, alice) = app.user("longrunning").await;
+    let now = Utc::now().duration_trunc(Duration::days(1)).unwrap();
+    let at = |days: i64, hour: i64| -> String {
+        (now + Duration::days(days) + Duration::hours(hour))
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    };
+    let series = created(
+        &app,
+        &alice,
+        json!({"title": "Daily", "start_time": at(1, 10), "end_time": at(1, 11),
+               "recurrence": "FREQ=DAILY"}),
+    )
+    .await;
+    let before = app.count_rows("occurrences");
+    assert!((9..=11).contains(&before), "{before} within 10 days");
+    // Ten days later the series has about 20 occurrences from its first: more than 15.
+    let limits = RecurrenceLimits {
+        horizon: Duration::days(horizon_days.into()),
+        max_occurrences: max as usize,
+    };
+    let later: DateTime<Utc> = Utc::now() + Duration::days(10);
+    let services = app.services(limits);
+    let done =
+        tokio::task::spawn_blocking(move || convene_service::horizon::advance(&services, later))
+            .await
+            .unwrap()
+            .unwrap();
+    assert!(done.materialised >= 9, "{done:?}");
+    assert_eq!(
+        app.count_rows("occurrences"),
+        before + done.materialised as i64
+    );
+    // The new occurrences are checked like any other.
+    let res = app
+        .create_event_raw(
+            &alice,
+            json!({"title": "Taken", "start_time": at(18, 10), "end_time": at(18, 11)}),
+        )
+        .await;
+    let problem = assert_problem(res, StatusCode::CONFLICT, "event_conflict").await;
+    assert_eq!(problem["conflicts"][0]["id"], series["id"]);
 }
 
 async fn two_instances_race_overlapping_series(backend: Backend) {

@@ -15,11 +15,18 @@ use convene_domain::version::ChangeKind;
 use convene_persistence::occurrences as stored_occurrences;
 use convene_persistence::{events, versions};
 
+use crate::occurrences::RecurrenceLimits;
 use crate::revise::snapshot;
 use crate::{conflicts, notify, ServiceError, Services};
 
 /// Series taken per query of the work list.
 const BATCH: i64 = 100;
+
+/// Most occurrences of one series this task expands. `MAX_OCCURRENCES` bounds what a
+/// client's write may produce; a series it accepted keeps advancing however long it has
+/// run — its count starts at DTSTART, so an open series passes that limit in time, and
+/// stopping it then would leave its later occurrences unchecked.
+const ADVANCE_MAX: usize = u16::MAX as usize - 1;
 
 /// What one run did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -62,7 +69,11 @@ fn advance_one(
     target: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Result<Advanced, ServiceError> {
-    let max = services.recurrence.max_occurrences;
+    let limits = RecurrenceLimits {
+        max_occurrences: ADVANCE_MAX,
+        ..services.recurrence
+    };
+    let max = limits.max_occurrences;
     services.write(|conn, notes| {
         let Some(owner) = events::find(conn, id)?.map(|e| e.owner) else {
             return Ok(Advanced::default());
@@ -87,7 +98,7 @@ fn advance_one(
             .collect();
         let wanted = match content.occurrences_before(target, max) {
             Ok(all) => all,
-            // More than allowed within the new horizon: keep what is there.
+            // More than this task expands (a daily series of 179 years): keep what is there.
             Err(e) => {
                 tracing::warn!(event = %id, problem = %e.message, "horizon: series not advanced");
                 return Ok(Advanced::default());
@@ -119,9 +130,8 @@ fn advance_one(
         for rid in &skipped {
             next.exceptions.insert(*rid, Exception::Cancelled);
         }
-        let extent = services
-            .recurrence
-            .plan(&next, target - services.recurrence.horizon)
+        let extent = limits
+            .plan(&next, target - limits.horizon)
             .map_err(|e| ServiceError::Internal(format!("series {id}: {}", e.message)))?
             .extent;
         if skipped.is_empty() {
