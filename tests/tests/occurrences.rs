@@ -18,6 +18,7 @@ backend_tests!(
     a_series_is_split_this_and_following,
     the_horizon_advances_and_skips_what_would_collide,
     the_horizon_advances_a_series_past_max_occurrences,
+    max_occurrences_counts_from_now,
     two_instances_race_overlapping_series,
     the_occurrence_list_merges_many_events_in_bounded_steps,
 );
@@ -685,9 +686,9 @@ async fn the_horizon_advances_and_skips_what_would_collide(backend: Backend) {
     assert_problem(res, StatusCode::CONFLICT, "event_conflict").await;
 }
 
-/// `MAX_OCCURRENCES` bounds a client's write; an open series counts from its first
-/// occurrence, so in time it has more, and the horizon must still move it on (else its
-/// later occurrences would go unchecked).
+/// `MAX_OCCURRENCES` bounds a client's write; the horizon task moves every accepted
+/// series on whatever its count from its first occurrence (here more than the limit),
+/// else its later occurrences would go unchecked.
 async fn the_horizon_advances_a_series_past_max_occurrences(backend: Backend) {
     let (horizon_days, max) = (10, 15);
     let app = app!(backend, |s| {
@@ -735,6 +736,77 @@ async fn the_horizon_advances_a_series_past_max_occurrences(backend: Backend) {
         .await;
     let problem = assert_problem(res, StatusCode::CONFLICT, "event_conflict").await;
     assert_eq!(problem["conflicts"][0]["id"], series["id"]);
+}
+
+/// API.md: at most `MAX_OCCURRENCES` occurrences "within the horizon", which runs from
+/// now: a series begun long ago is not refused for its past.
+async fn max_occurrences_counts_from_now(backend: Backend) {
+    let app = app!(backend, |s| {
+        s.recurrence_horizon_days = 30;
+        s.max_occurrences = 20;
+    });
+    let (_, alice) = app.user("oldseries").await;
+    let now = Utc::now().duration_trunc(Duration::days(1)).unwrap();
+    let at = |days: i64, hour: i64| -> String {
+        (now + Duration::days(days) + Duration::hours(hour))
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    };
+    // Three a week for 200 days past (about 86), about 13 within the next 30 days.
+    let old = created(
+        &app,
+        &alice,
+        json!({"title": "Since spring", "start_time": at(-200, 9), "end_time": at(-200, 10),
+               "recurrence": "FREQ=WEEKLY;BYDAY=MO,WE,FR"}),
+    )
+    .await;
+    // Its past is stored and checked too.
+    let past = occurrences(
+        &app,
+        &alice,
+        &format!(
+            "from={}&to={}&event_id={}",
+            at(-200, 0),
+            at(-100, 0),
+            id_of(&old)
+        ),
+        200,
+    )
+    .await;
+    assert!((40..=45).contains(&past.len()), "{}", past.len());
+    let busy = &past[past.len() / 2];
+    let res = app
+        .create_event_raw(
+            &alice,
+            json!({"title": "Clash", "start_time": busy["start_time"], "end_time": busy["end_time"]}),
+        )
+        .await;
+    assert_problem(res, StatusCode::CONFLICT, "event_conflict").await;
+    // Split at a later occurrence: both halves are accepted.
+    let later = occurrences(
+        &app,
+        &alice,
+        &format!("from={}&to={}&event_id={}", at(1, 0), at(9, 0), id_of(&old)),
+        10,
+    )
+    .await;
+    let res = app
+        .post(
+            &format!("/api/events/{}/split", id_of(&old)),
+            &json!({"at": later[0]["recurrence_id"]}),
+            Some(&alice),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    // Every day of the next 30: more than 20 within the horizon.
+    let res = app
+        .create_event_raw(
+            &alice,
+            json!({"title": "Daily", "start_time": at(1, 12), "end_time": at(1, 13),
+                   "recurrence": "FREQ=DAILY"}),
+        )
+        .await;
+    let problem = assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    assert_eq!(problem["errors"][0]["field"], "recurrence");
 }
 
 async fn two_instances_race_overlapping_series(backend: Backend) {

@@ -279,11 +279,32 @@ impl EventContent {
         horizon: DateTime<Utc>,
         max: usize,
     ) -> Result<Vec<Occurrence>, FieldError> {
+        self.occurrences_counted(horizon, DateTime::<Utc>::MIN_UTC, max)
+    }
+
+    /// As [`EventContent::occurrences_before`], but only the occurrences starting from
+    /// `now` on count towards `max` (API.md: at most `MAX_OCCURRENCES` "within the
+    /// horizon", which runs from now); past ones are expanded too.
+    pub fn occurrences_within(
+        &self,
+        now: DateTime<Utc>,
+        horizon: DateTime<Utc>,
+        max: usize,
+    ) -> Result<Vec<Occurrence>, FieldError> {
+        self.occurrences_counted(horizon, now, max)
+    }
+
+    fn occurrences_counted(
+        &self,
+        horizon: DateTime<Utc>,
+        counted_from: DateTime<Utc>,
+        max: usize,
+    ) -> Result<Vec<Occurrence>, FieldError> {
         let Some(series) = self.series() else {
             return Ok(vec![self.single()]);
         };
         let starts = series
-            .starts_before(horizon, max)
+            .starts_counted(horizon, counted_from, max)
             .map_err(|e| e.field_error())?;
         let occurrences = apply_exceptions(&starts, series.length, &self.exceptions, |r| {
             r.start() < horizon
@@ -429,7 +450,9 @@ impl EventContent {
         if at <= series.start || self.occurrence(at).is_none() {
             return None;
         }
-        let before_count = series.starts_before(at, max).ok()?.len();
+        // Every start before `at` counts for the division, however many: none of them
+        // is counted against `max` (`at` is where counting would begin).
+        let before_count = series.starts_counted(at, at, max).ok()?.len();
         let (first_rule, second_rule) = match series.rule.count() {
             Some(count) => {
                 let before = u32::try_from(before_count).ok()?;

@@ -319,14 +319,35 @@ impl Series {
         horizon: DateTime<Utc>,
         max: usize,
     ) -> Result<Vec<DateTime<Utc>>, ExpansionError> {
+        self.starts_counted(horizon, DateTime::<Utc>::MIN_UTC, max)
+    }
+
+    /// As [`Series::starts_before`], but only the starts from `counted_from` on count
+    /// towards `max` (those before it are expanded too, up to the crate's limit of
+    /// 65,535 dates): "at most `max` occurrences within the horizon", the horizon
+    /// running from now. A `COUNT` above `max` is refused whatever the dates.
+    pub fn starts_counted(
+        &self,
+        horizon: DateTime<Utc>,
+        counted_from: DateTime<Utc>,
+        max: usize,
+    ) -> Result<Vec<DateTime<Utc>>, ExpansionError> {
         if self.rule.count().is_some_and(|c| c as usize > max) {
             return Err(ExpansionError::TooMany { max });
         }
         let horizon = horizon.min(end_of_time());
         // A day of margin: local times can run up to a day ahead of UTC.
         let local_horizon = horizon.naive_utc() + Duration::days(1);
-        let wanted = u16::try_from(max.saturating_add(1)).unwrap_or(u16::MAX);
+        let wanted = if counted_from <= self.start {
+            u16::try_from(max.saturating_add(1)).unwrap_or(u16::MAX)
+        } else {
+            u16::MAX
+        };
         let result = self.set()?.before(floating(local_horizon)).all(wanted);
+        if result.dates.len() >= usize::from(wanted) && wanted == u16::MAX {
+            // The expansion stopped at the crate's limit: not every start is known.
+            return Err(ExpansionError::TooMany { max });
+        }
         let generated: Vec<DateTime<Utc>> = result
             .dates
             .iter()
@@ -348,7 +369,7 @@ impl Series {
         starts.push(self.start);
         starts.sort_unstable();
         starts.dedup();
-        if starts.len() > max {
+        if starts.iter().filter(|t| **t >= counted_from).count() > max {
             return Err(ExpansionError::TooMany { max });
         }
         if let Some(pair) = starts.windows(2).find(|w| w[1] < w[0] + self.length) {

@@ -22,10 +22,10 @@ use crate::{conflicts, notify, ServiceError, Services};
 /// Series taken per query of the work list.
 const BATCH: i64 = 100;
 
-/// Most occurrences of one series this task expands. `MAX_OCCURRENCES` bounds what a
-/// client's write may produce; a series it accepted keeps advancing however long it has
-/// run — its count starts at DTSTART, so an open series passes that limit in time, and
-/// stopping it then would leave its later occurrences unchecked.
+/// Most occurrences of one series this task expands, from its first one on.
+/// `MAX_OCCURRENCES` bounds what a client's write may produce within the horizon; a
+/// series it accepted keeps advancing whatever its count (a lower limit configured
+/// since, a long past): stopping it would leave its later occurrences unchecked.
 const ADVANCE_MAX: usize = u16::MAX as usize - 1;
 
 /// What one run did.

@@ -62,7 +62,7 @@ impl RecurrenceLimits {
         now: DateTime<Utc>,
     ) -> Result<Plan, FieldError> {
         let horizon = now + self.horizon;
-        let occurrences = content.occurrences_before(horizon, self.max_occurrences)?;
+        let occurrences = content.occurrences_within(now, horizon, self.max_occurrences)?;
         let series_end = content.series_end(self.max_occurrences);
         let open_beyond = content.recurrence.is_some() && series_end.is_none_or(|e| e > horizon);
         Ok(Plan {
@@ -155,6 +155,17 @@ pub fn list(
             item.view.occurrence.recurrence_id,
         )
     };
+    // Occurrences before the position's start are not on this page: the part of the
+    // window from there on (an occurrence starting there overlaps it).
+    let from_position = match filter.after {
+        Some((start, _, _)) if start > window.start() => {
+            match TimeRange::new(start, window.end()) {
+                Ok(rest) => rest,
+                Err(_) => return Ok(Page::of(Vec::new(), limit, key)),
+            }
+        }
+        _ => window,
+    };
     // Events come in chunks by their earliest start: no occurrence of a later event
     // starts before it, so once a page's worth of occurrences starts earlier, the rest
     // cannot enter the page. At most about two pages are held at once.
@@ -173,11 +184,13 @@ pub fn list(
         position = chunk.last().map(|(e, _)| (e.content.series_start(), e.id));
         for (stored, granted) in chunk {
             let event = listed(stored, granted, actor.id)?;
-            // Each event gives at most a page of occurrences after the position.
+            // Each event gives at most a page of occurrences after the position: those
+            // starting from the position's start on (one of them, at that very start,
+            // may still be at or before it), so a deep page is as cheap as the first.
             let occurrences = event
                 .event
                 .content
-                .occurrences_overlapping(&window, services.recurrence.max_occurrences);
+                .occurrences_overlapping(&from_position, wanted + 1);
             let mut taken = 0;
             for occurrence in occurrences {
                 let candidate = OccurrenceItem {

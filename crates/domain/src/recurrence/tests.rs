@@ -294,3 +294,29 @@ fn dtstart_off_the_rule_counts_as_the_first_of_count() {
         ]
     );
 }
+
+#[test]
+fn only_starts_from_counted_from_count_towards_max() {
+    let s = series("2030-01-01T10:00:00Z", 30, "UTC", "FREQ=DAILY");
+    let horizon = utc("2030-02-01T00:00:00Z");
+    // 31 starts in January; from the 22nd on, 10 of them.
+    let all = s
+        .starts_counted(horizon, utc("2030-01-22T00:00:00Z"), 10)
+        .unwrap();
+    assert_eq!(all.len(), 31);
+    assert_eq!(all[0], utc("2030-01-01T10:00:00Z"));
+    assert_eq!(
+        s.starts_counted(horizon, utc("2030-01-21T00:00:00Z"), 10),
+        Err(ExpansionError::TooMany { max: 10 })
+    );
+    assert_eq!(
+        s.starts_before(horizon, 10),
+        Err(ExpansionError::TooMany { max: 10 })
+    );
+    // A COUNT above the limit is refused wherever its dates fall.
+    let counted = series("2030-01-01T10:00:00Z", 30, "UTC", "FREQ=DAILY;COUNT=11");
+    assert_eq!(
+        counted.starts_counted(horizon, utc("2030-01-30T00:00:00Z"), 10),
+        Err(ExpansionError::TooMany { max: 10 })
+    );
+}
