@@ -739,11 +739,11 @@ async fn the_horizon_advances_a_series_past_max_occurrences(backend: Backend) {
 }
 
 /// API.md: at most `MAX_OCCURRENCES` occurrences "within the horizon", which runs from
-/// now: a series begun long ago is not refused for its past.
+/// now: a series begun long ago is not refused for its past (bounded alike, apart).
 async fn max_occurrences_counts_from_now(backend: Backend) {
     let app = app!(backend, |s| {
         s.recurrence_horizon_days = 30;
-        s.max_occurrences = 20;
+        s.max_occurrences = 90;
     });
     let (_, alice) = app.user("oldseries").await;
     let now = Utc::now().duration_trunc(Duration::days(1)).unwrap();
@@ -751,7 +751,7 @@ async fn max_occurrences_counts_from_now(backend: Backend) {
         (now + Duration::days(days) + Duration::hours(hour))
             .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
     };
-    // Three a week for 200 days past (about 86), about 13 within the next 30 days.
+    // Three a week: about 86 in the 200 days past, 13 in the next 30; 99 in all.
     let old = created(
         &app,
         &alice,
@@ -759,21 +759,22 @@ async fn max_occurrences_counts_from_now(backend: Backend) {
                "recurrence": "FREQ=WEEKLY;BYDAY=MO,WE,FR"}),
     )
     .await;
-    // Its past is stored and checked too.
-    let past = occurrences(
+    // Listed over a year, past and beyond the horizon: more than the limit, all there.
+    let year = occurrences(
         &app,
         &alice,
         &format!(
             "from={}&to={}&event_id={}",
             at(-200, 0),
-            at(-100, 0),
+            at(166, 0),
             id_of(&old)
         ),
         200,
     )
     .await;
-    assert!((40..=45).contains(&past.len()), "{}", past.len());
-    let busy = &past[past.len() / 2];
+    assert!((150..=160).contains(&year.len()), "{}", year.len());
+    // Its past is stored and checked too.
+    let busy = &year[40];
     let res = app
         .create_event_raw(
             &alice,
@@ -782,26 +783,23 @@ async fn max_occurrences_counts_from_now(backend: Backend) {
         .await;
     assert_problem(res, StatusCode::CONFLICT, "event_conflict").await;
     // Split at a later occurrence: both halves are accepted.
-    let later = occurrences(
-        &app,
-        &alice,
-        &format!("from={}&to={}&event_id={}", at(1, 0), at(9, 0), id_of(&old)),
-        10,
-    )
-    .await;
+    let later = year
+        .iter()
+        .find(|o| o["start_time"].as_str().unwrap() > at(1, 0).as_str())
+        .unwrap();
     let res = app
         .post(
             &format!("/api/events/{}/split", id_of(&old)),
-            &json!({"at": later[0]["recurrence_id"]}),
+            &json!({"at": later["recurrence_id"]}),
             Some(&alice),
         )
         .await;
     assert_eq!(res.status(), StatusCode::CREATED);
-    // Every day of the next 30: more than 20 within the horizon.
+    // Every day of the 200 past: more than 90 before now.
     let res = app
         .create_event_raw(
             &alice,
-            json!({"title": "Daily", "start_time": at(1, 12), "end_time": at(1, 13),
+            json!({"title": "Daily", "start_time": at(-200, 12), "end_time": at(-200, 13),
                    "recurrence": "FREQ=DAILY"}),
         )
         .await;

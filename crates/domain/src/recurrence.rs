@@ -283,6 +283,12 @@ pub enum ExpansionError {
         /// The limit.
         max: usize,
     },
+    /// More than the allowed number of occurrences before now (the past is stored and
+    /// checked too, so it is bounded like the future).
+    TooManyPast {
+        /// The limit.
+        max: usize,
+    },
     /// Two of the series' own occurrences overlap.
     SelfOverlap {
         /// The later of the two.
@@ -299,6 +305,9 @@ impl ExpansionError {
             Self::Empty => rule_error("produces no occurrence"),
             Self::TooMany { max } => rule_error(format!(
                 "produces more than {max} occurrences within the horizon; add COUNT or UNTIL"
+            )),
+            Self::TooManyPast { max } => rule_error(format!(
+                "has more than {max} occurrences before now; start it later"
             )),
             Self::SelfOverlap { at } => rule_error(format!(
                 "occurrences of this series overlap one another (at {})",
@@ -322,10 +331,11 @@ impl Series {
         self.starts_counted(horizon, DateTime::<Utc>::MIN_UTC, max)
     }
 
-    /// As [`Series::starts_before`], but only the starts from `counted_from` on count
-    /// towards `max` (those before it are expanded too, up to the crate's limit of
-    /// 65,535 dates): "at most `max` occurrences within the horizon", the horizon
-    /// running from now. A `COUNT` above `max` is refused whatever the dates.
+    /// As [`Series::starts_before`], but the starts from `counted_from` on and those
+    /// before it are counted apart, each at most `max` ("at most `max` occurrences
+    /// within the horizon", the horizon running from now; the past, stored and checked
+    /// too, bounded alike: [`ExpansionError::TooManyPast`]), so at most `2 × max + 1`
+    /// dates are expanded. A `COUNT` above `max` is refused whatever the dates.
     pub fn starts_counted(
         &self,
         horizon: DateTime<Utc>,
@@ -338,22 +348,19 @@ impl Series {
         let horizon = horizon.min(end_of_time());
         // A day of margin: local times can run up to a day ahead of UTC.
         let local_horizon = horizon.naive_utc() + Duration::days(1);
-        let wanted = if counted_from <= self.start {
-            u16::try_from(max.saturating_add(1)).unwrap_or(u16::MAX)
-        } else {
-            u16::MAX
-        };
+        let has_past = counted_from > self.start;
+        let bound = if has_past { max.saturating_mul(2) } else { max };
+        let wanted = u16::try_from(bound.saturating_add(1)).unwrap_or(u16::MAX);
         let result = self.set()?.before(floating(local_horizon)).all(wanted);
-        if result.dates.len() >= usize::from(wanted) && wanted == u16::MAX {
-            // The expansion stopped at the crate's limit: not every start is known.
-            return Err(ExpansionError::TooMany { max });
-        }
         let generated: Vec<DateTime<Utc>> = result
             .dates
             .iter()
             .map(|d| place(self.zone, d.naive_utc()))
             .filter(|t| *t < horizon)
             .collect();
+        // Stopped at `wanted` dates all before the horizon: some starts are unknown.
+        let cut_short =
+            result.dates.len() >= usize::from(wanted) && generated.len() == result.dates.len();
         if generated.is_empty()
             && self
                 .rule_set(self.rule.rule.clone())?
@@ -369,7 +376,11 @@ impl Series {
         starts.push(self.start);
         starts.sort_unstable();
         starts.dedup();
-        if starts.iter().filter(|t| **t >= counted_from).count() > max {
+        let past = starts.iter().filter(|t| **t < counted_from).count();
+        if past > max {
+            return Err(ExpansionError::TooManyPast { max });
+        }
+        if starts.len() - past > max || cut_short {
             return Err(ExpansionError::TooMany { max });
         }
         if let Some(pair) = starts.windows(2).find(|w| w[1] < w[0] + self.length) {

@@ -296,19 +296,27 @@ fn dtstart_off_the_rule_counts_as_the_first_of_count() {
 }
 
 #[test]
-fn only_starts_from_counted_from_count_towards_max() {
+fn the_past_and_the_horizon_are_counted_apart() {
     let s = series("2030-01-01T10:00:00Z", 30, "UTC", "FREQ=DAILY");
-    let horizon = utc("2030-02-01T00:00:00Z");
-    // 31 starts in January; from the 22nd on, 10 of them.
+    // Starts on January 1 to 20 before the horizon.
+    let horizon = utc("2030-01-21T00:00:00Z");
+    // From the 11th: 10 before, 10 within.
     let all = s
-        .starts_counted(horizon, utc("2030-01-22T00:00:00Z"), 10)
+        .starts_counted(horizon, utc("2030-01-11T00:00:00Z"), 10)
         .unwrap();
-    assert_eq!(all.len(), 31);
+    assert_eq!(all.len(), 20);
     assert_eq!(all[0], utc("2030-01-01T10:00:00Z"));
+    // From the 12th: 11 before.
     assert_eq!(
-        s.starts_counted(horizon, utc("2030-01-21T00:00:00Z"), 10),
+        s.starts_counted(horizon, utc("2030-01-12T00:00:00Z"), 10),
+        Err(ExpansionError::TooManyPast { max: 10 })
+    );
+    // From the 10th: 11 within.
+    assert_eq!(
+        s.starts_counted(horizon, utc("2030-01-10T00:00:00Z"), 10),
         Err(ExpansionError::TooMany { max: 10 })
     );
+    // Counted from the first: 20.
     assert_eq!(
         s.starts_before(horizon, 10),
         Err(ExpansionError::TooMany { max: 10 })
@@ -316,7 +324,7 @@ fn only_starts_from_counted_from_count_towards_max() {
     // A COUNT above the limit is refused wherever its dates fall.
     let counted = series("2030-01-01T10:00:00Z", 30, "UTC", "FREQ=DAILY;COUNT=11");
     assert_eq!(
-        counted.starts_counted(horizon, utc("2030-01-30T00:00:00Z"), 10),
+        counted.starts_counted(horizon, utc("2030-01-11T00:00:00Z"), 10),
         Err(ExpansionError::TooMany { max: 10 })
     );
 }

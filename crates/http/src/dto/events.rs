@@ -48,7 +48,8 @@ pub struct EventCreate {
     /// RFC 5545 RRULE value without the "RRULE:" prefix, or null for a single event.
     /// `start_time`/`end_time` are the first occurrence. A rule that does not parse, an
     /// unsupported part, no occurrence at all, occurrences that overlap one another or
-    /// more than MAX_OCCURRENCES of them within the horizon → 422.
+    /// more than MAX_OCCURRENCES of them within the horizon (from now), or more than
+    /// MAX_OCCURRENCES before now → 422.
     #[schema(
         min_length = 1,
         max_length = 500,
