@@ -589,25 +589,40 @@ async fn a_series_is_split_this_and_following(backend: Backend) {
     assert_eq!(days.len(), 9);
 }
 
-async fn the_horizon_advances_and_skips_what_would_collide(backend: Backend) {
-    let horizon_days = 10;
-    let app = app!(backend, |s| s.recurrence_horizon_days = horizon_days);
-    let (_, alice) = app.user("horizon").await;
-    let now = Utc::now().duration_trunc(Duration::days(1)).unwrap();
-    let at = |days: i64, hour: i64| -> String {
-        (now + Duration::days(days) + Duration::hours(hour))
+/// `hour` o'clock UTC, `days` after today's midnight (UTC), in RFC 3339.
+fn days_from_today() -> impl Fn(i64, i64) -> String {
+    let today = Utc::now().duration_trunc(Duration::days(1)).unwrap();
+    move |days, hour| {
+        (today + Duration::days(days) + Duration::hours(hour))
             .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-    };
-    // An open-ended daily series from tomorrow, 10:00–11:00 UTC.
+    }
+}
+
+/// An open-ended daily series from tomorrow, 10:00–11:00 UTC, in an app whose horizon
+/// is 10 days; and the occurrences stored then (about 10).
+async fn daily_from_tomorrow(
+    app: &TestApp,
+    token: &str,
+    at: &impl Fn(i64, i64) -> String,
+) -> (Value, i64) {
     let series = created(
-        &app,
-        &alice,
+        app,
+        token,
         json!({"title": "Daily", "start_time": at(1, 10), "end_time": at(1, 11),
                "recurrence": "FREQ=DAILY"}),
     )
     .await;
-    let before = app.count_rows("occurrences");
-    assert!((9..=11).contains(&before), "{before} within 10 days");
+    let stored = app.count_rows("occurrences");
+    assert!((9..=11).contains(&stored), "{stored} within 10 days");
+    (series, stored)
+}
+
+async fn the_horizon_advances_and_skips_what_would_collide(backend: Backend) {
+    let horizon_days = 10;
+    let app = app!(backend, |s| s.recurrence_horizon_days = horizon_days);
+    let (_, alice) = app.user("horizon").await;
+    let at = days_from_today();
+    let (series, before) = daily_from_tomorrow(&app, &alice, &at).await;
     // Beyond the horizon the series is not checked yet: this lands on day 15.
     created(
         &app,
@@ -696,20 +711,8 @@ async fn the_horizon_advances_a_series_past_max_occurrences(backend: Backend) {
         s.max_occurrences = max;
     });
     let (_, alice) = app.user("longrunning").await;
-    let now = Utc::now().duration_trunc(Duration::days(1)).unwrap();
-    let at = |days: i64, hour: i64| -> String {
-        (now + Duration::days(days) + Duration::hours(hour))
-            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-    };
-    let series = created(
-        &app,
-        &alice,
-        json!({"title": "Daily", "start_time": at(1, 10), "end_time": at(1, 11),
-               "recurrence": "FREQ=DAILY"}),
-    )
-    .await;
-    let before = app.count_rows("occurrences");
-    assert!((9..=11).contains(&before), "{before} within 10 days");
+    let at = days_from_today();
+    let (series, before) = daily_from_tomorrow(&app, &alice, &at).await;
     // Ten days later the series has about 20 occurrences from its first: more than 15.
     let limits = RecurrenceLimits {
         horizon: Duration::days(horizon_days.into()),
@@ -746,11 +749,7 @@ async fn max_occurrences_counts_from_now(backend: Backend) {
         s.max_occurrences = 90;
     });
     let (_, alice) = app.user("oldseries").await;
-    let now = Utc::now().duration_trunc(Duration::days(1)).unwrap();
-    let at = |days: i64, hour: i64| -> String {
-        (now + Duration::days(days) + Duration::hours(hour))
-            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-    };
+    let at = days_from_today();
     // Three a week: about 86 in the 200 days past, 13 in the next 30; 99 in all.
     let old = created(
         &app,
