@@ -772,6 +772,20 @@ async fn max_occurrences_counts_from_now(backend: Backend) {
     )
     .await;
     assert!((150..=160).contains(&year.len()), "{}", year.len());
+    // The same in pages of 7: every page is expanded from its position.
+    let paged = occurrences(
+        &app,
+        &alice,
+        &format!(
+            "from={}&to={}&event_id={}",
+            at(-200, 0),
+            at(166, 0),
+            id_of(&old)
+        ),
+        7,
+    )
+    .await;
+    assert_eq!(paged, year);
     // Its past is stored and checked too.
     let busy = &year[40];
     let res = app

@@ -282,9 +282,9 @@ impl EventContent {
         self.occurrences_counted(horizon, DateTime::<Utc>::MIN_UTC, max)
     }
 
-    /// As [`EventContent::occurrences_before`], but only the occurrences starting from
-    /// `now` on count towards `max` (API.md: at most `MAX_OCCURRENCES` "within the
-    /// horizon", which runs from now); past ones are expanded too.
+    /// As [`EventContent::occurrences_before`], but the occurrences starting from `now`
+    /// on (API.md: at most `MAX_OCCURRENCES` "within the horizon", which runs from now)
+    /// and those before it are each at most `max` ([`Series::starts_counted`]).
     pub fn occurrences_within(
         &self,
         now: DateTime<Utc>,

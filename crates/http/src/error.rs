@@ -412,3 +412,27 @@ where
 {
     Ok(actix_web::web::block(f).await??)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A status the framework answers by itself gets the contract's code for it.
+    #[test]
+    fn statuses_nobody_described_get_the_contract_codes() {
+        for (status, code) in [
+            (StatusCode::BAD_REQUEST, "malformed_body"),
+            (StatusCode::NOT_FOUND, "not_found"),
+            (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+            (StatusCode::NOT_ACCEPTABLE, "not_acceptable"),
+            (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+            (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            (StatusCode::BAD_GATEWAY, "internal"),
+        ] {
+            let problem = ApiError::from_status(status).problem();
+            assert_eq!(problem.code, code, "{status}");
+            assert_eq!(problem.status, status.as_u16(), "{status}");
+        }
+    }
+}
