@@ -2,8 +2,8 @@
 //! and transparency"): series expand on the zone's wall clock, every busy occurrence is
 //! conflict-checked, hostile rules are 422s, and versions cover the new fields.
 //!
-//! Dates are in 2027, inside the default 730-day horizon (occurrences before it are
-//! checked; the horizon only grows later).
+//! Dates are mostly in 2027, inside the default 730-day horizon from now; a series
+//! starting later is checked over the horizon from its own first occurrence.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::{Duration, Instant};
@@ -25,6 +25,7 @@ backend_tests!(
     concurrent_overlapping_series_exactly_one_wins,
     the_event_list_filters_series_by_their_occurrences,
     count_includes_a_dtstart_the_rule_would_not_produce,
+    a_series_years_ahead_is_checked_from_its_first_occurrence,
 );
 
 /// A series body: `title` from `start` to `end` (UTC) repeating by `rule` in `zone`.
@@ -312,6 +313,15 @@ async fn hostile_rules_and_zones_are_field_problems(backend: Backend) {
         ),
         (
             series("x", start, end, "FREQ=MONTHLY;BYDAY=MO;BYSETPOS=400", "UTC"),
+            "recurrence",
+        ),
+        // RFC 5545: a numbered weekday only with MONTHLY or YEARLY.
+        (
+            series("x", start, end, "FREQ=WEEKLY;BYDAY=1MO;COUNT=5", "UTC"),
+            "recurrence",
+        ),
+        (
+            series("x", start, end, "FREQ=DAILY;BYDAY=-1FR", "UTC"),
             "recurrence",
         ),
         // Occurrences 25 hours long, a day apart, overlap each other.
@@ -672,4 +682,116 @@ async fn count_includes_a_dtstart_the_rule_would_not_produce(backend: Backend) {
         single("After", "2027-01-13T10:00:00Z", "2027-01-13T11:00:00Z"),
     )
     .await;
+}
+
+/// Beyond the horizon from now (2028 and later), a series is checked over a horizon's
+/// worth of its own occurrences when it is written, not only over its first one.
+async fn a_series_years_ahead_is_checked_from_its_first_occurrence(backend: Backend) {
+    let app = app!(backend);
+    let (_, token) = app.user("planner").await;
+    // Mondays 10:00 from 2031-05-05, five times.
+    created(
+        &app,
+        &token,
+        series(
+            "Far",
+            "2031-05-05T10:00:00Z",
+            "2031-05-05T11:00:00Z",
+            "FREQ=WEEKLY;COUNT=5",
+            "UTC",
+        ),
+    )
+    .await;
+    let found = conflicts_of(
+        &app,
+        &token,
+        single("Third", "2031-05-19T10:30:00Z", "2031-05-19T11:30:00Z"),
+    )
+    .await;
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].1, "2031-05-19T10:00:00Z");
+    // The last one too; the Monday after is free.
+    let found = conflicts_of(
+        &app,
+        &token,
+        single("Fifth", "2031-06-02T09:30:00Z", "2031-06-02T10:30:00Z"),
+    )
+    .await;
+    assert_eq!(found[0].1, "2031-06-02T10:00:00Z");
+    created(
+        &app,
+        &token,
+        single("After", "2031-06-09T10:00:00Z", "2031-06-09T11:00:00Z"),
+    )
+    .await;
+    // A series without end starting then: its later occurrences are checked too.
+    created(
+        &app,
+        &token,
+        series(
+            "Open",
+            "2031-07-01T08:00:00Z",
+            "2031-07-01T09:00:00Z",
+            "FREQ=DAILY",
+            "UTC",
+        ),
+    )
+    .await;
+    let found = conflicts_of(
+        &app,
+        &token,
+        single("Busy", "2032-03-10T08:15:00Z", "2032-03-10T08:45:00Z"),
+    )
+    .await;
+    assert_eq!(found[0].1, "2032-03-10T08:00:00Z");
+    // A COUNT is checked in full, however far it reaches: the 190th Monday of 200.
+    created(
+        &app,
+        &token,
+        series(
+            "Counted",
+            "2027-01-04T15:00:00Z",
+            "2027-01-04T16:00:00Z",
+            "FREQ=WEEKLY;COUNT=200",
+            "UTC",
+        ),
+    )
+    .await;
+    let found = conflicts_of(
+        &app,
+        &token,
+        single("Late", "2030-08-19T15:30:00Z", "2030-08-19T16:30:00Z"),
+    )
+    .await;
+    assert_eq!(found[0].1, "2030-08-19T15:00:00Z");
+    created(
+        &app,
+        &token,
+        single("Done", "2030-11-04T15:00:00Z", "2030-11-04T16:00:00Z"),
+    )
+    .await;
+    // Within one batch alike: a daily series and an item on its third day.
+    let res = app
+        .post_batch(
+            &token,
+            vec![
+                series(
+                    "Daily",
+                    "2031-01-01T00:00:00Z",
+                    "2031-01-01T01:00:00Z",
+                    "FREQ=DAILY;COUNT=5",
+                    "UTC",
+                ),
+                single("Clash", "2031-01-03T00:30:00Z", "2031-01-03T01:30:00Z"),
+            ],
+        )
+        .await;
+    let problem = assert_problem(res, StatusCode::CONFLICT, "event_conflict").await;
+    let item_1 = problem["conflicts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["index"] == 1)
+        .unwrap();
+    assert_eq!(item_1["recurrence_id"], "2031-01-03T00:00:00Z");
 }

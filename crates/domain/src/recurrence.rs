@@ -15,9 +15,9 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Duration, LocalResult, NaiveDateTime, Offset, TimeZone, Utc};
+use chrono::{DateTime, Duration, LocalResult, NaiveDateTime, Offset, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
-use rrule::{Frequency, RRule, RRuleSet, Unvalidated};
+use rrule::{Frequency, NWeekday, RRule, RRuleSet, Unvalidated};
 
 use crate::schedule::TimeRange;
 use crate::validation::FieldError;
@@ -92,7 +92,21 @@ impl Rule {
             .parse()
             .map_err(|e| rule_error(format!("is not a valid RRULE: {e}")))?;
         match rule.get_freq() {
-            Frequency::Daily | Frequency::Weekly | Frequency::Monthly | Frequency::Yearly => {}
+            Frequency::Monthly | Frequency::Yearly => {}
+            Frequency::Daily | Frequency::Weekly => {
+                // RFC 5545: a numbered BYDAY ("-1FR") "MUST NOT be specified" with
+                // another frequency; the crate would take it as every such weekday.
+                if rule
+                    .get_by_weekday()
+                    .iter()
+                    .any(|d| matches!(d, NWeekday::Nth(..)))
+                {
+                    return Err(rule_error(format!(
+                        "a numbered BYDAY (such as -1FR) needs FREQ=MONTHLY or FREQ=YEARLY, not FREQ={}",
+                        rule.get_freq()
+                    )));
+                }
+            }
             other => {
                 return Err(rule_error(format!(
                     "FREQ={other} is not supported (DAILY, WEEKLY, MONTHLY or YEARLY)"
@@ -283,6 +297,12 @@ pub enum ExpansionError {
         /// The limit.
         max: usize,
     },
+    /// A `COUNT` above the allowed number of occurrences (refused whatever its dates,
+    /// so that a bounded series is checked in full).
+    CountTooHigh {
+        /// The limit.
+        max: usize,
+    },
     /// More than the allowed number of occurrences before now (the past is stored and
     /// checked too, so it is bounded like the future).
     TooManyPast {
@@ -305,6 +325,9 @@ impl ExpansionError {
             Self::Empty => rule_error("produces no occurrence"),
             Self::TooMany { max } => rule_error(format!(
                 "produces more than {max} occurrences within the horizon; add COUNT or UNTIL"
+            )),
+            Self::CountTooHigh { max } => rule_error(format!(
+                "COUNT may be at most {max} (the most occurrences one series may have)"
             )),
             Self::TooManyPast { max } => rule_error(format!(
                 "has more than {max} occurrences before now; start it later"
@@ -343,7 +366,7 @@ impl Series {
         max: usize,
     ) -> Result<Vec<DateTime<Utc>>, ExpansionError> {
         if self.rule.count().is_some_and(|c| c as usize > max) {
-            return Err(ExpansionError::TooMany { max });
+            return Err(ExpansionError::CountTooHigh { max });
         }
         let horizon = horizon.min(end_of_time());
         // A day of margin: local times can run up to a day ahead of UTC.
@@ -355,7 +378,7 @@ impl Series {
         let generated: Vec<DateTime<Utc>> = result
             .dates
             .iter()
-            .map(|d| place(self.zone, d.naive_utc()))
+            .map(|d| self.instant(d.naive_utc()))
             .filter(|t| *t < horizon)
             .collect();
         // Stopped at `wanted` dates all before the horizon: some starts are unknown.
@@ -416,7 +439,7 @@ impl Series {
             let dates = set.clone().all(wanted).dates;
             let mut starts: Vec<DateTime<Utc>> = dates
                 .iter()
-                .map(|d| place(self.zone, d.naive_utc()))
+                .map(|d| self.instant(d.naive_utc()))
                 .chain(std::iter::once(self.start))
                 .filter(|t| *t > first && *t < to)
                 .collect();
@@ -439,9 +462,8 @@ impl Series {
         let Some(count) = self.rule.count() else {
             return Ok(set);
         };
-        let local_start = self.start.with_timezone(&self.zone).naive_local();
         match set.clone().all(1).dates.first() {
-            Some(first) if first.naive_utc() != local_start => {
+            Some(first) if first.naive_utc() != self.local_start() => {
                 if count > 1 {
                     self.rule_set(self.rule.rule.clone().count(count - 1))
                 } else {
@@ -453,9 +475,27 @@ impl Series {
         }
     }
 
+    /// DTSTART on the zone's wall clock, to the whole second (the rule crate counts
+    /// whole seconds; [`Series::instant`] restores the fraction).
+    fn local_start(&self) -> NaiveDateTime {
+        let local = self.start.with_timezone(&self.zone).naive_local();
+        local.with_nanosecond(0).unwrap_or(local)
+    }
+
+    /// The instant of a wall-clock time the rule produced: DTSTART itself for DTSTART's
+    /// wall-clock time (which may be the second of a fall-back hour's two instances),
+    /// else placed in the zone ([`place`]); DTSTART's fraction of a second carried over
+    /// to every occurrence.
+    fn instant(&self, local: NaiveDateTime) -> DateTime<Utc> {
+        if local == self.local_start() {
+            return self.start;
+        }
+        place(self.zone, local) + Duration::nanoseconds(self.start.nanosecond().into())
+    }
+
     /// `rule` on the zone's floating wall clock, starting at DTSTART.
     fn rule_set(&self, mut rule: RRule<Unvalidated>) -> Result<RRuleSet, ExpansionError> {
-        let local_start = self.start.with_timezone(&self.zone).naive_local();
+        let local_start = self.local_start();
         if let Some(until) = rule.get_until() {
             // UNTIL is an instant (UTC); the expansion runs on the zone's wall clock.
             let local_until = until.with_timezone(&self.zone).naive_local();

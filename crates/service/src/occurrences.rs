@@ -7,7 +7,7 @@ use convene_domain::account::User;
 use convene_domain::event::EventContent;
 use convene_domain::ids::{EventId, UserId};
 use convene_domain::permission::Role;
-use convene_domain::recurrence::Occurrence;
+use convene_domain::recurrence::{end_of_time, Occurrence};
 use convene_domain::schedule::TimeRange;
 use convene_domain::validation::FieldError;
 use convene_persistence::events::{self, Extent};
@@ -56,12 +56,17 @@ pub(crate) struct Plan {
 impl RecurrenceLimits {
     /// The plan for `content` written at `now`; a series the rules refuse is a problem
     /// with the field `recurrence`.
+    ///
+    /// A series with a `COUNT` (at most `MAX_OCCURRENCES`) is materialised in full;
+    /// any other through the horizon from now, or from its first occurrence when that
+    /// lies ahead: a series planned for years from now is checked over its first
+    /// horizon's worth of occurrences when it is written, not only over its first one.
     pub(crate) fn plan(
         &self,
         content: &EventContent,
         now: DateTime<Utc>,
     ) -> Result<Plan, FieldError> {
-        let horizon = now + self.horizon;
+        let horizon = self.horizon_of(content, now);
         let occurrences = content.occurrences_within(now, horizon, self.max_occurrences)?;
         let series_end = content.series_end(self.max_occurrences);
         let open_beyond = content.recurrence.is_some() && series_end.is_none_or(|e| e > horizon);
@@ -77,6 +82,22 @@ impl RecurrenceLimits {
                 materialized_until: (open_beyond && content.is_busy()).then_some(horizon),
             },
         })
+    }
+
+    /// Where `content`'s materialised occurrences end when it is written at `now`: the
+    /// end of time for a counted series, else the horizon from now, or from its first
+    /// occurrence if that is later.
+    fn horizon_of(&self, content: &EventContent, now: DateTime<Utc>) -> DateTime<Utc> {
+        if content
+            .recurrence
+            .as_ref()
+            .is_some_and(|r| r.count().is_some())
+        {
+            return end_of_time();
+        }
+        now.max(content.range.start())
+            .checked_add_signed(self.horizon)
+            .map_or_else(end_of_time, |h| h.min(end_of_time()))
     }
 }
 

@@ -142,6 +142,51 @@ fn monthly_rules_with_ordinals_and_setpos() {
 }
 
 #[test]
+fn a_start_at_the_second_instance_of_an_ambiguous_hour_stays_first() {
+    // 02:30 Berlin happens twice on 2030-10-27; 01:30Z is the second (CET). It is the
+    // series' first occurrence, and nothing precedes it; the next days are 01:30Z.
+    let s = series(
+        "2030-10-27T01:30:00Z",
+        120,
+        "Europe/Berlin",
+        "FREQ=DAILY;COUNT=3",
+    );
+    assert_eq!(
+        texts(&s.starts_before(utc(FAR), 100).unwrap()),
+        [
+            "2030-10-27T01:30:00Z",
+            "2030-10-28T01:30:00Z",
+            "2030-10-29T01:30:00Z"
+        ]
+    );
+}
+
+#[test]
+fn a_fraction_of_a_second_in_the_start_is_every_occurrence_s() {
+    let s = series(
+        "2030-09-01T07:00:00.25Z",
+        30,
+        "Europe/Berlin",
+        "FREQ=DAILY;COUNT=3",
+    );
+    let starts = s.starts_before(utc(FAR), 100).unwrap();
+    assert_eq!(
+        texts(&starts),
+        [
+            "2030-09-01T07:00:00Z",
+            "2030-09-02T07:00:00Z",
+            "2030-09-03T07:00:00Z"
+        ]
+    );
+    assert!(starts.iter().all(|t| t.nanosecond() == 250_000_000));
+    let window = s
+        .starts_overlapping(utc("2030-09-02T00:00:00Z"), utc(FAR), 10)
+        .unwrap();
+    assert_eq!(window.len(), 2);
+    assert_eq!(window[0], utc("2030-09-02T07:00:00.25Z"));
+}
+
+#[test]
 fn hostile_rules_are_field_problems_not_hangs() {
     for (rule, says) in [
         ("FREQ=SECONDLY", "not supported"),
@@ -152,6 +197,9 @@ fn hostile_rules_are_field_problems_not_hangs() {
         ("FREQ=FORTNIGHTLY", "not a valid RRULE"),
         ("", "empty"),
         ("FREQ=DAILY;COUNT=x", "not a valid RRULE"),
+        // RFC 5545: numbered weekdays only with MONTHLY or YEARLY.
+        ("FREQ=WEEKLY;BYDAY=1MO;COUNT=5", "needs FREQ=MONTHLY"),
+        ("FREQ=DAILY;BYDAY=MO,-1FR", "needs FREQ=MONTHLY"),
         (
             &format!("FREQ=DAILY;{}", "WKST=MO;".repeat(70)),
             "at most 500",
@@ -176,7 +224,7 @@ fn hostile_rules_are_field_problems_not_hangs() {
     let huge = series("2030-01-01T10:00:00Z", 60, "UTC", "FREQ=DAILY;COUNT=100000");
     assert_eq!(
         huge.starts_before(utc("2099-01-01T00:00:00Z"), 2000),
-        Err(ExpansionError::TooMany { max: 2000 })
+        Err(ExpansionError::CountTooHigh { max: 2000 })
     );
     assert!(parse_time_zone("Mars/Olympus_Mons")
         .unwrap_err()
@@ -325,6 +373,6 @@ fn the_past_and_the_horizon_are_counted_apart() {
     let counted = series("2030-01-01T10:00:00Z", 30, "UTC", "FREQ=DAILY;COUNT=11");
     assert_eq!(
         counted.starts_counted(horizon, utc("2030-01-11T00:00:00Z"), 10),
-        Err(ExpansionError::TooMany { max: 10 })
+        Err(ExpansionError::CountTooHigh { max: 10 })
     );
 }
