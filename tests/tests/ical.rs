@@ -1,6 +1,6 @@
 //! iCalendar export: `GET /api/events/{id}` with `Accept: text/calendar` answers the
 //! event's RFC 5545 document (read back here with the `icalendar` crate's parser), and
-//! `text/calendar` joins content negotiation: other routes answer 406 to it alone.
+//! `text/calendar` joins content negotiation: other routes answer JSON to it alone.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use convene_tests::ical::{one, vevents};
@@ -88,6 +88,17 @@ async fn an_event_exports_as_a_vevent_in_its_zone(backend: Backend) {
     assert_eq!(one(e, "SEQUENCE").value, "1");
     assert_eq!(one(e, "SUMMARY").value, "Plan");
     assert_eq!(one(e, "TRANSP").value, "TRANSPARENT");
+
+    // TEXT holds no control character but the tab: CR LF and CR are line breaks, the
+    // rest is left out. An empty description is still written (API.md lists it).
+    app.patch_event(&token, id, &json!({"description": "a\r\nb\rc\u{7}d\te"}))
+        .await;
+    let text = ics(&app, &token, id).await;
+    assert!(text.contains("DESCRIPTION:a\\nb\\ncd\te\r\n"), "{text}");
+    app.patch_event(&token, id, &json!({"description": ""}))
+        .await;
+    let text = ics(&app, &token, id).await;
+    assert_eq!(one(&vevents(&text)[0], "DESCRIPTION").value, "");
 }
 
 async fn a_series_exports_its_rule_cancellations_and_overrides(backend: Backend) {
@@ -170,7 +181,7 @@ async fn text_calendar_is_negotiated_and_refused_where_unavailable(backend: Back
             assert_eq!(res.headers()["etag"], "\"1\"");
         }
     }
-    // Routes that cannot produce it answer 406 to it alone — before doing anything.
+    // Other routes answer JSON to it alone (API.md: "JSON otherwise"), errors too.
     let res = app
         .request(reqwest::Method::GET, "/api/events")
         .bearer_auth(&token)
@@ -178,7 +189,11 @@ async fn text_calendar_is_negotiated_and_refused_where_unavailable(backend: Back
         .send()
         .await
         .unwrap();
-    assert_problem(res, StatusCode::NOT_ACCEPTABLE, "not_acceptable").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("application/json"));
     let res = app
         .request(reqwest::Method::POST, "/api/events")
         .bearer_auth(&token)
@@ -187,11 +202,14 @@ async fn text_calendar_is_negotiated_and_refused_where_unavailable(backend: Back
         .send()
         .await
         .unwrap();
-    assert_problem(res, StatusCode::NOT_ACCEPTABLE, "not_acceptable").await;
-    let list = app.get_ok("/api/events", &token).await;
-    assert_eq!(
-        list["items"].as_array().unwrap().len(),
-        1,
-        "nothing was created"
-    );
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let created: Value = res.json().await.unwrap();
+    assert_eq!(created["title"], "y");
+    let res = app
+        .request(reqwest::Method::GET, "/api/events")
+        .header("Accept", "text/calendar")
+        .send()
+        .await
+        .unwrap();
+    assert_problem(res, StatusCode::UNAUTHORIZED, "unauthorized").await;
 }

@@ -95,19 +95,6 @@ pub fn accepts_calendar<M: HttpMessage>(msg: &M) -> bool {
     })
 }
 
-/// Whether `Accept` asks for iCalendar and accepts no JSON or MessagePack document.
-fn only_calendar<M: HttpMessage>(msg: &M) -> bool {
-    let Ok(accept) = Accept::parse(msg) else {
-        return false;
-    };
-    quality_of(&accept, &[CALENDAR]).is_some_and(|q| q > Quality::ZERO)
-        && documents_quality(&accept) == Quality::ZERO
-}
-
-/// The routes that can answer in iCalendar: method and route pattern.
-const CALENDAR_ROUTES: [(&str, &str); 2] =
-    [("GET", "/api/events/{id}"), ("GET", "/api/calendar.ics")];
-
 impl Format {
     /// MessagePack when `Accept` ranks it strictly above JSON; JSON otherwise (also when
     /// the header is absent or unparsable). Ties go to JSON.
@@ -469,20 +456,6 @@ pub async fn problem_responses(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let format = Format::preferred(&req);
-    // A request for iCalendar alone, from a route that cannot produce it: 406, before
-    // the handler runs (a write must not happen for an answer nobody accepts).
-    if let Some(pattern) = req.match_pattern().filter(|_| only_calendar(&req)) {
-        let calendar_route = CALENDAR_ROUTES
-            .iter()
-            .any(|(method, route)| req.method().as_str() == *method && pattern == *route);
-        if !calendar_route {
-            let error = ApiError::not_acceptable(
-                "this resource is available as JSON or MessagePack, not text/calendar",
-            );
-            let response = actix_web::ResponseError::error_response(&error);
-            return Ok(req.into_response(response).map_into_boxed_body());
-        }
-    }
     let res = next.call(req).await?.map_into_boxed_body();
     let status = res.status();
     if !(status.is_client_error() || status.is_server_error()) {
