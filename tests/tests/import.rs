@@ -473,6 +473,48 @@ BEGIN:VTIMEZONE\r\nTZID:Custom Berlin\r\nX-LIC-LOCATION:Europe/Berlin\r\nEND:VTI
     assert_eq!(day["end_time"], "2027-08-11T15:00:00Z");
     assert_eq!(day["transparency"], "transparent");
     assert_eq!(day["time_zone"], "Asia/Tokyo");
+    // Outlook names zones the Windows way, in quotes, with a VTIMEZONE of rules only.
+    let outlook = format!(
+        "{HEAD}BEGIN:VTIMEZONE\r\nTZID:W. Europe Standard Time\r\n\
+BEGIN:STANDARD\r\nDTSTART:16010101T030000\r\nTZOFFSETFROM:+0200\r\nTZOFFSETTO:+0100\r\n\
+RRULE:FREQ=YEARLY;BYDAY=-1SU;BYMONTH=10\r\nEND:STANDARD\r\n\
+BEGIN:DAYLIGHT\r\nDTSTART:16010101T020000\r\nTZOFFSETFROM:+0100\r\nTZOFFSETTO:+0200\r\n\
+RRULE:FREQ=YEARLY;BYDAY=-1SU;BYMONTH=3\r\nEND:DAYLIGHT\r\nEND:VTIMEZONE\r\n{}{TAIL}",
+        vevent(
+            "outlook",
+            &[
+                "SUMMARY:From Outlook",
+                "DTSTART;TZID=\"W. Europe Standard Time\":20270301T090000",
+                "DTEND;TZID=\"W. Europe Standard Time\":20270301T100000",
+            ],
+        ),
+    );
+    let res = import(&app, &token, "", &outlook).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let body: Value = res.json().await.unwrap();
+    let event = &body["created"][0];
+    assert_eq!(event["time_zone"], "Europe/Berlin");
+    assert_eq!(event["start_time"], "2027-03-01T08:00:00Z");
+    // A name that is neither IANA nor Windows: 422 naming time_zone.
+    let res = import(
+        &app,
+        &token,
+        "",
+        &calendar(&[vevent(
+            "mars",
+            &[
+                "SUMMARY:x",
+                "DTSTART;TZID=Olympus Mons Time:20270301T090000",
+                "DURATION:PT1H",
+            ],
+        )]),
+    )
+    .await;
+    let problem = assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    assert_eq!(
+        field_errors(&problem),
+        vec![(Some(0), "time_zone".to_owned())]
+    );
     // An unknown zone in the query: 422 naming time_zone.
     let res = import(&app, &token, "?time_zone=Nowhere/Land", &file).await;
     let problem = assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
@@ -518,6 +560,36 @@ async fn malformed_and_oversized_files_are_refused(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::CREATED);
+    // A fold counted in octets may split a character ("é" is C3 A9): the file is UTF-8
+    // once unfolded, and reads so; bytes that are not UTF-8 even then are 400.
+    let split = calendar(&[vevent(
+        "fold",
+        &[
+            "SUMMARY:caf\u{2}",
+            "DTSTART:20280102T100000Z",
+            "DURATION:PT1H",
+        ],
+    )]);
+    let mut bytes = split.into_bytes();
+    let at = bytes.iter().position(|b| *b == 2).unwrap();
+    bytes.splice(at..=at, [0xC3, b'\r', b'\n', b' ', 0xA9, b' ', b'o', b'k']);
+    let send = |body: Vec<u8>| {
+        app.request(reqwest::Method::POST, "/api/events/import")
+            .bearer_auth(&token)
+            .header("Content-Type", "text/calendar")
+            .body(body)
+            .send()
+    };
+    let res = send(bytes.clone()).await.unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let created: Value = res.json().await.unwrap();
+    assert_eq!(created["created"][0]["title"], "café ok");
+    let not_utf8: Vec<u8> = bytes
+        .iter()
+        .map(|b| if *b == 0xA9 { 0xFF } else { *b })
+        .collect();
+    let res = send(not_utf8).await.unwrap();
+    assert_problem(res, StatusCode::BAD_REQUEST, "malformed_body").await;
     // Not authenticated: 401 before anything else.
     let res = app
         .request(reqwest::Method::POST, "/api/events/import")

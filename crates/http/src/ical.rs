@@ -84,6 +84,18 @@ fn common(stored: &StoredEvent) -> Event {
     event
 }
 
+/// `value` as iCalendar TEXT can hold it (RFC 5545 §3.3.11: no control characters but
+/// the tab; a line break is `\n`): CR LF and a lone CR become line breaks, other
+/// control characters are left out. The crate escapes the rest.
+fn text(value: &str) -> String {
+    value
+        .replace("\r\n", "\n")
+        .replace('\r', "\n")
+        .chars()
+        .filter(|c| !c.is_control() || matches!(c, '\n' | '\t'))
+        .collect()
+}
+
 /// The master `VEVENT` of `stored` and one per moved or edited occurrence.
 fn components(stored: &StoredEvent) -> Vec<Event> {
     let content = &stored.content;
@@ -94,14 +106,12 @@ fn components(stored: &StoredEvent) -> Vec<Event> {
             "CREATED",
             stored.created_at.format("%Y%m%dT%H%M%SZ").to_string(),
         )
-        .summary(&content.title)
+        .summary(&text(&content.title))
+        .description(&text(&content.description))
         .starts(local(content.range.start(), zone))
         .ends(local(content.range.end(), zone));
-    if !content.description.is_empty() {
-        master.description(&content.description);
-    }
     if let Some(location) = &content.location {
-        master.location(location);
+        master.location(&text(location));
     }
     if let Some(rule) = &content.recurrence {
         master.add_property("RRULE", rule.as_str());
@@ -125,14 +135,12 @@ fn components(stored: &StoredEvent) -> Vec<Event> {
                 let mut changed = common(stored);
                 changed
                     .recurrence_id(local(*recurrence_id, zone))
-                    .summary(&view.title)
+                    .summary(&text(&view.title))
+                    .description(&text(&view.description))
                     .starts(local(occurrence.range.start(), zone))
                     .ends(local(occurrence.range.end(), zone));
-                if !view.description.is_empty() {
-                    changed.description(&view.description);
-                }
                 if let Some(location) = &view.location {
-                    changed.location(location);
+                    changed.location(&text(location));
                 }
                 overrides.push(changed.done());
             }

@@ -4,7 +4,8 @@
 //! Each master `VEVENT` (one without `RECURRENCE-ID`) becomes an event: `SUMMARY`
 //! (`(No title)` when missing or blank), `DESCRIPTION`, `LOCATION`, `DTSTART`, `DTEND` or
 //! `DURATION`, `RRULE`, every `EXDATE`, `TRANSP`. The event's zone is the `TZID` of its
-//! `DTSTART` (an IANA name, directly or through its `VTIMEZONE`'s `X-LIC-LOCATION`); UTC
+//! `DTSTART` (an IANA name, directly or through its `VTIMEZONE`'s `X-LIC-LOCATION`, or a
+//! Windows zone name as Outlook writes them); UTC
 //! for a `Z` time; for a floating time the calendar's `X-WR-TIMEZONE`, else the
 //! request's zone. All-day events (`VALUE=DATE`) cover their days, midnight to midnight,
 //! in the request's zone, and are transparent. A `VEVENT` with `RECURRENCE-ID` changes or
@@ -20,6 +21,7 @@ use convene_domain::event::{EventContent, EventInput, EventPatch};
 use convene_domain::recurrence::{parse_time_zone, place};
 use convene_domain::validation::FieldError;
 use icalendar::parser::{read_calendar_simple, unfold, Component, Property};
+use windows_timezones::WindowsTimezone;
 
 /// Most `VEVENT`s one import may hold.
 pub const MAX_COMPONENTS: usize = 500;
@@ -94,14 +96,21 @@ fn param<'p>(p: &'p Property<'_>, key: &str) -> Option<&'p str> {
 }
 
 impl Zones {
-    /// The zone a `TZID` names.
+    /// The zone a `TZID` names: through its `VTIMEZONE`'s `X-LIC-LOCATION`, as an IANA
+    /// name, or as a Windows zone name (Outlook's `W. Europe Standard Time`), mapped by
+    /// the Unicode CLDR table to its IANA zone.
     fn tzid(&self, tzid: &str) -> Result<Tz, String> {
         if let Some(zone) = self.aliases.get(tzid) {
             return Ok(*zone);
         }
-        parse_time_zone(tzid).map_err(|_| {
-            format!("TZID {tzid:?} is not an IANA time zone name, nor a VTIMEZONE naming one")
-        })
+        parse_time_zone(tzid)
+            .ok()
+            .or_else(|| tzid.trim().parse::<WindowsTimezone>().ok().map(Tz::from))
+            .ok_or_else(|| {
+                format!(
+                    "TZID {tzid:?} is not an IANA or Windows time zone name, nor a VTIMEZONE naming one"
+                )
+            })
     }
 
     /// The time one value of `p` gives.
@@ -378,6 +387,33 @@ fn apply_override(
     content
         .change_occurrence(rid, patch)
         .ok_or_else(not_produced)?
+}
+
+/// The text of a calendar file. RFC 5545 folds lines at 75 octets, and folders that
+/// count octets may split a character across a fold: such a file is UTF-8 only once
+/// unfolded, so it is unfolded as bytes first (the parser's own unfolding then finds
+/// nothing left to do).
+pub fn decode(file: Vec<u8>) -> Result<String, ImportError> {
+    String::from_utf8(file).or_else(|e| {
+        let bytes = e.into_bytes();
+        let mut unfolded = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            let fold = match bytes[i..] {
+                [b'\r', b'\n', b' ' | b'\t', ..] => 3,
+                [b'\n', b' ' | b'\t', ..] => 2,
+                _ => 0,
+            };
+            if fold == 0 {
+                unfolded.push(bytes[i]);
+                i += 1;
+            } else {
+                i += fold;
+            }
+        }
+        String::from_utf8(unfolded)
+            .map_err(|_| ImportError::Malformed("the calendar file is not UTF-8".into()))
+    })
 }
 
 /// Reads a calendar file; `zone` is where floating times (without `X-WR-TIMEZONE`) and

@@ -155,10 +155,32 @@ pub(crate) fn query_time(
     raw: Option<&str>,
 ) -> Result<Option<chrono::DateTime<chrono::Utc>>, ApiError> {
     raw.map(|r| {
-        convene_domain::time::parse_timestamp(r)
+        convene_domain::time::parse_timestamp(&unescaped_plus(r))
             .map_err(|m| ApiError::invalid_query(format!("{name} {m}")))
     })
     .transpose()
+}
+
+/// A query string decodes `+` as a space, so an offset written unencoded
+/// (`from=2030-01-07T09:00:00+01:00`, as a URL built by pasting a timestamp reads)
+/// arrives as `…09:00:00 01:00`: a space before a trailing `hh:mm` after the time is
+/// read as the `+` it was.
+fn unescaped_plus(raw: &str) -> std::borrow::Cow<'_, str> {
+    let b = raw.as_bytes();
+    let n = b.len();
+    let offset_like = n >= 7
+        && b[n - 6] == b' '
+        && b[n - 7].is_ascii_digit()
+        && b[n - 5].is_ascii_digit()
+        && b[n - 4].is_ascii_digit()
+        && b[n - 3] == b':'
+        && b[n - 2].is_ascii_digit()
+        && b[n - 1].is_ascii_digit();
+    if offset_like {
+        format!("{}+{}", &raw[..n - 6], &raw[n - 5..]).into()
+    } else {
+        raw.into()
+    }
 }
 
 /// List the events the caller owns or that are shared with them.
@@ -466,15 +488,15 @@ pub async fn import(
         None => DEFAULT_TIME_ZONE,
     };
     let body = read_bytes(&req, &mut payload.into_inner()).await?;
-    let text = String::from_utf8(body)
-        .map_err(|_| ApiError::malformed_body("the calendar file is not UTF-8"))?;
-    let imported = ical::import::parse(&text, zone).map_err(|e| match e {
-        ImportError::Malformed(why) => ApiError::malformed_body(why),
-        ImportError::TooMany(n) => {
-            ApiError::payload_too_large(format!("{n} VEVENTs; at most {MAX_COMPONENTS} per import"))
-        }
-        ImportError::Invalid(errors) => ApiError::validation(errors),
-    })?;
+    let imported = ical::import::decode(body)
+        .and_then(|text| ical::import::parse(&text, zone))
+        .map_err(|e| match e {
+            ImportError::Malformed(why) => ApiError::malformed_body(why),
+            ImportError::TooMany(n) => ApiError::payload_too_large(format!(
+                "{n} VEVENTs; at most {MAX_COMPONENTS} per import"
+            )),
+            ImportError::Invalid(errors) => ApiError::validation(errors),
+        })?;
     let components = imported.components;
     let contents = imported.events;
     let created = blocking(move || {
