@@ -366,11 +366,19 @@ async fn put_and_patch_update_partially(backend: Backend) {
     let v6: Value = res.json().await.unwrap();
     assert_eq!(v6["location"], "Roof");
     assert_eq!(v6["version"], 6);
+    // `description: null` clears it to "" (its default on create).
+    let res = app
+        .patch(&path, &json!({"description": null}), Some(&token))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let v7: Value = res.json().await.unwrap();
+    assert_eq!(v7["description"], "");
+    assert_eq!(v7["version"], 7);
 
     // GET agrees with the last response.
     let res = app.get(&path, Some(&token)).await;
-    assert_eq!(etag(&res).as_deref(), Some("\"6\""));
-    assert_eq!(res.json::<Value>().await.unwrap(), v6);
+    assert_eq!(etag(&res).as_deref(), Some("\"7\""));
+    assert_eq!(res.json::<Value>().await.unwrap(), v7);
 
     // Missing event.
     let res = app

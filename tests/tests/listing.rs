@@ -116,6 +116,11 @@ async fn list_filters_by_time_with_half_open_overlap(backend: Backend) {
             vec![e10],
         ),
         (q(Some(&slot(15)), None), vec![]),
+        // An offset pasted into the URL unencoded: its `+` decodes as a space.
+        (
+            "from=2030-01-01T12:30:00+02:00&to=2030-01-01 13:30:00+02:00".into(),
+            vec![e10],
+        ),
     ];
     for (query, expected) in cases {
         assert_eq!(

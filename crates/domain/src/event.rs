@@ -155,7 +155,7 @@ pub struct EventInput {
 pub struct PatchInput {
     /// New title; `null` is refused.
     pub title: Option<Option<String>>,
-    /// New description; `null` is refused.
+    /// New description; `null` clears it (`""`, the default on create).
     pub description: Option<Option<String>>,
     /// New start (RFC 3339); `null` is refused.
     pub start_time: Option<Option<String>>,
@@ -593,7 +593,7 @@ impl EventPatch {
             None => None,
         };
         let title = not_null("title", input.title);
-        let description = not_null("description", input.description);
+        let description = input.description.map(Option::unwrap_or_default);
         let start = not_null("start_time", input.start_time);
         let end = not_null("end_time", input.end_time);
         let zone = not_null("time_zone", input.time_zone);

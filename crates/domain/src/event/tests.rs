@@ -314,19 +314,22 @@ fn patch_parse_refuses_nulls_and_bad_times_with_the_other_field_rules() {
         title: Some(Some("New".into())),
         end_time: Some(Some(text(5))),
         location: Some(None),
+        description: Some(None),
         ..PatchInput::default()
     })
     .unwrap();
     assert_eq!(ok.title.as_deref(), Some("New"));
     assert_eq!(ok.end_time, Some(at(5)));
     assert_eq!(ok.location, Some(None));
+    // A null description clears it, as an absent one defaults to "" on create.
+    assert_eq!(ok.description.as_deref(), Some(""));
     let bad = EventPatch::parse(PatchInput {
         title: Some(Some(" ".into())),
-        description: Some(None),
+        start_time: Some(None),
         end_time: Some(Some("soon".into())),
         ..PatchInput::default()
     });
-    assert_eq!(fields(bad), ["title", "description", "end_time"]);
+    assert_eq!(fields(bad), ["title", "start_time", "end_time"]);
     let nulls = EventPatch::parse(PatchInput {
         time_zone: Some(None),
         transparency: Some(None),

@@ -84,9 +84,9 @@ pub struct EventUpdate {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = String, min_length = 1, max_length = 200, pattern = "[^\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]")]
     pub title: Option<Option<String>>,
-    /// New description, up to 10,000 characters.
+    /// New description, up to 10,000 characters; `null` clears it (`""`).
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = String, max_length = 10000)]
+    #[schema(value_type = Option<String>, max_length = 10000)]
     pub description: Option<Option<String>>,
     /// New start (as in `EventCreate`).
     #[serde(default, deserialize_with = "present")]
