@@ -128,6 +128,21 @@ async fn docs_are_served_offline(backend: Backend) {
     let docs = app.get("/docs/", None).await;
     assert_eq!(docs.status(), StatusCode::OK);
     assert!(docs.text().await.unwrap().contains("swagger"));
+    // `/docs` itself is the page (no redirect), its assets under `/docs/`.
+    let docs = app.get("/docs", None).await;
+    assert_eq!(docs.status(), StatusCode::OK);
+    let html = docs.text().await.unwrap();
+    assert!(
+        html.contains("<base href=\"/docs/\">") && html.contains("swagger-ui-bundle.js"),
+        "{html}"
+    );
+    for asset in ["/docs/swagger-ui-bundle.js", "/docs/swagger-initializer.js"] {
+        assert_eq!(
+            app.get(asset, None).await.status(),
+            StatusCode::OK,
+            "{asset}"
+        );
+    }
     let redoc = app.get("/redoc", None).await;
     assert_eq!(redoc.status(), StatusCode::OK);
     let html = redoc.text().await.unwrap();

@@ -380,3 +380,61 @@ async fn a_full_disk_answers_503_and_recovers() {
         StatusCode::OK
     );
 }
+
+/// The SQLite file deleted while the server runs: open connections would go on writing
+/// into the unlinked file (acknowledged, then lost) and new ones would create an empty
+/// database. Instead every request answers 503 with `Retry-After`, fast, and no new file
+/// appears.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_sqlite_file_answers_503_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("convene.db");
+    let url = format!("sqlite://{}", path.display());
+    let base = convene_tests::start(convene_tests::test_settings(&url)).await;
+    let client = reqwest::Client::new();
+    let account = json!({"username": "deleted", "email": "deleted@example.com", "password": convene_tests::PASSWORD});
+    let res = client
+        .post(format!("{base}/api/auth/register"))
+        .json(&account)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let tokens: serde_json::Value = client
+        .post(format!("{base}/api/auth/login"))
+        .json(&account)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = tokens["access_token"].as_str().unwrap().to_owned();
+
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+    for h in 0..20 {
+        let started = Instant::now();
+        let res = client
+            .post(format!("{base}/api/events"))
+            .bearer_auth(&token)
+            .json(&json!({"title": "lost?", "start_time": slot(h), "end_time": slot(h + 1)}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.headers().get("retry-after").unwrap(), "1");
+        assert_problem(res, StatusCode::SERVICE_UNAVAILABLE, "unavailable").await;
+        assert!(started.elapsed() < Duration::from_secs(5), "fast");
+    }
+    let res = client
+        .get(format!("{base}/api/auth/me"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_problem(res, StatusCode::SERVICE_UNAVAILABLE, "unavailable").await;
+    let ready = client.get(format!("{base}/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(!path.exists(), "no new, empty database was created");
+}

@@ -121,3 +121,21 @@ fn simultaneous_starts_agree_on_one_whole_secret() {
         assert!(leftovers.is_empty(), "{leftovers:?}");
     }
 }
+
+/// A database path where no secret can be kept beside it names `DATABASE_URL` (the key
+/// the user set), not `SECRET_KEY`.
+#[test]
+fn an_unusable_database_path_names_database_url() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, b"not a directory").unwrap();
+    for url in [
+        format!("sqlite://{}/x.db", file.display()),
+        format!("sqlite://{}/sub/x.db", file.display()),
+    ] {
+        let mut settings = test_settings(&url);
+        settings.secret_key = None;
+        let e = settings.resolve_secret().unwrap_err().to_string();
+        assert!(e.starts_with("DATABASE_URL: "), "{url}: {e}");
+    }
+}

@@ -2,11 +2,13 @@
 //! utoipa-swagger-ui) at `/docs`, Redoc (its bundle shipped in `assets/redoc`) at
 //! `/redoc`, and the document at `/openapi.json`.
 
+use std::sync::{Arc, LazyLock};
+
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 use utoipa::OpenApi;
 use utoipa_redoc::{Redoc, Servable};
-use utoipa_swagger_ui::SwaggerUi;
+use utoipa_swagger_ui::{Config, SwaggerUi};
 
 use crate::error::ApiError;
 use crate::ApiDoc;
@@ -14,15 +16,27 @@ use crate::ApiDoc;
 const REDOC_HTML: &str = include_str!("../assets/redoc/index.html");
 const REDOC_JS: &[u8] = include_bytes!("../assets/redoc/redoc.standalone.js");
 
+/// Swagger UI's page as `/docs` answers it (the same as `/docs/`, without a redirect that
+/// some clients do not follow): its relative links are resolved under `/docs/`.
+static SWAGGER_PAGE: LazyLock<String> = LazyLock::new(|| {
+    let config = Arc::new(Config::from("/openapi.json"));
+    let page = utoipa_swagger_ui::serve("index.html", config)
+        .ok()
+        .flatten()
+        .map(|file| String::from_utf8_lossy(&file.bytes).into_owned())
+        .unwrap_or_default();
+    page.replacen("<head>", "<head>\n    <base href=\"/docs/\">", 1)
+});
+
 /// Registers the documentation routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", ApiDoc::openapi()))
         .route(
             "/docs",
             web::get().to(|| async {
-                HttpResponse::PermanentRedirect()
-                    .insert_header((header::LOCATION, "/docs/"))
-                    .finish()
+                HttpResponse::Ok()
+                    .content_type("text/html; charset=utf-8")
+                    .body(SWAGGER_PAGE.as_str())
             }),
         )
         .service(Redoc::with_url("/redoc", ApiDoc::openapi()).custom_html(REDOC_HTML))

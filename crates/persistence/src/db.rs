@@ -214,6 +214,33 @@ pub struct Pooled {
     conn: DbConnection,
     returned: Instant,
     writers: Option<Arc<WriterQueue>>,
+    /// SQLite: the database file this connection opened (device, inode).
+    file: Option<FileId>,
+}
+
+/// A file's identity on disk: its device and inode.
+type FileId = (u64, u64);
+
+/// The identity of the file at `path` now, if there is one.
+fn file_id(path: &std::path::Path) -> Option<FileId> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+}
+
+/// The URI that opens the SQLite database at `path` without creating it (`mode=rw`): a
+/// file deleted while the server runs is then an outage, not a new empty database.
+fn sqlite_uri(path: &std::path::Path) -> String {
+    let text = path.to_string_lossy();
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '%' => escaped.push_str("%25"),
+            '?' => escaped.push_str("%3f"),
+            '#' => escaped.push_str("%23"),
+            c => escaped.push(c),
+        }
+    }
+    format!("file:{escaped}?mode=rw")
 }
 
 impl Deref for Pooled {
@@ -263,7 +290,7 @@ impl Manager {
                 Ok(DbConnection::Postgresql(conn))
             }
             Backend::Sqlite(path) => {
-                let mut conn = SqliteConnection::establish(&path.to_string_lossy())?;
+                let mut conn = SqliteConnection::establish(&sqlite_uri(path))?;
                 conn.batch_execute(&format!(
                     "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS};
                      PRAGMA journal_mode = WAL;
@@ -285,14 +312,31 @@ impl ManageConnection for Manager {
     type Error = DbError;
 
     fn connect(&self) -> Result<Pooled, DbError> {
+        let conn = Manager::connect(self)?;
+        let file = match &self.backend {
+            Backend::Sqlite(path) => file_id(path),
+            Backend::Postgres(_) => None,
+        };
         Ok(Pooled {
-            conn: Manager::connect(self)?,
+            conn,
             returned: Instant::now(),
             writers: self.writers.clone(),
+            file,
         })
     }
 
     fn is_valid(&self, pooled: &mut Pooled) -> Result<(), DbError> {
+        // SQLite: a connection keeps its file open after the file is deleted or replaced
+        // on disk, and would go on writing into what nobody will read again: one `stat`
+        // per checkout notices that, and the connection is dropped.
+        if let Backend::Sqlite(path) = &self.backend {
+            if file_id(path) != pooled.file {
+                return Err(DbError::Io(std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    format!("{} was deleted or replaced", path.display()),
+                )));
+            }
+        }
         let lost_at = self.lost_at.load(Ordering::Relaxed);
         let recent = pooled.returned.elapsed() < CHECK_IDLE_AFTER;
         if recent && lost_at < self.micros_since_origin(pooled.returned) {
@@ -444,8 +488,7 @@ impl Database {
                 diesel::sql_query("SELECT 1").execute(&mut **conn)?;
             }
             Backend::Sqlite(path) => {
-                let uri = format!("file:{}?mode=rw", path.display());
-                let mut conn = SqliteConnection::establish(&uri)?;
+                let mut conn = SqliteConnection::establish(&sqlite_uri(path))?;
                 conn.batch_execute(&format!("PRAGMA busy_timeout = {};", timeout.as_millis()))?;
                 diesel::sql_query("SELECT 1 FROM users LIMIT 1").execute(&mut conn)?;
                 assert_writable(&mut conn)?;

@@ -216,8 +216,13 @@ fn secret_beside(database: &Path) -> Result<Vec<u8>, ConfigError> {
     use std::os::unix::fs::OpenOptionsExt;
 
     let path = secret_path(database);
+    // Where the secret goes follows from DATABASE_URL: a path it cannot take is that
+    // key's problem (the user may not have heard of SECRET_KEY).
     let fail = |what: &str, e: std::io::Error| {
-        ConfigError(format!("SECRET_KEY: cannot {what} {}: {e}", path.display()))
+        ConfigError(format!(
+            "DATABASE_URL: cannot {what} {}, the generated secret kept beside the database (or set SECRET_KEY): {e}",
+            path.display()
+        ))
     };
     let read = |path: &Path| match std::fs::read(path) {
         Ok(secret) if secret.len() >= MIN_SECRET_BYTES => {

@@ -19,6 +19,14 @@ struct Cli {
     serve: Settings,
 }
 
+/// The commands that are not the server, parsed without the server's settings.
+#[derive(Debug, Parser)]
+#[command(name = "convene", version)]
+struct Tool {
+    #[command(subcommand)]
+    command: Command,
+}
+
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the HTTP server (the default when no command is given).
@@ -36,8 +44,19 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     }
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
+    // `migrate` and `openapi` read only what they use: a server setting that is wrong
+    // in the environment (or `.env`) does not stop them.
+    let tool = matches!(
+        std::env::args().nth(1).as_deref(),
+        Some("migrate" | "openapi")
+    );
+    let parsed = if tool {
+        Tool::try_parse().map(|t| t.command)
+    } else {
+        Cli::try_parse().map(|cli| cli.command.unwrap_or(Command::Serve(cli.serve)))
+    };
+    let command = match parsed {
+        Ok(command) => command,
         Err(e) => {
             use clap::error::ErrorKind;
             if matches!(
@@ -50,20 +69,26 @@ fn main() -> ExitCode {
             }
             let rendered = e.render().to_string();
             let line = rendered.lines().next().unwrap_or("invalid arguments");
+            // The allowed values (clap's second line), when there is such a list.
+            let allowed = rendered
+                .lines()
+                .map(str::trim)
+                .find(|l| l.starts_with("[possible values:"))
+                .map(|l| format!(" {l}"))
+                .unwrap_or_default();
             eprintln!(
-                "convene: invalid configuration: {}",
+                "convene: invalid configuration: {}{allowed}",
                 line.trim_start_matches("error: ")
             );
             return ExitCode::from(2);
         }
     };
-    let result = match cli.command {
-        Some(Command::Openapi) => print_openapi(),
-        Some(Command::Migrate(db)) => convene_server::migrate(&db)
+    let result = match command {
+        Command::Openapi => print_openapi(),
+        Command::Migrate(db) => convene_server::migrate(&db)
             .map(|n| eprintln!("convene: {n} migration(s) applied"))
             .map_err(|e| e.to_string()),
-        Some(Command::Serve(settings)) => serve(&settings),
-        None => serve(&cli.serve),
+        Command::Serve(settings) => serve(&settings),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -89,7 +114,12 @@ fn print_openapi() -> Result<(), String> {
 }
 
 fn serve(settings: &Settings) -> Result<(), String> {
-    let filter = EnvFilter::try_new(&settings.rust_log)
+    // `RUST_LOG=` (set but empty) means the default, not silence.
+    let directives = match settings.rust_log.trim() {
+        "" => "info",
+        given => given,
+    };
+    let filter = EnvFilter::try_new(directives)
         .map_err(|e| format!("invalid configuration: RUST_LOG: {e}"))?;
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
     tracing::subscriber::set_global_default(convene_server::log_subscriber(

@@ -78,6 +78,32 @@ fn help_is_available_on_every_command() {
     }
 }
 
+/// `openapi` and `migrate` read only what they use: a bad server setting in the
+/// environment does not stop them (it still stops `serve`).
+#[test]
+fn tools_ignore_server_settings() {
+    let bad = [("BCRYPT_COST", "99"), ("AUTH_RATE_LIMIT_PER_MINUTE", "x")];
+    let (out, _dir) = convene(&["openapi"], &bad);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with('{'));
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/convene.db", dir.path().display());
+    let mut env = bad.to_vec();
+    env.push(("DATABASE_URL", &url));
+    let (out, _dir) = convene(&["migrate"], &env);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (out, _dir) = convene(&[], &bad);
+    assert_eq!(out.status.code(), Some(2));
+}
+
 #[test]
 fn migrate_applies_the_schema_once() {
     let dir = tempfile::tempdir().unwrap();
@@ -160,6 +186,10 @@ fn invalid_configuration_names_the_key() {
         assert_eq!(lines.len(), 1, "{env:?}: {stderr}");
         assert!(lines[0].contains(key), "{env:?}: {stderr}");
     }
+    // A key with a fixed set of values lists them on that line.
+    let (out, _dir) = convene(&[], &[("ALGORITHM", "RS256")]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("HS256, HS384, HS512"), "{stderr}");
 }
 
 /// A configuration error is reported as such even when the listen port is taken:
@@ -200,4 +230,35 @@ fn unreachable_database_is_one_line_naming_database_url() {
     let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
     assert_eq!(lines.len(), 1, "{stderr}");
     assert!(lines[0].contains("DATABASE_URL"), "{stderr}");
+}
+
+/// `RUST_LOG=` (set but empty) logs at the default level, not nothing.
+#[test]
+fn an_empty_rust_log_is_the_default_level() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_convene"))
+        .current_dir(dir.path())
+        .env_clear()
+        .env("BIND", "127.0.0.1:0")
+        .env("RUST_LOG", "")
+        .env("BCRYPT_COST", "4")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let found = BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .any(|line| line.contains("convene listening"));
+        let _ = tx.send(found);
+    });
+    let listening = rx
+        .recv_timeout(std::time::Duration::from_secs(20))
+        .unwrap_or(false);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(listening, "no start-up line at the default level");
 }
