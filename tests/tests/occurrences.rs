@@ -18,6 +18,7 @@ backend_tests!(
     a_series_is_split_this_and_following,
     the_horizon_advances_and_skips_what_would_collide,
     the_horizon_advances_a_series_past_max_occurrences,
+    a_counted_series_is_stored_in_full_and_older_ones_are_completed,
     max_occurrences_counts_from_now,
     two_instances_race_overlapping_series,
     the_occurrence_list_merges_many_events_in_bounded_steps,
@@ -739,6 +740,58 @@ async fn the_horizon_advances_a_series_past_max_occurrences(backend: Backend) {
         .await;
     let problem = assert_problem(res, StatusCode::CONFLICT, "event_conflict").await;
     assert_eq!(problem["conflicts"][0]["id"], series["id"]);
+}
+
+/// A series with `COUNT` is stored (and checked) in full, even past the horizon; one
+/// stored before that, through the horizon only, is completed by the horizon task.
+async fn a_counted_series_is_stored_in_full_and_older_ones_are_completed(backend: Backend) {
+    let horizon_days = 10;
+    let app = app!(backend, |s| s.recurrence_horizon_days = horizon_days);
+    let (_, alice) = app.user("counted").await;
+    let at = days_from_today();
+    let series = created(
+        &app,
+        &alice,
+        json!({"title": "Twenty", "start_time": at(1, 10), "end_time": at(1, 11),
+               "recurrence": "FREQ=DAILY;COUNT=20"}),
+    )
+    .await;
+    assert_eq!(app.count_rows("occurrences"), 20);
+    assert_eq!(app.count_rows("horizons"), 0);
+    let res = app
+        .create_event_raw(
+            &alice,
+            json!({"title": "Day 20", "start_time": at(20, 10), "end_time": at(20, 11)}),
+        )
+        .await;
+    assert_problem(res, StatusCode::CONFLICT, "event_conflict").await;
+    // As an older version stored it: its first occurrence, materialised until its end.
+    let id = id_of(&series);
+    app.execute_sql(&format!(
+        "DELETE FROM occurrences WHERE event_id = {id} AND start_time > \
+         (SELECT MIN(start_time) FROM occurrences WHERE event_id = {id})"
+    ))
+    .unwrap();
+    app.execute_sql(&format!(
+        "INSERT INTO horizons (event_id, materialized_until) \
+         SELECT event_id, end_time FROM occurrences WHERE event_id = {id}"
+    ))
+    .unwrap();
+    assert_eq!(app.count_rows("occurrences"), 1);
+    let limits = RecurrenceLimits {
+        horizon: Duration::days(horizon_days.into()),
+        ..RecurrenceLimits::default()
+    };
+    let services = app.services(limits);
+    let done = tokio::task::spawn_blocking(move || {
+        convene_service::horizon::advance(&services, Utc::now())
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(done.materialised, 19, "{done:?}");
+    assert_eq!(app.count_rows("occurrences"), 20);
+    assert_eq!(app.count_rows("horizons"), 0);
 }
 
 /// API.md: at most `MAX_OCCURRENCES` occurrences "within the horizon", which runs from

@@ -96,7 +96,10 @@ fn advance_one(
             .iter()
             .map(|o| o.recurrence_id)
             .collect();
-        let wanted = match content.occurrences_before(target, max) {
+        // Up to where a write now would materialise it (for a series stored before
+        // counted series were materialised in full: all of it).
+        let reach = limits.horizon_of(content, now);
+        let wanted = match content.occurrences_before(reach, max) {
             Ok(all) => all,
             // More than this task expands (a daily series of 179 years): keep what is there.
             Err(e) => {
@@ -131,7 +134,7 @@ fn advance_one(
             next.exceptions.insert(*rid, Exception::Cancelled);
         }
         let extent = limits
-            .plan(&next, target - limits.horizon)
+            .plan(&next, now)
             .map_err(|e| ServiceError::Internal(format!("series {id}: {}", e.message)))?
             .extent;
         if skipped.is_empty() {

@@ -87,7 +87,7 @@ impl RecurrenceLimits {
     /// Where `content`'s materialised occurrences end when it is written at `now`: the
     /// end of time for a counted series, else the horizon from now, or from its first
     /// occurrence if that is later.
-    fn horizon_of(&self, content: &EventContent, now: DateTime<Utc>) -> DateTime<Utc> {
+    pub(crate) fn horizon_of(&self, content: &EventContent, now: DateTime<Utc>) -> DateTime<Utc> {
         if content
             .recurrence
             .as_ref()
