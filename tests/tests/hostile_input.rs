@@ -12,6 +12,7 @@ backend_tests!(
     credentials_are_checked_before_the_body,
     an_ended_session_answers_401_whatever_else_is_wrong,
     wrong_methods_answer_405_with_allow,
+    deep_nesting_is_refused_not_a_crash,
 );
 
 async fn leap_seconds_are_refused_not_stored(backend: Backend) {
@@ -241,4 +242,60 @@ async fn wrong_methods_answer_405_with_allow(backend: Backend) {
             assert_problem(res, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed").await;
         }
     }
+}
+
+/// Bodies nested deeper than a parser's recursion may go: 400, and the server lives on
+/// (a worker's stack overflowing aborts the whole process).
+async fn deep_nesting_is_refused_not_a_crash(backend: Backend) {
+    let app = app!(backend);
+    let (_, token) = app.user("nester").await;
+    // MessagePack: {"username": "u", "password": "p", "x": [[[…1…]]]}, 5,000 deep, on a
+    // route that needs no token.
+    let mut body = vec![0x83];
+    for (key, value) in [("username", "u"), ("password", "p")] {
+        body.push(0xa0 | key.len() as u8);
+        body.extend(key.as_bytes());
+        body.push(0xa0 | value.len() as u8);
+        body.extend(value.as_bytes());
+    }
+    body.extend([0xa1, b'x']);
+    body.extend(std::iter::repeat_n(0x91, 5_000));
+    body.push(0x01);
+    let res = app
+        .request(reqwest::Method::POST, "/api/auth/login")
+        .header("Content-Type", "application/msgpack")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_problem(res, StatusCode::BAD_REQUEST, "malformed_body").await;
+    // JSON alike.
+    let deep = format!("{{\"title\": {}1{}}}", "[".repeat(5_000), "]".repeat(5_000));
+    let res = app
+        .request(reqwest::Method::POST, "/api/events")
+        .bearer_auth(&token)
+        .header("Content-Type", "application/json")
+        .body(deep)
+        .send()
+        .await
+        .unwrap();
+    assert_problem(res, StatusCode::BAD_REQUEST, "malformed_body").await;
+    // A calendar file of nested components.
+    let file = format!(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\n{}{}END:VEVENT\r\nEND:VCALENDAR\r\n",
+        "BEGIN:X\r\n".repeat(5_000),
+        "END:X\r\n".repeat(5_000)
+    );
+    let res = app
+        .request(reqwest::Method::POST, "/api/events/import")
+        .bearer_auth(&token)
+        .header("Content-Type", "text/calendar")
+        .body(file)
+        .send()
+        .await
+        .unwrap();
+    let problem = assert_problem(res, StatusCode::BAD_REQUEST, "malformed_body").await;
+    assert!(problem["detail"].as_str().unwrap().len() < 300, "{problem}");
+    // Still serving.
+    assert_eq!(app.get("/healthz", None).await.status(), StatusCode::OK);
 }

@@ -560,6 +560,29 @@ async fn malformed_and_oversized_files_are_refused(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::CREATED);
+    // A duration past the calendar's end: 422 on end_time, not a dead worker.
+    for huge in ["P4294967295D", "P4294967295W", "PT4294967295H"] {
+        let res = import(
+            &app,
+            &token,
+            "",
+            &calendar(&[vevent(
+                "huge",
+                &[
+                    "SUMMARY:Forever",
+                    "DTSTART:20270901T090000Z",
+                    &format!("DURATION:{huge}"),
+                ],
+            )]),
+        )
+        .await;
+        let problem =
+            assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+        assert_eq!(
+            field_errors(&problem),
+            vec![(Some(0), "end_time".to_owned())]
+        );
+    }
     // A fold counted in octets may split a character ("é" is C3 A9): the file is UTF-8
     // once unfolded, and reads so; bytes that are not UTF-8 even then are 400.
     let split = calendar(&[vevent(

@@ -349,13 +349,20 @@ fn take_out(document: &mut serde_json::Value, path: &serde_path_to_error::Path) 
         .is_some_and(|object| object.remove(key.as_str()).is_some())
 }
 
+/// The deepest nesting a body may have, in either format.
+const MAX_DEPTH: usize = 128;
+
 /// One MessagePack document filling the whole body: bytes after it are a syntax error
 /// too (every ASCII byte is a whole MessagePack integer, so a text body would otherwise
 /// decode as its first character).
 fn msgpack_document(body: &[u8]) -> Result<serde_json::Value, ApiError> {
     use serde::Deserialize;
     let mut rest = body;
-    let document = serde_json::Value::deserialize(&mut rmp_serde::Deserializer::new(&mut rest))
+    let mut decoder = rmp_serde::Deserializer::new(&mut rest);
+    // As deep as JSON's parser goes (serde_json: 128); deeper nesting would take the
+    // decoder's recursion past a worker's stack.
+    decoder.set_max_depth(MAX_DEPTH);
+    let document = serde_json::Value::deserialize(&mut decoder)
         .map_err(|e| ApiError::malformed_body(format!("invalid MessagePack: {e}")))?;
     if rest.is_empty() {
         Ok(document)

@@ -181,8 +181,13 @@ fn after(start: DateTime<Utc>, zone: Tz, raw: &str) -> Result<DateTime<Utc>, Str
     if days == 0 && exact.is_zero() {
         return Err(bad());
     }
-    let local = start.with_timezone(&zone).naive_local() + Duration::days(days);
-    Ok(place(zone, local) + exact)
+    // A duration beyond the calendar's range (`P4294967295D`) is a bad value, not a panic.
+    let local = start
+        .with_timezone(&zone)
+        .naive_local()
+        .checked_add_signed(Duration::days(days))
+        .ok_or_else(bad)?;
+    place(zone, local).checked_add_signed(exact).ok_or_else(bad)
 }
 
 /// An `RRULE` as the event stores it: an `UNTIL` given as a date or a floating time is
@@ -416,14 +421,42 @@ pub fn decode(file: Vec<u8>) -> Result<String, ImportError> {
     })
 }
 
+/// How deeply components may nest (`VCALENDAR` › `VEVENT` › `VALARM` is 3; a
+/// `VTIMEZONE`'s rules 3 too).
+const MAX_NESTING: usize = 8;
+
+/// Refuses components nested deeper than `max`: the parser recurses once per level,
+/// and a file of nothing but `BEGIN:` lines would take it past a worker's stack.
+fn nesting_within(file: &str, max: usize) -> Result<(), ImportError> {
+    let mut depth = 0usize;
+    for line in file.lines() {
+        let name = line.split_once(':').map_or("", |(name, _)| name.trim());
+        if name.eq_ignore_ascii_case("BEGIN") {
+            depth += 1;
+            if depth > max {
+                return Err(ImportError::Malformed(format!(
+                    "components nested more than {max} deep"
+                )));
+            }
+        } else if name.eq_ignore_ascii_case("END") {
+            depth = depth.saturating_sub(1);
+        }
+    }
+    Ok(())
+}
+
 /// Reads a calendar file; `zone` is where floating times (without `X-WR-TIMEZONE`) and
 /// all-day events are.
 pub fn parse(file: &str, zone: Tz) -> Result<Imported, ImportError> {
     // Some applications (Outlook among them) begin their files with a byte-order mark.
     let file = file.strip_prefix('\u{feff}').unwrap_or(file);
     let unfolded = unfold(file);
-    let roots = read_calendar_simple(&unfolded)
-        .map_err(|e| ImportError::Malformed(format!("not iCalendar: {e}")))?;
+    nesting_within(&unfolded, MAX_NESTING)?;
+    let roots = read_calendar_simple(&unfolded).map_err(|e| {
+        // The parser's message quotes the rest of the file: the start is enough.
+        let why: String = e.to_string().chars().take(200).collect();
+        ImportError::Malformed(format!("not iCalendar: {why}"))
+    })?;
     let calendar = match roots.as_slice() {
         [root] if name_is(root.name.as_str(), "VCALENDAR") => root,
         _ => {
