@@ -15,6 +15,7 @@ backend_tests!(
     the_occurrence_list_validates_its_query,
     one_occurrence_is_moved_and_edited_keeping_its_identity,
     one_occurrence_is_cancelled_and_its_time_freed,
+    a_moved_occurrence_hides_none_of_the_others,
     a_series_is_split_this_and_following,
     the_horizon_advances_and_skips_what_would_collide,
     the_horizon_advances_a_series_past_max_occurrences,
@@ -62,6 +63,76 @@ fn starts(items: &[Value]) -> Vec<&str> {
         .iter()
         .map(|o| o["start_time"].as_str().unwrap())
         .collect()
+}
+
+/// Moving one occurrence far does not hide the others from a window or a page.
+async fn a_moved_occurrence_hides_none_of_the_others(backend: Backend) {
+    let app = app!(backend);
+    let (_, alice) = app.user("mover").await;
+    let day = |d: u32| format!("2027-05-{d:02}T09:00:00Z");
+    let end = |d: u32| format!("2027-05-{d:02}T10:00:00Z");
+    let series = created(
+        &app,
+        &alice,
+        json!({"title": "Daily", "start_time": day(1), "end_time": end(1),
+               "recurrence": "FREQ=DAILY;COUNT=10"}),
+    )
+    .await;
+    let id = id_of(&series);
+    // The second, six days on (between the 8th and the 9th); the third, far away.
+    app.patch_occurrence(
+        &alice,
+        id,
+        &day(2),
+        &json!({"start_time": "2027-05-08T12:00:00Z", "end_time": "2027-05-08T13:00:00Z"}),
+    )
+    .await;
+    app.patch_occurrence(
+        &alice,
+        id,
+        &day(3),
+        &json!({"start_time": "2027-12-01T09:00:00Z", "end_time": "2027-12-01T10:00:00Z"}),
+    )
+    .await;
+    let all = occurrences(
+        &app,
+        &alice,
+        "from=2027-05-01T00:00:00Z&to=2028-01-01T00:00:00Z",
+        3,
+    )
+    .await;
+    assert_eq!(
+        starts(&all),
+        [
+            day(1).as_str(),
+            &day(4),
+            &day(5),
+            &day(6),
+            &day(7),
+            &day(8),
+            "2027-05-08T12:00:00Z",
+            &day(9),
+            &day(10),
+            "2027-12-01T09:00:00Z"
+        ]
+    );
+    let window = occurrences(
+        &app,
+        &alice,
+        "from=2027-05-05T00:00:00Z&to=2027-05-06T00:00:00Z",
+        1,
+    )
+    .await;
+    assert_eq!(starts(&window), [day(5).as_str()]);
+    assert_eq!(
+        convene_tests::list_event_ids(
+            &app,
+            &alice,
+            "from=2027-05-05T00:00:00Z&to=2027-05-06T00:00:00Z"
+        )
+        .await,
+        [id]
+    );
 }
 
 async fn occurrences_are_listed_by_start_across_events_and_pages(backend: Backend) {
@@ -257,6 +328,35 @@ async fn one_occurrence_is_moved_and_edited_keeping_its_identity(backend: Backen
     // The editor cannot read the dentist's appointment: only its busy time is shown.
     assert_eq!(problem["conflicts"][0]["id"], Value::Null);
     assert_eq!(problem["conflicts"][0]["start_time"], dentist["start_time"]);
+    // Nor where a moved occurrence of a private series came from: its `recurrence_id`
+    // is the busy interval's start.
+    let physio = created(
+        &app,
+        &alice,
+        json!({"title": "Physio", "start_time": "2027-04-05T12:00:00Z",
+               "end_time": "2027-04-05T13:00:00Z", "recurrence": "FREQ=WEEKLY;COUNT=2"}),
+    )
+    .await;
+    app.patch_occurrence(
+        &alice,
+        id_of(&physio),
+        "2027-04-05T12:00:00Z",
+        &json!({"start_time": "2027-03-22T18:00:00Z", "end_time": "2027-03-22T19:00:00Z"}),
+    )
+    .await;
+    let res = app
+        .patch(
+            &path,
+            &json!({"start_time": "2027-03-22T18:30:00Z", "end_time": "2027-03-22T19:30:00Z"}),
+            Some(&bob),
+        )
+        .await;
+    let problem = assert_problem(res, StatusCode::CONFLICT, "event_conflict").await;
+    assert_eq!(
+        problem["conflicts"],
+        json!([{"id": null, "recurrence_id": "2027-03-22T18:00:00Z", "title": null,
+                "start_time": "2027-03-22T18:00:00Z", "end_time": "2027-03-22T19:00:00Z"}])
+    );
     // Onto the next occurrence of the same series: 422.
     let res = app
         .patch(
@@ -624,6 +724,8 @@ async fn the_horizon_advances_and_skips_what_would_collide(backend: Backend) {
     let (_, alice) = app.user("horizon").await;
     let at = days_from_today();
     let (series, before) = daily_from_tomorrow(&app, &alice, &at).await;
+    let (bob_id, bob) = app.user("horizon_viewer").await;
+    app.share(&alice, id_of(&series), bob_id, "viewer").await;
     // Beyond the horizon the series is not checked yet: this lands on day 15.
     created(
         &app,
@@ -675,6 +777,23 @@ async fn the_horizon_advances_and_skips_what_would_collide(backend: Backend) {
     assert_eq!(skipped["data"]["recurrence_id"], rid);
     assert_eq!(skipped["data"]["title"], "Daily");
     assert_eq!(skipped["is_read"], false);
+    // At most microseconds, though the task's clock reads nanoseconds.
+    let digits = |t: &Value| {
+        t.as_str()
+            .unwrap()
+            .trim_end_matches('Z')
+            .rsplit_once('.')
+            .map_or(0, |(_, f)| f.len())
+    };
+    assert!(digits(&skipped["created_at"]) <= 6, "{skipped}");
+    // The other participants learn that the series changed (a new version).
+    let theirs = app.get_ok("/api/notifications", &bob).await;
+    let updated = &theirs["items"][0];
+    assert_eq!(updated["type"], "event_updated");
+    assert_eq!(updated["event_id"], series["id"]);
+    assert_eq!(updated["data"]["recurrence_id"], rid);
+    assert_eq!(updated["data"]["version"], 2);
+    assert_eq!(updated["is_read"], false);
     let listed = occurrences(
         &app,
         &alice,
@@ -692,6 +811,7 @@ async fn the_horizon_advances_and_skips_what_would_collide(backend: Backend) {
         .get_ok(&format!("/api/events/{}", id_of(&series)), &alice)
         .await;
     assert_eq!(current["version"], 2);
+    assert!(digits(&current["updated_at"]) <= 6, "{current}");
     // Newly materialised occurrences are checked like any other.
     let res = app
         .create_event_raw(

@@ -26,6 +26,7 @@ backend_tests!(
     the_event_list_filters_series_by_their_occurrences,
     count_includes_a_dtstart_the_rule_would_not_produce,
     a_series_years_ahead_is_checked_from_its_first_occurrence,
+    a_series_until_the_end_of_9999_is_listed,
 );
 
 /// A series body: `title` from `start` to `end` (UTC) repeating by `rule` in `zone`.
@@ -794,4 +795,29 @@ async fn a_series_years_ahead_is_checked_from_its_first_occurrence(backend: Back
         .find(|c| c["index"] == 1)
         .unwrap();
     assert_eq!(item_1["recurrence_id"], "2031-01-03T00:00:00Z");
+}
+
+/// An `UNTIL` late in 9999: the series' end is kept within the calendar, so time
+/// filters (and SQLite's text order) still find it.
+async fn a_series_until_the_end_of_9999_is_listed(backend: Backend) {
+    let app = app!(backend);
+    let (_, token) = app.user("forever").await;
+    let event = created(
+        &app,
+        &token,
+        series(
+            "Forever",
+            "2027-01-04T09:00:00Z",
+            "2027-01-04T10:00:00Z",
+            "FREQ=DAILY;UNTIL=99991231T235959Z",
+            "UTC",
+        ),
+    )
+    .await;
+    let window = "from=2027-01-01T00:00:00Z&to=2027-01-10T00:00:00Z";
+    assert_eq!(list_event_ids(&app, &token, window).await, [id_of(&event)]);
+    let page = app
+        .get_ok(&format!("/api/occurrences?{window}"), &token)
+        .await;
+    assert_eq!(page["items"].as_array().unwrap().len(), 6);
 }

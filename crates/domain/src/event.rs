@@ -494,32 +494,19 @@ impl EventContent {
                 Vec::new()
             };
         };
-        // Moved occurrences may come from anywhere: widen by the farthest move.
-        let reach = self
-            .exceptions
-            .iter()
-            .filter_map(|(rid, e)| match e {
-                crate::recurrence::Exception::Changed(c) => c
-                    .range
-                    .map(|r| (r.start() - *rid).abs().max((r.end() - *rid).abs())),
-                crate::recurrence::Exception::Cancelled => None,
-            })
-            .max()
-            .unwrap_or_default();
+        // The rule's starts in the window (each exception takes away at most one of
+        // them, so `limit` remain), then the occurrences moved into the window from
+        // anywhere: `apply_exceptions` adds those whose original start is not among them.
         let starts = series
             .starts_overlapping(
-                window
-                    .start()
-                    .checked_sub_signed(reach)
-                    .unwrap_or(DateTime::<Utc>::MIN_UTC),
-                window
-                    .end()
-                    .checked_add_signed(reach)
-                    .map_or(end_of_time(), |t| t.min(end_of_time())),
+                window.start(),
+                window.end(),
                 limit.saturating_add(self.exceptions.len()),
             )
             .unwrap_or_default();
-        let mut found = apply_exceptions(&starts, series.length, &self.exceptions, |_| false);
+        let mut found = apply_exceptions(&starts, series.length, &self.exceptions, |r| {
+            r.overlaps(window)
+        });
         found.retain(|o| o.range.overlaps(window));
         found.truncate(limit);
         found
@@ -553,7 +540,13 @@ impl EventContent {
                 .until()
                 .map(|u| u.max(series.start) + series.length)
         }?;
-        Some(moved_end.map_or(rule_end, |m| m.max(rule_end)))
+        // An `UNTIL` late in 9999 plus a length would reach year 10000, which SQLite's
+        // text order puts before every other date.
+        Some(
+            moved_end
+                .map_or(rule_end, |m| m.max(rule_end))
+                .min(crate::time::last_instant()),
+        )
     }
 
     /// The start of the earliest occurrence: the first one's, or a moved one's that

@@ -91,6 +91,14 @@ impl Rule {
         let rule: RRule<Unvalidated> = text
             .parse()
             .map_err(|e| rule_error(format!("is not a valid RRULE: {e}")))?;
+        // RFC 5545: "COUNT and UNTIL MUST NOT occur in the same 'recur'"; a month has
+        // no day 0 (the crate would ignore it).
+        if rule.get_count().is_some() && rule.get_until().is_some() {
+            return Err(rule_error("give COUNT or UNTIL, not both"));
+        }
+        if rule.get_by_month_day().contains(&0) {
+            return Err(rule_error("BYMONTHDAY must be 1 to 31 or -31 to -1, not 0"));
+        }
         match rule.get_freq() {
             Frequency::Monthly | Frequency::Yearly => {}
             Frequency::Daily | Frequency::Weekly => {

@@ -3,6 +3,13 @@
 
 use chrono::{DateTime, Datelike, NaiveDateTime, Timelike, Utc};
 
+/// The last instant the contract has (9999-12-31T23:59:59.999999Z): what is stored
+/// stays within it, so that both databases order it among the others.
+pub fn last_instant() -> DateTime<Utc> {
+    DateTime::<Utc>::from_timestamp(253_402_300_799, 999_999_000)
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
 /// Parses a timestamp; the error is a human sentence for a field error.
 pub fn parse_timestamp(text: &str) -> Result<DateTime<Utc>, &'static str> {
     let text = text.trim();

@@ -56,7 +56,8 @@ pub struct ConflictProblem {
     /// batch, or with an event of the owner's that the caller cannot read.
     pub id: Option<i64>,
     /// The conflicting occurrence's identity in its event: its original start (UTC); a
-    /// single event's is its start.
+    /// single event's is its start. For an event the caller cannot read, the start of
+    /// the busy interval (where a moved occurrence came from is not revealed).
     #[serde(serialize_with = "crate::dto::rfc3339")]
     #[schema(value_type = String, format = DateTime)]
     pub recurrence_id: DateTime<Utc>,

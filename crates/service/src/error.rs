@@ -41,11 +41,14 @@ impl Conflict {
         }
     }
 
-    /// The same conflict with what the caller may not read removed.
+    /// The same conflict with what the caller may not read removed: only the busy
+    /// interval stays (API.md), so `recurrence_id` is its start, not the occurrence's
+    /// original one (which would tell where a moved occurrence came from).
     pub(crate) fn redacted(self) -> Self {
         Self {
             id: None,
             title: None,
+            recurrence_id: self.start_time,
             ..self
         }
     }

@@ -7,13 +7,13 @@
 //! calendar lock (the one every write of that calendar takes), after re-reading how far
 //! it is materialised, so two instances never do the same piece of work twice.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use convene_domain::event::StoredEvent;
 use convene_domain::ids::EventId;
 use convene_domain::recurrence::{Exception, Occurrence};
 use convene_domain::version::ChangeKind;
 use convene_persistence::occurrences as stored_occurrences;
-use convene_persistence::{events, versions};
+use convene_persistence::{events, permissions, versions};
 
 use crate::occurrences::RecurrenceLimits;
 use crate::revise::snapshot;
@@ -41,6 +41,9 @@ pub struct Advanced {
 
 /// Moves every busy series' materialised occurrences up to `now` plus the horizon.
 pub fn advance(services: &Services, now: DateTime<Utc>) -> Result<Advanced, ServiceError> {
+    // What it writes (a version, notifications) carries the microseconds both databases
+    // store and the API shows, whatever clock the caller read.
+    let now = now.trunc_subsecs(6);
     let target = now + services.recurrence.horizon;
     let mut done = Advanced::default();
     let mut seen = std::collections::HashSet::new();
@@ -147,8 +150,13 @@ fn advance_one(
                 conn,
                 &[snapshot(&updated, ChangeKind::Updated, None, event.owner)],
             )?;
+            // The owner is told why; every other participant, that the series changed.
+            let grantees = permissions::grantees(conn, updated.id)?;
             for rid in &skipped {
                 notes.push(notify::occurrence_skipped(&updated, *rid, now));
+                notes.extend(notify::occurrence_skipped_for(
+                    &grantees, &updated, *rid, now,
+                ));
             }
         }
         Ok(Advanced {

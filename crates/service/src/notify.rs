@@ -74,6 +74,31 @@ pub(crate) fn occurrence_skipped(
     }
 }
 
+/// What the other participants of `event` (its grantees) learn when the horizon task
+/// skipped one of its occurrences: the series changed (`event_updated`, a new version),
+/// told in the owner's name as `occurrence_skipped` is.
+pub(crate) fn occurrence_skipped_for(
+    grantees: &[UserId],
+    event: &StoredEvent,
+    recurrence_id: DateTime<Utc>,
+    at: DateTime<Utc>,
+) -> Vec<NotificationBody> {
+    let skipped = occurrence_skipped(event, recurrence_id, at);
+    grantees
+        .iter()
+        .filter(|user| **user != event.owner)
+        .map(|user| NotificationBody {
+            user_id: *user,
+            kind: NotificationKind::EventUpdated,
+            data: NotificationData {
+                version: Some(event.version),
+                ..skipped.data.clone()
+            },
+            ..skipped.clone()
+        })
+        .collect()
+}
+
 /// The notification of a permission change, for the affected user only.
 pub(crate) fn permission_changed(
     event: &StoredEvent,

@@ -502,6 +502,17 @@ fn series_end_is_the_last_occurrence_or_none() {
     })
     .unwrap();
     assert_eq!(open.series_end(10), None);
+    // An UNTIL late in 9999 plus the length would pass the last instant there is.
+    let late = EventContent::parse(EventInput {
+        recurrence: Some("FREQ=DAILY;UNTIL=99991231T235959Z".into()),
+        ..input("Daily", 0, 30)
+    })
+    .unwrap();
+    assert_eq!(late.series_end(10), Some(crate::time::last_instant()));
+    assert_eq!(
+        crate::time::last_instant().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        "9999-12-31T23:59:59.999999Z"
+    );
 }
 
 #[test]
@@ -690,6 +701,49 @@ proptest::proptest! {
         }
         proptest::prop_assert_eq!(moved.occurrence(rid).map(|o| o.recurrence_id), Some(rid));
     }
+}
+
+#[test]
+fn a_far_move_hides_no_occurrence_of_a_window() {
+    // Daily, 100 times; the first moved 120 days on. A window in between still lists
+    // its own days, however small the limit, and the moved one where it now is.
+    const DAY: i64 = 24 * 60;
+    let mut daily = EventContent::parse(EventInput {
+        recurrence: Some("FREQ=DAILY;COUNT=100".into()),
+        ..input("Daily", 0, 30)
+    })
+    .unwrap();
+    let moved = TimeRange::new(at(120 * DAY), at(120 * DAY + 30)).unwrap();
+    daily.exceptions.insert(
+        at(0),
+        Exception::Changed(OccurrenceChange {
+            range: Some(moved),
+            ..OccurrenceChange::default()
+        }),
+    );
+    let window = TimeRange::new(at(60 * DAY), at(63 * DAY)).unwrap();
+    let ids = |series: &EventContent, limit| -> Vec<_> {
+        series
+            .occurrences_overlapping(&window, limit)
+            .iter()
+            .map(|o| o.recurrence_id)
+            .collect()
+    };
+    assert_eq!(ids(&daily, 1), [at(60 * DAY)]);
+    assert_eq!(ids(&daily, 3), [at(60 * DAY), at(61 * DAY), at(62 * DAY)]);
+    let later = TimeRange::new(at(119 * DAY), at(121 * DAY)).unwrap();
+    let found = daily.occurrences_overlapping(&later, 1);
+    assert_eq!(found.len(), 1);
+    assert_eq!((found[0].recurrence_id, found[0].range), (at(0), moved));
+    // Moved into the middle of a window: in start order among the rule's.
+    daily.exceptions.insert(
+        at(0),
+        Exception::Changed(OccurrenceChange {
+            range: Some(TimeRange::new(at(61 * DAY + 60), at(61 * DAY + 90)).unwrap()),
+            ..OccurrenceChange::default()
+        }),
+    );
+    assert_eq!(ids(&daily, 3), [at(60 * DAY), at(61 * DAY), at(0)]);
 }
 
 #[test]

@@ -200,6 +200,8 @@ fn hostile_rules_are_field_problems_not_hangs() {
         // RFC 5545: numbered weekdays only with MONTHLY or YEARLY.
         ("FREQ=WEEKLY;BYDAY=1MO;COUNT=5", "needs FREQ=MONTHLY"),
         ("FREQ=DAILY;BYDAY=MO,-1FR", "needs FREQ=MONTHLY"),
+        ("FREQ=DAILY;COUNT=3;UNTIL=20300101T000000Z", "not both"),
+        ("FREQ=MONTHLY;BYMONTHDAY=0", "not 0"),
         (
             &format!("FREQ=DAILY;{}", "WKST=MO;".repeat(70)),
             "at most 500",
