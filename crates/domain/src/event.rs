@@ -450,11 +450,11 @@ impl EventContent {
         if at <= series.start || self.occurrence(at).is_none() {
             return None;
         }
-        // Every start before `at` counts for the division, however many: none of them
-        // is counted against `max` (`at` is where counting would begin).
-        let before_count = series.starts_counted(at, at, max).ok()?.len();
         let (first_rule, second_rule) = match series.rule.count() {
             Some(count) => {
+                // A `COUNT` is divided: the starts before `at` (at most `COUNT`, itself
+                // at most `max`) go to the first part.
+                let before_count = series.starts_counted(at, at, max).ok()?.len();
                 let before = u32::try_from(before_count).ok()?;
                 (
                     series.rule.ending(RuleEnd::Count(before)).ok()?,

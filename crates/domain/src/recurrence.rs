@@ -58,6 +58,36 @@ fn rule_error(message: impl Into<String>) -> FieldError {
     FieldError::new("recurrence", message)
 }
 
+/// `text` with an `UNTIL` that has no `Z` read as UTC: the crate would read it in the
+/// server's local zone, so that one rule meant different things on differently
+/// configured machines. A date (`UNTIL=20270110`) includes that whole day.
+fn utc_until(text: &str) -> String {
+    text.split(';')
+        .map(|part| match part.split_once('=') {
+            Some((name, value)) if name.trim().eq_ignore_ascii_case("UNTIL") => {
+                let value = value.trim();
+                if !value.is_ascii() {
+                    return part.to_owned();
+                }
+                let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+                if value.len() == 15
+                    && digits(&value[..8])
+                    && value[8..9].eq_ignore_ascii_case("T")
+                    && digits(&value[9..])
+                {
+                    format!("{name}={value}Z")
+                } else if value.len() == 8 && digits(value) {
+                    format!("{name}={value}T235959Z")
+                } else {
+                    part.to_owned()
+                }
+            }
+            _ => part.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join(";")
+}
+
 impl Rule {
     /// Parses and checks a rule: unparsable text, an unsupported frequency or part is a
     /// problem with the field `recurrence`.
@@ -88,7 +118,7 @@ impl Rule {
                 )));
             }
         }
-        let rule: RRule<Unvalidated> = text
+        let rule: RRule<Unvalidated> = utc_until(text)
             .parse()
             .map_err(|e| rule_error(format!("is not a valid RRULE: {e}")))?;
         // RFC 5545: "COUNT and UNTIL MUST NOT occur in the same 'recur'"; a month has

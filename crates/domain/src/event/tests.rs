@@ -665,6 +665,12 @@ fn a_series_splits_into_this_and_following() {
     );
     assert_eq!(first.occurrences_before(far, 1000).unwrap().len(), 3);
     assert_eq!(second.recurrence, open.recurrence);
+    // However many occurrences precede the split: without COUNT, none is counted.
+    let (first, _) = open.split_at(at(500 * 24 * 60), 100).unwrap();
+    assert_eq!(
+        first.recurrence.as_ref().map(Rule::as_str),
+        Some("FREQ=DAILY;UNTIL=19710515T235959Z")
+    );
 }
 
 proptest::proptest! {

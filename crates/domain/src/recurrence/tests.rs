@@ -187,6 +187,29 @@ fn a_fraction_of_a_second_in_the_start_is_every_occurrence_s() {
 }
 
 #[test]
+fn an_until_without_z_is_utc_whatever_the_server_s_zone() {
+    let until = |rule: &str| Rule::parse(rule).unwrap().until().unwrap();
+    assert_eq!(
+        until("FREQ=DAILY;UNTIL=20300105T090000"),
+        utc("2030-01-05T09:00:00Z")
+    );
+    assert_eq!(
+        until("FREQ=DAILY;UNTIL=20300105"),
+        utc("2030-01-05T23:59:59Z")
+    );
+    assert_eq!(
+        until("FREQ=DAILY;UNTIL=20300105T090000Z"),
+        utc("2030-01-05T09:00:00Z")
+    );
+    // The rule reads back as it was given.
+    assert_eq!(
+        Rule::parse("FREQ=DAILY;UNTIL=20300105").unwrap().as_str(),
+        "FREQ=DAILY;UNTIL=20300105"
+    );
+    assert!(Rule::parse("FREQ=DAILY;UNTIL=2030010é").is_err());
+}
+
+#[test]
 fn hostile_rules_are_field_problems_not_hangs() {
     for (rule, says) in [
         ("FREQ=SECONDLY", "not supported"),
