@@ -210,6 +210,34 @@ fn an_until_without_z_is_utc_whatever_the_server_s_zone() {
 }
 
 #[test]
+fn a_window_centuries_on_is_expanded_from_near_it() {
+    // 135,000 days after DTSTART (the expansion starts near the window instead of
+    // replaying every day since; the property test below checks it lists the same).
+    let s = series("2030-01-01T09:00:00Z", 60, "Europe/Berlin", "FREQ=DAILY");
+    let starts = s
+        .starts_overlapping(utc("2400-01-01T00:00:00Z"), utc("2400-01-04T00:00:00Z"), 10)
+        .unwrap();
+    assert_eq!(
+        texts(&starts),
+        [
+            "2400-01-01T09:00:00Z",
+            "2400-01-02T09:00:00Z",
+            "2400-01-03T09:00:00Z"
+        ]
+    );
+    let weekly = series(
+        "2030-01-07T09:00:00Z",
+        60,
+        "UTC",
+        "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,TH",
+    );
+    let starts = weekly
+        .starts_overlapping(utc("9000-01-01T00:00:00Z"), utc("9000-01-29T00:00:00Z"), 10)
+        .unwrap();
+    assert_eq!(starts.len(), 4, "{:?}", texts(&starts));
+}
+
+#[test]
 fn hostile_rules_are_field_problems_not_hangs() {
     for (rule, says) in [
         ("FREQ=SECONDLY", "not supported"),
@@ -234,12 +262,23 @@ fn hostile_rules_are_field_problems_not_hangs() {
         assert_eq!(e.field, "recurrence");
         assert!(e.message.contains(says), "{rule}: {}", e.message);
     }
-    // Never produces: February 30th.
+    // Never produces: February 30th (known without expanding), and April 31st.
+    for never in [
+        "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30",
+        "FREQ=MONTHLY;BYMONTH=4,6;BYMONTHDAY=31,-31",
+    ] {
+        let e = Rule::parse(never).unwrap_err();
+        assert!(e.message.contains("produces no occurrence"), "{never}");
+    }
+    // February 29th does, and the 31st of some month.
+    Rule::parse("FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29").unwrap();
+    Rule::parse("FREQ=MONTHLY;BYMONTHDAY=-31").unwrap();
+    // A rule with no match the parser cannot foresee: found by expanding.
     let never = series(
         "2030-01-30T10:00:00Z",
         60,
         "UTC",
-        "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30",
+        "FREQ=YEARLY;BYMONTH=2;BYDAY=MO;BYMONTHDAY=1;BYSETPOS=2",
     );
     assert_eq!(
         never.starts_before(utc(FAR), 2000),
@@ -297,6 +336,61 @@ proptest! {
             prop_assert_eq!(wall.date_naive(), local.date() + Duration::weeks(i as i64));
             prop_assert_eq!(wall.weekday(), local.weekday());
         }
+    }
+
+    /// A window far from DTSTART is expanded from a later start (whole periods on):
+    /// the same starts as the expansion from DTSTART itself.
+    #[test]
+    fn a_far_window_lists_what_the_whole_expansion_does(
+        daily in proptest::bool::ANY,
+        interval in 1u32..4,
+        days in proptest::sample::subsequence(vec!["MO", "TU", "WE", "TH", "FR", "SA", "SU"], 0..4),
+        months in proptest::sample::subsequence(vec![1u32, 3, 6, 10, 11], 0..3),
+        new_york in proptest::bool::ANY,
+        hour in 0u32..24,
+        start_day in 0i64..20,
+        from_day in 0i64..2500,
+        span in 1i64..40,
+        until in proptest::option::of(100i64..3000),
+    ) {
+        let zone = if new_york { chrono_tz::America::New_York } else { chrono_tz::Europe::Berlin };
+        let local = chrono::NaiveDate::from_ymd_opt(2030, 1, 1).unwrap()
+            .and_hms_opt(hour, 30, 0).unwrap() + Duration::days(start_day);
+        let mut rule = format!(
+            "FREQ={};INTERVAL={interval}",
+            if daily { "DAILY" } else { "WEEKLY" }
+        );
+        if !days.is_empty() {
+            rule.push_str(&format!(";BYDAY={}", days.join(",")));
+        }
+        if !months.is_empty() {
+            let months: Vec<String> = months.iter().map(u32::to_string).collect();
+            rule.push_str(&format!(";BYMONTH={}", months.join(",")));
+        }
+        if let Some(until) = until {
+            let until = utc("2030-01-01T00:00:00Z") + Duration::days(until);
+            rule.push_str(&format!(";UNTIL={}", until.format("%Y%m%dT%H%M%SZ")));
+        }
+        let s = Series {
+            start: place(zone, local),
+            length: Duration::minutes(45),
+            zone,
+            rule: Rule::parse(&rule).unwrap(),
+        };
+        let from = utc("2030-01-01T00:00:00Z") + Duration::days(from_day) + Duration::hours(7);
+        let to = from + Duration::days(span);
+        let fast = s.starts_overlapping(from, to, 50).unwrap();
+        let whole: Vec<_> = match s.starts_before(to, 100_000) {
+            Ok(all) => all,
+            Err(ExpansionError::Empty) => vec![s.start],
+            Err(e) => return Err(TestCaseError::fail(format!("{rule}: {e:?}"))),
+        };
+        let slow: Vec<_> = whole
+            .into_iter()
+            .filter(|t| *t > from - s.length && *t < to)
+            .take(50)
+            .collect();
+        prop_assert_eq!(fast, slow, "{}", rule);
     }
 }
 
