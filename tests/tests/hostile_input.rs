@@ -13,6 +13,7 @@ backend_tests!(
     an_ended_session_answers_401_whatever_else_is_wrong,
     wrong_methods_answer_405_with_allow,
     deep_nesting_is_refused_not_a_crash,
+    nul_characters_are_field_problems,
 );
 
 async fn leap_seconds_are_refused_not_stored(backend: Backend) {
@@ -298,4 +299,61 @@ async fn deep_nesting_is_refused_not_a_crash(backend: Backend) {
     assert!(problem["detail"].as_str().unwrap().len() < 300, "{problem}");
     // Still serving.
     assert_eq!(app.get("/healthz", None).await.status(), StatusCode::OK);
+}
+
+/// A NUL character cannot be stored as text by PostgreSQL: a field holding one is a 422
+/// naming it, on both backends alike (not a 500 on one of them).
+async fn nul_characters_are_field_problems(backend: Backend) {
+    let app = app!(backend);
+    let (_, token) = app.user("nul").await;
+    for (field, body) in [
+        (
+            "title",
+            json!({"title": "a\u{0}b", "start_time": slot(1), "end_time": slot(2)}),
+        ),
+        (
+            "description",
+            json!({"title": "t", "description": "\u{0}", "start_time": slot(1), "end_time": slot(2)}),
+        ),
+        (
+            "location",
+            json!({"title": "t", "location": "x\u{0}", "start_time": slot(1), "end_time": slot(2)}),
+        ),
+    ] {
+        let res = app.post("/api/events", &body, Some(&token)).await;
+        let problem =
+            assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+        assert_eq!(problem["errors"][0]["field"], field, "{problem}");
+    }
+    let file = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:n\r\nSUMMARY:a\u{0}b\r\n\
+DTSTART:20300101T090000Z\r\nDURATION:PT1H\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+    let res = app
+        .request(reqwest::Method::POST, "/api/events/import")
+        .bearer_auth(&token)
+        .header("Content-Type", "text/calendar")
+        .body(file)
+        .send()
+        .await
+        .unwrap();
+    let problem = assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    assert_eq!(problem["errors"][0]["field"], "title", "{problem}");
+    // Looked up, not stored: no such user.
+    let found = app.get_ok("/api/users?username=a%00b", &token).await;
+    assert_eq!(found, json!([]));
+    let res = app
+        .post(
+            "/api/auth/login",
+            &json!({"username": "nul\u{0}", "password": "whatever-it-is"}),
+            None,
+        )
+        .await;
+    assert_problem(res, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    let res = app
+        .post(
+            "/api/auth/register",
+            &json!({"username": "nul3", "email": "a\u{0}@example.com", "password": "long enough"}),
+            None,
+        )
+        .await;
+    assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
 }

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::ids::UserId;
-use crate::validation::{check_char_len, FieldError};
+use crate::validation::{check_text, FieldError};
 
 /// A registered account as the rest of the system sees it (never the password hash).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,7 +97,7 @@ impl Registration {
 
 fn check_username(errors: &mut Vec<FieldError>, username: &str) {
     let before = errors.len();
-    check_char_len(errors, "username", username, USERNAME_LEN.0, USERNAME_LEN.1);
+    check_text(errors, "username", username, USERNAME_LEN.0, USERNAME_LEN.1);
     if errors.len() == before
         && !username
             .chars()

@@ -16,7 +16,7 @@ use crate::recurrence::{
 };
 use crate::schedule::TimeRange;
 use crate::time::parse_timestamp;
-use crate::validation::{check_char_len, FieldError};
+use crate::validation::{check_text, FieldError};
 
 /// Longest title, in characters; a title also needs a non-whitespace character.
 pub const TITLE_MAX: usize = 200;
@@ -634,10 +634,10 @@ impl EventPatch {
             check_title(&mut errors, title);
         }
         if let Some(description) = &self.description {
-            check_char_len(&mut errors, "description", description, 0, DESCRIPTION_MAX);
+            check_text(&mut errors, "description", description, 0, DESCRIPTION_MAX);
         }
         if let Some(Some(location)) = &self.location {
-            check_char_len(&mut errors, "location", location, 0, LOCATION_MAX);
+            check_text(&mut errors, "location", location, 0, LOCATION_MAX);
         }
         errors
     }
@@ -659,7 +659,7 @@ fn check_title(errors: &mut Vec<FieldError>, title: &str) {
     if title.trim().is_empty() {
         errors.push(FieldError::new("title", "must not be blank"));
     } else {
-        check_char_len(errors, "title", title, 1, TITLE_MAX);
+        check_text(errors, "title", title, 1, TITLE_MAX);
     }
 }
 
@@ -699,7 +699,7 @@ fn validate(draft: Draft) -> Result<EventContent, Vec<FieldError>> {
         None => errors.push(FieldError::new("title", REQUIRED)),
         Some(t) => check_title(&mut errors, t),
     }
-    check_char_len(&mut errors, "description", &description, 0, DESCRIPTION_MAX);
+    check_text(&mut errors, "description", &description, 0, DESCRIPTION_MAX);
     if let Err(message) = start {
         errors.push(FieldError::new("start_time", message));
     }
@@ -717,7 +717,7 @@ fn validate(draft: Draft) -> Result<EventContent, Vec<FieldError>> {
         _ => None,
     };
     if let Some(location) = &location {
-        check_char_len(&mut errors, "location", location, 0, LOCATION_MAX);
+        check_text(&mut errors, "location", location, 0, LOCATION_MAX);
     }
     let time_zone = kept(&mut errors, time_zone);
     let recurrence = kept(&mut errors, recurrence);

@@ -28,14 +28,9 @@ impl FieldError {
     }
 }
 
-/// Checks that `value` has between `min` and `max` characters (not bytes).
-pub fn check_char_len(
-    errors: &mut Vec<FieldError>,
-    field: &str,
-    value: &str,
-    min: usize,
-    max: usize,
-) {
+/// Checks that `value` has between `min` and `max` characters (not bytes) and no NUL
+/// character.
+pub fn check_text(errors: &mut Vec<FieldError>, field: &str, value: &str, min: usize, max: usize) {
     let len = value.chars().count();
     if len < min || len > max {
         let message = if min == 0 {
@@ -44,5 +39,11 @@ pub fn check_char_len(
             format!("must be between {min} and {max} characters")
         };
         errors.push(FieldError::new(field, message));
+    } else if value.contains('\0') {
+        // PostgreSQL's text cannot hold it; SQLite's could: refused alike on both.
+        errors.push(FieldError::new(
+            field,
+            "must not contain the NUL character (U+0000)",
+        ));
     }
 }

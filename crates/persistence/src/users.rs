@@ -87,6 +87,10 @@ pub fn find_by_login(
     login: &str,
     by_email: bool,
 ) -> StoreResult<Option<Credentials>> {
+    if login.contains('\0') {
+        // No stored name holds one (PostgreSQL's text cannot): nobody, not an error.
+        return Ok(None);
+    }
     let query = users::table.select(UserRow::as_select()).into_boxed();
     let query = if by_email {
         query.filter(lower(users::email).eq(lower(login)))
@@ -117,6 +121,9 @@ pub fn search_by_username(
     conn: &mut DbConnection,
     username: &str,
 ) -> StoreResult<Vec<(UserId, String)>> {
+    if username.contains('\0') {
+        return Ok(Vec::new());
+    }
     let rows: Vec<(i64, String)> = users::table
         .filter(lower(users::username).eq(lower(username)))
         .select((users::id, users::username))
