@@ -247,6 +247,9 @@ async fn windows_and_user_lists_are_bounded(backend: Backend) {
             assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
         let fields: Vec<String> = field_errors(&problem).into_iter().map(|(_, f)| f).collect();
         assert_eq!(fields, vec![field.to_owned()], "{body}");
+        // Said in the contract's words, not the decoder's type names.
+        let message = problem["errors"][0]["message"].as_str().unwrap();
+        assert!(!message.contains("enum"), "{message}");
     }
     // JSON Schema's integers include whole floats (`30.0`); fractions are refused.
     let doc = post_ok(
@@ -267,12 +270,19 @@ async fn windows_and_user_lists_are_bounded(backend: Backend) {
             json!({"user_ids": [alice], "from": at(0), "to": at(60), "duration_minutes": 30.5}),
             "duration_minutes",
         ),
+        (
+            json!({"user_ids": [alice], "from": at(0), "to": at(60), "duration_minutes": "half an hour"}),
+            "duration_minutes",
+        ),
     ] {
         let res = app.post("/api/freebusy/slots", &body, Some(&token)).await;
         let problem =
             assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
         let fields: Vec<String> = field_errors(&problem).into_iter().map(|(_, f)| f).collect();
         assert_eq!(fields, vec![field.to_owned()], "{body}");
+        // Said in the contract's words, not the decoder's type names.
+        let message = problem["errors"][0]["message"].as_str().unwrap();
+        assert!(!message.contains("enum"), "{message}");
     }
     let res = app
         .post(

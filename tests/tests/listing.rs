@@ -194,6 +194,19 @@ async fn list_query_validation(backend: Backend) {
             .await;
         assert_problem(res, StatusCode::BAD_REQUEST, "invalid_query").await;
     }
+    // A parameter twice: 400 naming it, not the framework.
+    let res = app
+        .get(
+            "/api/events?from=2030-01-01T00:00:00Z&from=2030-01-02T00:00:00Z",
+            Some(&token),
+        )
+        .await;
+    let problem = assert_problem(res, StatusCode::BAD_REQUEST, "invalid_query").await;
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("from") && !detail.contains("deserialize"),
+        "{detail}"
+    );
     for limit in [1, 200] {
         let page = app
             .get_ok(&format!("/api/events?limit={limit}"), &token)

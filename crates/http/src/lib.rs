@@ -89,10 +89,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     };
     use Method as M;
     cfg.app_data(web::PathConfig::default().error_handler(|_, _| ApiError::not_found().into()))
-        .app_data(
-            web::QueryConfig::default()
-                .error_handler(|e, _| ApiError::invalid_query(e.to_string()).into()),
-        )
+        .app_data(web::QueryConfig::default().error_handler(|e, _| {
+            // actix's "Query deserialize error: " prefix names its own parts.
+            let text = e.to_string();
+            let why = text
+                .strip_prefix("Query deserialize error: ")
+                .unwrap_or(&text);
+            ApiError::invalid_query(format!("invalid query: {why}")).into()
+        }))
         .service(resource("/healthz", [open(M::GET, health::healthz)]))
         .service(resource("/readyz", [open(M::GET, health::readyz)]))
         .service(resource("/metrics", [open(M::GET, metrics::metrics)]))

@@ -10,7 +10,7 @@ use super::rfc3339;
 /// A whole number as JSON and MessagePack may carry it: an integer, or a float without a
 /// fraction (JSON Schema's `integer` admits `30.0`).
 #[derive(Debug, Clone, Copy, Deserialize)]
-#[serde(untagged)]
+#[serde(untagged, expecting = "a whole number")]
 pub enum WholeNumber {
     /// An integer.
     Int(i64),
