@@ -359,6 +359,30 @@ pub async fn start(settings: Settings) -> String {
     start_with_heartbeat(settings, convene_http::ws::Heartbeat::default()).await
 }
 
+/// Registers `username` with the server at `base` (a URL from [`start`]) and logs in;
+/// returns the access token.
+pub async fn account_at(base: &str, username: &str) -> String {
+    let client = reqwest::Client::new();
+    let account = json!({"username": username, "email": format!("{username}@example.com"), "password": PASSWORD});
+    let res = client
+        .post(format!("{base}/api/auth/register"))
+        .json(&account)
+        .send()
+        .await
+        .expect("register");
+    assert_eq!(res.status(), StatusCode::CREATED, "register {username}");
+    let tokens: Value = client
+        .post(format!("{base}/api/auth/login"))
+        .json(&account)
+        .send()
+        .await
+        .expect("login")
+        .json()
+        .await
+        .expect("Token");
+    tokens["access_token"].as_str().expect("token").to_owned()
+}
+
 /// Like [`start`] with another WebSocket heartbeat timing.
 pub async fn start_with_heartbeat(
     settings: Settings,

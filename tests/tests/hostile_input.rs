@@ -2,7 +2,7 @@
 //! cursors, credentials and bodies that are both wrong (hardening findings 8 and 12).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use convene_tests::{app, assert_problem, backend_tests, slot, Backend, StatusCode};
+use convene_tests::{app, assert_problem, backend_tests, slot, Backend, StatusCode, TestApp};
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -245,6 +245,17 @@ async fn wrong_methods_answer_405_with_allow(backend: Backend) {
     }
 }
 
+/// `POST /api/events/import` of `file` as `text/calendar`.
+async fn import(app: &TestApp, token: &str, file: impl Into<reqwest::Body>) -> reqwest::Response {
+    app.request(reqwest::Method::POST, "/api/events/import")
+        .bearer_auth(token)
+        .header("Content-Type", "text/calendar")
+        .body(file)
+        .send()
+        .await
+        .unwrap()
+}
+
 /// Bodies nested deeper than a parser's recursion may go: 400, and the server lives on
 /// (a worker's stack overflowing aborts the whole process).
 async fn deep_nesting_is_refused_not_a_crash(backend: Backend) {
@@ -287,14 +298,7 @@ async fn deep_nesting_is_refused_not_a_crash(backend: Backend) {
         "BEGIN:X\r\n".repeat(5_000),
         "END:X\r\n".repeat(5_000)
     );
-    let res = app
-        .request(reqwest::Method::POST, "/api/events/import")
-        .bearer_auth(&token)
-        .header("Content-Type", "text/calendar")
-        .body(file)
-        .send()
-        .await
-        .unwrap();
+    let res = import(&app, &token, file).await;
     let problem = assert_problem(res, StatusCode::BAD_REQUEST, "malformed_body").await;
     assert!(problem["detail"].as_str().unwrap().len() < 300, "{problem}");
     // Still serving.
@@ -327,14 +331,7 @@ async fn nul_characters_are_field_problems(backend: Backend) {
     }
     let file = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:n\r\nSUMMARY:a\u{0}b\r\n\
 DTSTART:20300101T090000Z\r\nDURATION:PT1H\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
-    let res = app
-        .request(reqwest::Method::POST, "/api/events/import")
-        .bearer_auth(&token)
-        .header("Content-Type", "text/calendar")
-        .body(file)
-        .send()
-        .await
-        .unwrap();
+    let res = import(&app, &token, file).await;
     let problem = assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
     assert_eq!(problem["errors"][0]["field"], "title", "{problem}");
     // Looked up, not stored: no such user.

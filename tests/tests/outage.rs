@@ -320,18 +320,7 @@ async fn a_full_disk_answers_503_and_recovers() {
         }
         req.send()
     };
-    let account = json!({"username": "diskfull", "email": "full@example.com", "password": convene_tests::PASSWORD});
-    let res = post("/api/auth/register", account.clone(), None)
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::CREATED);
-    let tokens: serde_json::Value = post("/api/auth/login", account, None)
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = tokens["access_token"].as_str().unwrap().to_owned();
+    let token = convene_tests::account_at(&base, "diskfull").await;
     let event = |h: u32| {
         json!({"title": format!("e{h}"), "description": "d".repeat(10_000),
                "start_time": slot(h), "end_time": slot(h + 1)})
@@ -392,24 +381,7 @@ async fn a_deleted_sqlite_file_answers_503_and_writes_nothing() {
     let url = format!("sqlite://{}", path.display());
     let base = convene_tests::start(convene_tests::test_settings(&url)).await;
     let client = reqwest::Client::new();
-    let account = json!({"username": "deleted", "email": "deleted@example.com", "password": convene_tests::PASSWORD});
-    let res = client
-        .post(format!("{base}/api/auth/register"))
-        .json(&account)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::CREATED);
-    let tokens: serde_json::Value = client
-        .post(format!("{base}/api/auth/login"))
-        .json(&account)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = tokens["access_token"].as_str().unwrap().to_owned();
+    let token = convene_tests::account_at(&base, "deleted").await;
 
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
