@@ -20,11 +20,12 @@ where
 /// `POST /api/events` body (also each item of a batch).
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 pub struct EventCreate {
-    /// 1–200 characters, not blank (some character that is not Unicode white space).
-    #[schema(value_type = String, required = true, min_length = 1, max_length = 200, pattern = "[^\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]", example = "Standup")]
+    /// 1–200 characters, not blank (some character that is not Unicode white space), no
+    /// NUL (U+0000).
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 200, pattern = "^[^\\u0000]*[^\\u0000\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000]*$", example = "Standup")]
     pub title: Option<String>,
-    /// Up to 10,000 characters; defaults to "".
-    #[schema(max_length = 10000)]
+    /// Up to 10,000 characters, no NUL; defaults to "".
+    #[schema(max_length = 10000, pattern = "^[^\\u0000]*$")]
     pub description: Option<String>,
     /// RFC 3339 with an offset (`Z` or `±hh:mm`; the server also takes none, meaning
     /// UTC), at most microseconds, no leap second; years 0002–9998 as written, so that
@@ -34,8 +35,8 @@ pub struct EventCreate {
     /// As `start_time`, and strictly after it (a rule between two fields: 422).
     #[schema(value_type = String, format = DateTime, required = true, pattern = "^(000[2-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9])-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]{1,6})?(Z|[+-][0-9]{2}:[0-9]{2})$", example = "2030-01-31T09:45:00Z")]
     pub end_time: Option<String>,
-    /// Up to 500 characters.
-    #[schema(max_length = 500)]
+    /// Up to 500 characters, no NUL.
+    #[schema(max_length = 500, pattern = "^[^\\u0000]*$")]
     pub location: Option<String>,
     /// IANA time zone name the series repeats in; default "UTC". An unknown zone → 422.
     #[schema(
@@ -80,13 +81,13 @@ impl From<EventCreate> for EventInput {
 /// unchanged and `location: null` clears the location.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 pub struct EventUpdate {
-    /// New title: 1–200 characters, not blank.
+    /// New title: 1–200 characters, not blank, no NUL.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = String, min_length = 1, max_length = 200, pattern = "[^\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]")]
+    #[schema(value_type = String, min_length = 1, max_length = 200, pattern = "^[^\\u0000]*[^\\u0000\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000]*$")]
     pub title: Option<Option<String>>,
     /// New description, up to 10,000 characters; `null` clears it (`""`).
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>, max_length = 10000)]
+    #[schema(value_type = Option<String>, max_length = 10000, pattern = "^[^\\u0000]*$")]
     pub description: Option<Option<String>>,
     /// New start (as in `EventCreate`).
     #[serde(default, deserialize_with = "present")]
@@ -98,7 +99,7 @@ pub struct EventUpdate {
     pub end_time: Option<Option<String>>,
     /// New location, up to 500 characters; `null` clears it.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>, max_length = 500)]
+    #[schema(value_type = Option<String>, max_length = 500, pattern = "^[^\\u0000]*$")]
     pub location: Option<Option<String>>,
     /// New zone (as in `EventCreate`). Changing a series' zone, start or rule cancels
     /// its individual occurrence changes.

@@ -82,17 +82,17 @@ pub struct OccurrenceList {
 /// has apart from its series; absent fields are unchanged.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 pub struct OccurrenceUpdate {
-    /// Its own title: 1–200 characters, not blank.
+    /// Its own title: 1–200 characters, not blank, no NUL.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = String, min_length = 1, max_length = 200, pattern = "[^\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]", example = "Team sync (moved)")]
+    #[schema(value_type = String, min_length = 1, max_length = 200, pattern = "^[^\\u0000]*[^\\u0000\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000]*$", example = "Team sync (moved)")]
     pub title: Option<Option<String>>,
     /// Its own description, up to 10,000 characters; `null`: `""`.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>, max_length = 10000)]
+    #[schema(value_type = Option<String>, max_length = 10000, pattern = "^[^\\u0000]*$")]
     pub description: Option<Option<String>>,
     /// Its own location, up to 500 characters; `null`: none.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>, max_length = 500)]
+    #[schema(value_type = Option<String>, max_length = 500, pattern = "^[^\\u0000]*$")]
     pub location: Option<Option<String>>,
     /// Its new start (as `EventCreate.start_time`).
     #[serde(default, deserialize_with = "present")]
