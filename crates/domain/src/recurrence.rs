@@ -608,8 +608,15 @@ impl Series {
             let local_until = until.with_timezone(&self.zone).naive_local();
             rule = rule.until(floating(local_until));
         }
-        rule.build(floating(local_start))
-            .map_err(|e| ExpansionError::Invalid(e.to_string()))
+        rule.build(floating(local_start)).map_err(|e| {
+            ExpansionError::Invalid(match e {
+                // The crate words it for its own developers, with floating times.
+                rrule::RRuleError::ValidationError(rrule::ValidationError::UntilBeforeStart {
+                    ..
+                }) => "has an UNTIL before start_time (the first occurrence)".to_owned(),
+                other => other.to_string(),
+            })
+        })
     }
 }
 

@@ -284,6 +284,18 @@ fn hostile_rules_are_field_problems_not_hangs() {
         never.starts_before(utc(FAR), 2000),
         Err(ExpansionError::Empty)
     );
+    // UNTIL before DTSTART: said plainly (the crate's own words are for its developers).
+    let early = series(
+        "2030-01-30T10:00:00Z",
+        60,
+        "UTC",
+        "FREQ=DAILY;UNTIL=20300101T000000Z",
+    );
+    let e = early.starts_before(utc(FAR), 10).unwrap_err().field_error();
+    assert_eq!(
+        e.message,
+        "has an UNTIL before start_time (the first occurrence)"
+    );
     // Far beyond the limit.
     let huge = series("2030-01-01T10:00:00Z", 60, "UTC", "FREQ=DAILY;COUNT=100000");
     assert_eq!(
