@@ -600,9 +600,10 @@ impl Series {
     /// `rule` on the zone's floating wall clock, starting at `local_start`.
     fn rule_set_from(
         &self,
-        mut rule: RRule<Unvalidated>,
+        rule: RRule<Unvalidated>,
         local_start: NaiveDateTime,
     ) -> Result<RRuleSet, ExpansionError> {
+        let mut rule = yearly_equivalent(rule);
         if let Some(until) = rule.get_until() {
             // UNTIL is an instant (UTC); the expansion runs on the zone's wall clock.
             let local_until = until.with_timezone(&self.zone).naive_local();
@@ -617,6 +618,33 @@ impl Series {
                 other => other.to_string(),
             })
         })
+    }
+}
+
+/// `rule` stepping a year at a time where that produces the same dates: a `DAILY` or
+/// `MONTHLY` rule with `INTERVAL=1`, no `BYSETPOS` and no numbered `BYDAY` whose
+/// `BYMONTHDAY` or `BYDAY` picks the days is the same filter over every day of the year
+/// (`BYMONTH`, `BYMONTHDAY` and plain `BYDAY` limit the days in all three frequencies,
+/// and with one of the latter two given the crate adds no default from DTSTART). The
+/// crate steps period by period and gives up after 100,000 periods without a date, so a
+/// rare rule such as `FREQ=DAILY;BYMONTH=2;BYMONTHDAY=29;BYDAY=MO` (a Monday 29 February,
+/// every 28 years) walked every day to year 9999 — half a second of CPU per series, in
+/// every expansion of it; by years it walks 8,000 periods.
+fn yearly_equivalent(rule: RRule<Unvalidated>) -> RRule<Unvalidated> {
+    let filters_days = !rule.get_by_month_day().is_empty() || !rule.get_by_weekday().is_empty();
+    let plain_days = rule
+        .get_by_weekday()
+        .iter()
+        .all(|d| matches!(d, NWeekday::Every(_)));
+    if matches!(rule.get_freq(), Frequency::Daily | Frequency::Monthly)
+        && rule.get_interval() <= 1
+        && rule.get_by_set_pos().is_empty()
+        && filters_days
+        && plain_days
+    {
+        rule.freq(Frequency::Yearly)
+    } else {
+        rule
     }
 }
 

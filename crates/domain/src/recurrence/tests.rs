@@ -406,6 +406,90 @@ proptest! {
     }
 }
 
+proptest! {
+    // Rules that never produce walk the crate's 100,000 periods by periods.
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// A DAILY or MONTHLY rule that picks its days by BYMONTHDAY or BYDAY is expanded a
+    /// year at a time where that is the same: the same dates as period by period (also
+    /// for the rules left as they are: INTERVAL, BYSETPOS and numbered days count periods).
+    #[test]
+    fn a_rule_stepped_by_years_gives_the_same_dates(
+        daily in proptest::bool::ANY,
+        interval in 1u32..3,
+        set_pos in proptest::option::of(proptest::sample::select(vec![1i32, -1])),
+        days in proptest::sample::subsequence(vec!["MO", "TU", "WE", "TH", "FR", "SA", "SU", "1MO", "-1FR"], 0..3),
+        month_days in proptest::sample::subsequence(vec![1i8, 13, 29, 30, 31, -1, -7], 0..3),
+        months in proptest::sample::subsequence(vec![1u32, 2, 4, 9, 12], 0..3),
+        start_day in 0i64..3000,
+        hour in 0u32..24,
+        end in 0u8..3,
+    ) {
+        prop_assume!(!days.is_empty() || !month_days.is_empty());
+        let mut text = format!(
+            "FREQ={};INTERVAL={interval}",
+            if daily { "DAILY" } else { "MONTHLY" }
+        );
+        if let Some(pos) = set_pos {
+            text.push_str(&format!(";BYSETPOS={pos}"));
+        }
+        for (part, values) in [
+            ("BYDAY", days.iter().map(|d| d.to_string()).collect::<Vec<_>>()),
+            ("BYMONTHDAY", month_days.iter().map(i8::to_string).collect()),
+            ("BYMONTH", months.iter().map(u32::to_string).collect()),
+        ] {
+            if !values.is_empty() {
+                text.push_str(&format!(";{part}={}", values.join(",")));
+            }
+        }
+        let local = chrono::NaiveDate::from_ymd_opt(2028, 1, 1).unwrap()
+            .and_hms_opt(hour, 15, 0).unwrap() + Duration::days(start_day);
+        match end {
+            0 => text.push_str(";COUNT=40"),
+            1 => text.push_str(&format!(
+                ";UNTIL={}",
+                (local + Duration::days(900)).format("%Y%m%dT%H%M%SZ")
+            )),
+            _ => {}
+        }
+        let Ok(rule) = Rule::parse(&text) else {
+            return Ok(()); // never produces: refused at parse time
+        };
+        let bound = floating(local + Duration::days(4000));
+        let by_periods = rule.rule.clone().build(floating(local)).unwrap().before(bound).all(200);
+        let by_years = yearly_equivalent(rule.rule.clone())
+            .build(floating(local))
+            .unwrap()
+            .before(bound)
+            .all(200);
+        prop_assert_eq!(by_periods.dates, by_years.dates, "{}", text);
+    }
+}
+
+#[test]
+fn a_rare_daily_rule_is_expanded_to_its_end() {
+    // A Monday 29 February: every 28 years (until year 9999, the last stored time).
+    let s = series(
+        "2044-02-29T09:00:00Z",
+        60,
+        "UTC",
+        "FREQ=DAILY;BYMONTH=2;BYMONTHDAY=29;BYDAY=MO;COUNT=2000",
+    );
+    let starts = s.starts_before(end_of_time(), 2000).unwrap();
+    assert_eq!(
+        texts(&starts[..3]),
+        [
+            "2044-02-29T09:00:00Z",
+            "2072-02-29T09:00:00Z",
+            "2112-02-29T09:00:00Z"
+        ]
+    );
+    assert!(starts
+        .iter()
+        .all(|t| t.month() == 2 && t.day() == 29 && t.weekday() == chrono::Weekday::Mon));
+    assert!(starts.len() > 250, "{}", starts.len());
+}
+
 #[test]
 fn dtstart_off_the_rule_counts_as_the_first_of_count() {
     // 2030-01-01 is a Tuesday; the rule gives Mondays, Wednesdays and Fridays. RFC 5545:
