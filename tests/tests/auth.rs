@@ -64,6 +64,61 @@ async fn duplicates_are_case_insensitive(backend: Backend) {
         )
         .await;
     assert_problem(res, StatusCode::CONFLICT, "email_taken").await;
+    // Beyond ASCII too, on both databases (SQLite's lower() folds ASCII only); the
+    // email is kept as typed, and logs in in any case, padded or not.
+    let res = app
+        .post(
+            "/api/auth/register",
+            &json!({"username": "adam", "email": "Ädam@Exämple.com", "password": PASSWORD}),
+            None,
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["email"],
+        "Ädam@Exämple.com"
+    );
+    let res = app
+        .post(
+            "/api/auth/register",
+            &json!({"username": "adam2", "email": "ädam@EXÄMPLE.com", "password": PASSWORD}),
+            None,
+        )
+        .await;
+    assert_problem(res, StatusCode::CONFLICT, "email_taken").await;
+    for login in ["ÄDAM@EXÄMPLE.COM", " ädam@exämple.com "] {
+        let res = app
+            .post(
+                "/api/auth/login",
+                &json!({"username": login, "password": PASSWORD}),
+                None,
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::OK, "{login}");
+    }
+    // Both taken: the username is named, as when registering one after the other.
+    let res = app
+        .post(
+            "/api/auth/register",
+            &json!({"username": "Adam", "email": "ÄDAM@exämple.com", "password": PASSWORD}),
+            None,
+        )
+        .await;
+    assert_problem(res, StatusCode::CONFLICT, "username_taken").await;
+    // So too in a race, whichever unique index the database checks first.
+    let body = json!({"username": "racer", "email": "racer@example.com", "password": PASSWORD});
+    let answers =
+        futures_util::future::join_all((0..6).map(|_| app.post("/api/auth/register", &body, None)))
+            .await;
+    let mut created = 0;
+    for res in answers {
+        if res.status() == StatusCode::CREATED {
+            created += 1;
+        } else {
+            assert_problem(res, StatusCode::CONFLICT, "username_taken").await;
+        }
+    }
+    assert_eq!(created, 1);
 }
 
 async fn login_with_username_email_json_and_form(backend: Backend) {
@@ -382,8 +437,10 @@ async fn user_lookup_is_exact_and_hides_email(backend: Backend) {
     assert_eq!(found, json!([{"id": judy_id, "username": "judy"}]));
     let res = app.get("/api/users?username=jud", Some(&token)).await;
     assert_eq!(res.json::<Value>().await.unwrap(), json!([]));
+    // A missing required value is 422, as for every other query.
     let res = app.get("/api/users", Some(&token)).await;
-    assert_problem(res, StatusCode::BAD_REQUEST, "invalid_query").await;
+    let problem = assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    assert_eq!(problem["errors"][0]["field"], "username");
     let res = app.get("/api/users?username=judy", None).await;
     assert_problem(res, StatusCode::UNAUTHORIZED, "unauthorized").await;
 }

@@ -274,7 +274,12 @@ async fn get_honours_if_none_match(backend: Backend) {
     let res = get_if_none_match(&app, &path, &token, "\"1\"").await;
     assert_eq!(res.status(), StatusCode::NOT_MODIFIED);
     assert_eq!(etag(&res).as_deref(), Some("\"1\""));
+    // A 304 carries the Vary its 200 would (RFC 9110 §15.4.5).
+    assert_eq!(res.headers()["vary"], "Accept");
     assert!(res.bytes().await.unwrap().is_empty());
+    // Tags are compared as text: "01" is not "1".
+    let res = get_if_none_match(&app, &path, &token, "\"01\"").await;
+    assert_eq!(res.status(), StatusCode::OK);
     let res = get_if_none_match(&app, &path, &token, "\"7\"").await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.json::<Value>().await.unwrap()["version"], 1);
@@ -548,7 +553,8 @@ async fn if_match_preconditions(backend: Backend) {
         .await;
     assert_problem(res, StatusCode::PRECONDITION_FAILED, "precondition_failed").await;
     // If-Match uses strong comparison: a weak tag never matches; unquoted is no ETag.
-    for header in ["W/\"2\"", "2"] {
+    // ... and tags are compared as text: "02" names no version.
+    for header in ["W/\"2\"", "2", "\"02\""] {
         let res = app
             .send_if_match(
                 Method::PATCH,
@@ -602,9 +608,39 @@ async fn if_match_preconditions(backend: Backend) {
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.json::<Value>().await.unwrap()["version"], 5);
 
+    // If-None-Match on a write (RFC 9110 §13.1.2): `*` or the current tag fails,
+    // another tag passes.
+    for (header, status) in [
+        ("*", StatusCode::PRECONDITION_FAILED),
+        ("\"5\"", StatusCode::PRECONDITION_FAILED),
+        ("\"4\", W/\"5\"", StatusCode::PRECONDITION_FAILED),
+        ("\"4\"", StatusCode::OK),
+    ] {
+        let res = app
+            .send(
+                Method::PATCH,
+                &path,
+                Some(&json!({"title": "v4"})),
+                Some(&token),
+                &[("if-none-match", header)],
+            )
+            .await;
+        assert_eq!(res.status(), status, "{header}");
+    }
+    let res = app
+        .send(
+            Method::DELETE,
+            &path,
+            None,
+            Some(&token),
+            &[("if-match", "\"6\""), ("if-none-match", "\"6\"")],
+        )
+        .await;
+    assert_problem(res, StatusCode::PRECONDITION_FAILED, "precondition_failed").await;
+
     // DELETE with the right version.
     let res = app
-        .send_if_match(Method::DELETE, &path, None, &token, "\"5\"")
+        .send_if_match(Method::DELETE, &path, None, &token, "\"6\"")
         .await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     let res = app.get(&path, Some(&token)).await;

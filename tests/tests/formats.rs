@@ -306,6 +306,16 @@ async fn wrong_content_type_is_415(backend: Backend) {
         )
         .await;
     }
+    // White space around a parameter's `;` is allowed (RFC 9110 OWS).
+    let res = send_raw(
+        &app,
+        "/api/auth/register",
+        Some("application/json ; charset=utf-8"),
+        br#"{"username": "spaced", "email": "spaced@example.com", "password": "password1"}"#
+            .to_vec(),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
     // The form is accepted on login only; other types are not.
     let res = send_raw(&app, "/api/auth/login", Some("text/plain"), b"x".to_vec()).await;
     assert_problem(
@@ -443,8 +453,13 @@ async fn errors_follow_accept(backend: Backend) {
         .unwrap();
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(res.headers().get("www-authenticate").unwrap(), "Bearer");
+    assert_eq!(res.headers()["vary"], "Accept");
     let problem: Value = rmp_serde::from_slice(&res.bytes().await.unwrap()).unwrap();
     assert_eq!(problem["code"], "unauthorized");
+    // The JSON problem depends on Accept too.
+    let res = app.get("/api/auth/me", None).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(res.headers()["vary"], "Accept");
 }
 
 async fn unknown_routes_and_methods_are_problems(backend: Backend) {

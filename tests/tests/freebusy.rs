@@ -216,6 +216,21 @@ async fn windows_and_user_lists_are_bounded(backend: Backend) {
             assert_eq!(fields, vec![field.to_owned()], "{path} {body}");
         }
     }
+    // Every problem at once: the user list's and the window's.
+    for path in ["/api/freebusy", "/api/freebusy/slots"] {
+        let body =
+            json!({"user_ids": [], "from": at(0), "to": at(400 * day), "duration_minutes": 0});
+        let res = app.post(path, &body, Some(&token)).await;
+        let problem =
+            assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+        let mut fields: Vec<String> = field_errors(&problem).into_iter().map(|(_, f)| f).collect();
+        fields.sort();
+        let mut expected = vec!["to", "user_ids"];
+        if path.ends_with("slots") {
+            expected.insert(0, "duration_minutes");
+        }
+        assert_eq!(fields, expected, "{path}");
+    }
     // 366 days exactly is fine.
     post_ok(
         &app,

@@ -272,6 +272,22 @@ async fn the_occurrence_list_validates_its_query(backend: Backend) {
             .await;
         assert_problem(res, StatusCode::from_u16(status).unwrap(), code).await;
     }
+    // Every problem at once: a window too long and an unknown role.
+    let res = app
+        .get(
+            "/api/occurrences?from=2027-01-01T00:00:00Z&to=2028-06-01T00:00:00Z&role=boss",
+            Some(&token),
+        )
+        .await;
+    let problem = assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    let mut fields: Vec<&str> = problem["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    fields.sort_unstable();
+    assert_eq!(fields, ["role", "to"]);
     // 366 days is the longest window.
     let ok = app
         .get(

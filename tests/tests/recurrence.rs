@@ -820,4 +820,20 @@ async fn a_series_until_the_end_of_9999_is_listed(backend: Backend) {
         .get_ok(&format!("/api/occurrences?{window}"), &token)
         .await;
     assert_eq!(page["items"].as_array().unwrap().len(), 6);
+    // An open yearly series has no occurrence in the last days there are: a `from`
+    // there lists it not (the open `to` reaches the last instant, not a day before it).
+    let yearly = series(
+        "Yearly",
+        "2027-02-01T10:00:00Z",
+        "2027-02-01T11:00:00Z",
+        "FREQ=YEARLY",
+        "UTC",
+    );
+    created(&app, &token, yearly).await;
+    let listed = list_event_ids(&app, &token, "from=9999-12-30T00:00:00Z").await;
+    assert_eq!(listed, [id_of(&event)]);
+    for from in ["9999-12-31T00:00:00Z", "9999-12-31T12:00:00Z"] {
+        let listed = list_event_ids(&app, &token, &format!("from={from}")).await;
+        assert!(listed.is_empty(), "{from}: {listed:?}");
+    }
 }

@@ -145,6 +145,12 @@ pub fn is_email_login(login: &str) -> bool {
     login.contains('@')
 }
 
+/// What makes two emails the same account: the email in lower case, by Unicode's rules
+/// (`Ädam@x.com` and `ädam@X.com` are one), so both databases compare alike.
+pub fn email_key(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

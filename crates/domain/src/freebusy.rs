@@ -3,12 +3,10 @@
 
 use chrono::{DateTime, Duration, Utc};
 
+use crate::ids::UserId;
 use crate::schedule::TimeRange;
 use crate::validation::FieldError;
 
-/// The longest window free/busy and slots read (`to` at most this many days after
-/// `from`).
-pub const MAX_SPAN_DAYS: i64 = 366;
 /// Most users one request names.
 pub const MAX_USERS: usize = 50;
 /// Most busy intervals one user's entry lists; beyond, the entry says it is truncated
@@ -23,17 +21,18 @@ pub const DEFAULT_STEP_MINUTES: i64 = 15;
 /// The longest step, a day.
 pub const MAX_STEP_MINUTES: i64 = 24 * 60;
 
-/// Checks a free/busy window: `to` after `from`, at most [`MAX_SPAN_DAYS`] later.
-pub fn window(from: DateTime<Utc>, to: DateTime<Utc>) -> Result<TimeRange, FieldError> {
-    let window =
-        TimeRange::new(from, to).map_err(|_| FieldError::new("to", "must be after from"))?;
-    if to - from > Duration::days(MAX_SPAN_DAYS) {
+/// `ids` without repeats, in order: 1 to [`MAX_USERS`] users, else a problem with the
+/// field `user_ids`.
+pub fn users(ids: &[UserId]) -> Result<Vec<UserId>, FieldError> {
+    let mut seen = std::collections::HashSet::new();
+    let users: Vec<UserId> = ids.iter().copied().filter(|u| seen.insert(*u)).collect();
+    if users.is_empty() || users.len() > MAX_USERS {
         return Err(FieldError::new(
-            "to",
-            format!("must be at most {MAX_SPAN_DAYS} days after from"),
+            "user_ids",
+            format!("must name 1 to {MAX_USERS} users"),
         ));
     }
-    Ok(window)
+    Ok(users)
 }
 
 /// The busy intervals among `busy` that meet `window`, clipped to it, in time order, with
@@ -122,12 +121,13 @@ mod tests {
     }
 
     #[test]
-    fn windows_are_bounded() {
-        assert!(window(at(0), at(0)).is_err());
-        assert!(window(at(10), at(0)).is_err());
-        assert!(window(at(0), at(0) + Duration::days(366)).is_ok());
-        let too_long = window(at(0), at(0) + Duration::days(366) + Duration::minutes(1));
-        assert_eq!(too_long.unwrap_err().field, "to");
+    fn users_are_distinct_and_bounded() {
+        let ids = [UserId(3), UserId(1), UserId(3)];
+        assert_eq!(users(&ids).unwrap(), [UserId(3), UserId(1)]);
+        assert_eq!(users(&[]).unwrap_err().field, "user_ids");
+        let many: Vec<UserId> = (1..=51).map(UserId).collect();
+        assert!(users(&many[..50]).is_ok());
+        assert!(users(&many).is_err());
     }
 
     #[test]

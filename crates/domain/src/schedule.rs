@@ -21,6 +21,8 @@ use std::fmt;
 
 use chrono::{DateTime, Utc};
 
+use crate::validation::FieldError;
+
 /// A non-empty, half-open span of time `[start, end)`; `start < end` always holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct TimeRange {
@@ -65,6 +67,24 @@ impl TimeRange {
     pub fn overlaps(&self, other: &TimeRange) -> bool {
         self.start < other.end && other.start < self.end
     }
+}
+
+/// The longest window a read covers (free/busy, free slots, the occurrence list): `to`
+/// at most this many days after `from`.
+pub const MAX_WINDOW_DAYS: i64 = 366;
+
+/// Checks a read window: `to` after `from`, at most [`MAX_WINDOW_DAYS`] later; the
+/// problem names the field `to`.
+pub fn window(from: DateTime<Utc>, to: DateTime<Utc>) -> Result<TimeRange, FieldError> {
+    let window =
+        TimeRange::new(from, to).map_err(|_| FieldError::new("to", "must be after from"))?;
+    if to - from > chrono::Duration::days(MAX_WINDOW_DAYS) {
+        return Err(FieldError::new(
+            "to",
+            format!("must be at most {MAX_WINDOW_DAYS} days after from"),
+        ));
+    }
+    Ok(window)
 }
 
 /// The exclusive upper bound of stored start times to scan for conflicts with
@@ -147,6 +167,15 @@ mod tests {
 
     fn range(start: i64, end: i64) -> TimeRange {
         TimeRange::new(at(start), at(end)).unwrap()
+    }
+
+    #[test]
+    fn windows_are_bounded() {
+        assert!(window(at(0), at(0)).is_err());
+        assert!(window(at(10), at(0)).is_err());
+        assert!(window(at(0), at(0) + TimeDelta::days(366)).is_ok());
+        let too_long = window(at(0), at(0) + TimeDelta::days(366) + TimeDelta::minutes(1));
+        assert_eq!(too_long.unwrap_err().field, "to");
     }
 
     #[test]

@@ -11,26 +11,54 @@ pub fn etag(version: Version) -> String {
     format!("\"{}\"", version.0)
 }
 
+/// The version an ETag names: `"<version>"` exactly (`"01"` names none: RFC 9110
+/// compares the opaque tags character by character).
 fn version_of(tag: &EntityTag) -> Option<Version> {
-    tag.tag().parse().ok().map(Version)
+    let version: i32 = tag.tag().parse().ok()?;
+    (version.to_string() == tag.tag()).then_some(Version(version))
 }
 
-/// The request's `If-Match`: `None` when absent; `*` or a list of strong ETags. Weak or
-/// unparsable tags match no version (RFC 9110 uses strong comparison here).
-pub fn if_match(req: &HttpRequest) -> Option<Precondition> {
-    if !req.headers().contains_key(header::IF_MATCH) {
-        return None;
-    }
-    Some(match IfMatch::parse(req) {
-        Ok(IfMatch::Any) => Precondition::Any,
-        Ok(IfMatch::Items(tags)) => Precondition::OneOf(
-            tags.iter()
-                .filter(|t| !t.weak)
-                .filter_map(version_of)
+/// A write's precondition from the request's `If-Match` and `If-None-Match`, `None`
+/// when neither is given. `If-Match` is `*` or a list of strong ETags (weak or
+/// unparsable tags match no version: strong comparison, RFC 9110 §13.1.1);
+/// `If-None-Match` is `*` (the event exists, so it fails) or a list of tags that must
+/// not match (weak comparison, §13.1.2). When both are given, both must hold.
+pub fn precondition(req: &HttpRequest) -> Option<Precondition> {
+    let if_match =
+        req.headers()
+            .contains_key(header::IF_MATCH)
+            .then(|| match IfMatch::parse(req) {
+                Ok(IfMatch::Any) => Precondition::Any,
+                Ok(IfMatch::Items(tags)) => Precondition::OneOf(
+                    tags.iter()
+                        .filter(|t| !t.weak)
+                        .filter_map(version_of)
+                        .collect(),
+                ),
+                Err(_) => Precondition::OneOf(Vec::new()),
+            });
+    let none_of = if_none_match(req).map(|condition| match condition {
+        IfNoneMatch::Any => None,
+        IfNoneMatch::Items(tags) => Some(tags.iter().filter_map(version_of).collect::<Vec<_>>()),
+    });
+    match (if_match, none_of) {
+        (if_match, None) => if_match,
+        // `If-None-Match: *`: there is a current version, so nothing passes.
+        (_, Some(None)) => Some(Precondition::OneOf(Vec::new())),
+        (None | Some(Precondition::Any), Some(Some(excluded))) => {
+            Some(Precondition::NoneOf(excluded))
+        }
+        (Some(Precondition::OneOf(allowed)), Some(Some(excluded))) => Some(Precondition::OneOf(
+            allowed
+                .into_iter()
+                .filter(|v| !excluded.contains(v))
                 .collect(),
-        ),
-        Err(_) => Precondition::OneOf(Vec::new()),
-    })
+        )),
+        (Some(Precondition::NoneOf(mut a)), Some(Some(b))) => {
+            a.extend(b);
+            Some(Precondition::NoneOf(a))
+        }
+    }
 }
 
 /// The request's `If-None-Match`: `None` when absent or unparsable.

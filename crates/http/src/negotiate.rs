@@ -203,14 +203,30 @@ enum BodyKind {
     Form,
 }
 
+/// A `Content-Type` with white space around its `;` (`application/json ; charset=utf-8`,
+/// which RFC 9110 allows and the media-type parser refuses), read without it.
+fn spaced_media_type(req: &HttpRequest) -> Option<Mime> {
+    let raw = req.headers().get(header::CONTENT_TYPE)?.to_str().ok()?;
+    raw.split(';')
+        .map(str::trim)
+        .collect::<Vec<_>>()
+        .join("; ")
+        .parse()
+        .ok()
+}
+
 async fn read_body(
     req: &HttpRequest,
     payload: &mut Payload,
     allow_form: bool,
 ) -> Result<(BodyKind, Vec<u8>), ApiError> {
-    let mime: Option<Mime> = req
-        .mime_type()
-        .map_err(|_| ApiError::unsupported_media_type("unparsable Content-Type"))?;
+    let mime: Option<Mime> = match req.mime_type() {
+        Ok(mime) => mime,
+        Err(_) => Some(
+            spaced_media_type(req)
+                .ok_or_else(|| ApiError::unsupported_media_type("unparsable Content-Type"))?,
+        ),
+    };
     let kind = match mime.as_ref().map(Mime::essence_str) {
         None | Some("application/json") => BodyKind::Json,
         Some(t) if MSGPACK_TYPES.contains(&t) => BodyKind::MsgPack,
@@ -473,6 +489,10 @@ pub async fn problem_responses(
         .get(header::CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes() == PROBLEM_JSON.as_bytes());
     if is_problem && format == Format::Json {
+        // Negotiated like the rest: the answer depends on `Accept`.
+        let mut res = res;
+        res.headers_mut()
+            .insert(header::VARY, HeaderValue::from_static("Accept"));
         return Ok(res);
     }
     let (req, res) = res.into_parts();

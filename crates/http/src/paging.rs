@@ -7,6 +7,8 @@
 //! is accepted (a schema-valid request is never refused), so a position is checked by
 //! its shape alone. A cursor of one list is rejected by another.
 
+use std::num::IntErrorKind;
+
 use chrono::{DateTime, Utc};
 use convene_domain::ids::{EventId, NotificationId, Version};
 use convene_domain::validation::FieldError;
@@ -18,21 +20,27 @@ pub const DEFAULT_LIMIT: u32 = 50;
 /// Largest page size.
 pub const MAX_LIMIT: u32 = 200;
 
-/// The page size from the `limit` query value: 400 when not a number, 422 outside
-/// 1–200, the default when absent.
+/// The page size from the `limit` query value: 400 when not a whole number, 422 outside
+/// 1–200 (however many digits), the default when absent.
 pub fn limit(raw: Option<&str>) -> Result<u32, ApiError> {
     let Some(raw) = raw else {
         return Ok(DEFAULT_LIMIT);
     };
-    let n: i64 = raw
-        .trim()
-        .parse()
-        .map_err(|_| ApiError::invalid_query(format!("limit must be an integer, not {raw:?}")))?;
-    if !(1..=i64::from(MAX_LIMIT)).contains(&n) {
-        return Err(ApiError::validation(vec![FieldError::new(
+    let out_of_range = || {
+        ApiError::validation(vec![FieldError::new(
             "limit",
             format!("must be between 1 and {MAX_LIMIT}"),
-        )]));
+        )])
+    };
+    let n: i64 = raw.trim().parse().map_err(|e: std::num::ParseIntError| {
+        match e.kind() {
+            // A whole number too large for any type is out of range all the same.
+            IntErrorKind::PosOverflow | IntErrorKind::NegOverflow => out_of_range(),
+            _ => ApiError::invalid_query(format!("limit must be an integer, not {raw:?}")),
+        }
+    })?;
+    if !(1..=i64::from(MAX_LIMIT)).contains(&n) {
+        return Err(out_of_range());
     }
     Ok(n as u32)
 }
@@ -278,5 +286,14 @@ mod tests {
         assert_eq!(limit(Some("0")).unwrap_err().problem().status, 422);
         assert_eq!(limit(Some("201")).unwrap_err().problem().status, 422);
         assert_eq!(limit(Some("abc")).unwrap_err().problem().status, 400);
+        let huge = limit(Some("99999999999999999999")).unwrap_err().problem();
+        assert_eq!(huge.status, 422);
+        assert_eq!(
+            limit(Some("-99999999999999999999"))
+                .unwrap_err()
+                .problem()
+                .status,
+            422
+        );
     }
 }

@@ -44,12 +44,14 @@ pub struct Credentials {
     pub password_hash: String,
 }
 
-/// Inserts an account and returns it as stored. A username or email taken already
-/// (compared case-insensitively by expression indexes) is `StoreError::Duplicate`.
+/// Inserts an account and returns it as stored. A username taken already (compared
+/// case-insensitively by an expression index) or an email whose key is (its lowercase,
+/// `account::email_key`) is `StoreError::Duplicate`.
 pub fn insert(
     conn: &mut DbConnection,
     username: &str,
     email: &str,
+    email_key: &str,
     password_hash: &str,
     now: DateTime<Utc>,
 ) -> StoreResult<User> {
@@ -57,10 +59,17 @@ pub fn insert(
         .values((
             users::username.eq(username),
             users::email.eq(email),
+            users::email_key.eq(email_key),
             users::password_hash.eq(password_hash),
             users::created_at.eq(naive(now)),
         ))
-        .returning(users::all_columns)
+        .returning((
+            users::id,
+            users::username,
+            users::email,
+            users::password_hash,
+            users::created_at,
+        ))
         .get_result(conn)?;
     Ok(row.user())
 }
@@ -73,15 +82,16 @@ pub fn username_taken(conn: &mut DbConnection, username: &str) -> StoreResult<bo
     .get_result(conn)?)
 }
 
-/// Whether an email is taken, compared case-insensitively.
-pub fn email_taken(conn: &mut DbConnection, email: &str) -> StoreResult<bool> {
+/// Whether an email is taken: one with the same key (`account::email_key`).
+pub fn email_taken(conn: &mut DbConnection, email_key: &str) -> StoreResult<bool> {
     Ok(diesel::select(diesel::dsl::exists(
-        users::table.filter(lower(users::email).eq(lower(email))),
+        users::table.filter(users::email_key.eq(email_key)),
     ))
     .get_result(conn)?)
 }
 
-/// Finds an account by username or, when `by_email`, by email; case-insensitive.
+/// Finds an account by username (case-insensitive) or, when `by_email`, by the key of
+/// its email (`login` is then `account::email_key` of what was typed).
 pub fn find_by_login(
     conn: &mut DbConnection,
     login: &str,
@@ -93,7 +103,7 @@ pub fn find_by_login(
     }
     let query = users::table.select(UserRow::as_select()).into_boxed();
     let query = if by_email {
-        query.filter(lower(users::email).eq(lower(login)))
+        query.filter(users::email_key.eq(login))
     } else {
         query.filter(lower(users::username).eq(lower(login)))
     };

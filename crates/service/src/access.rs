@@ -17,23 +17,29 @@ pub struct Event {
     pub role: Role,
 }
 
-/// An `If-Match` precondition.
+/// A write's precondition on the event's version (`If-Match`, `If-None-Match`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Precondition {
-    /// `*`: the event must exist.
+    /// `If-Match: *`: the event must exist.
     Any,
     /// One of these versions must be current (an ETag that is no version matches none).
     OneOf(Vec<Version>),
+    /// None of these versions may be current (`If-None-Match` on a write).
+    NoneOf(Vec<Version>),
 }
 
 impl Precondition {
     /// Checks the current version; 412 with it otherwise.
     pub fn check(this: Option<&Self>, current: Version) -> Result<(), ServiceError> {
-        match this {
-            Some(Self::OneOf(versions)) if !versions.contains(&current) => {
-                Err(ServiceError::PreconditionFailed { current })
-            }
-            _ => Ok(()),
+        let holds = match this {
+            None | Some(Self::Any) => true,
+            Some(Self::OneOf(versions)) => versions.contains(&current),
+            Some(Self::NoneOf(versions)) => !versions.contains(&current),
+        };
+        if holds {
+            Ok(())
+        } else {
+            Err(ServiceError::PreconditionFailed { current })
         }
     }
 }
@@ -164,5 +170,7 @@ mod tests {
             Err(ServiceError::PreconditionFailed { current }) if current == v
         ));
         assert!(Precondition::check(Some(&Precondition::OneOf(vec![])), v).is_err());
+        assert!(Precondition::check(Some(&Precondition::NoneOf(vec![Version(2)])), v).is_ok());
+        assert!(Precondition::check(Some(&Precondition::NoneOf(vec![v])), v).is_err());
     }
 }

@@ -3,11 +3,12 @@
 
 use chrono::{DateTime, Utc};
 use convene_domain::account::{
-    is_email_login, Registration, RegistrationInput, User, PASSWORD_BYTES,
+    email_key, is_email_login, Registration, RegistrationInput, User, PASSWORD_BYTES,
 };
 use convene_domain::ids::{SessionId, UserId};
 use convene_persistence::db::write_transaction;
 use convene_persistence::error::UniqueKey;
+use convene_persistence::DbConnection;
 use convene_persistence::{sessions, users, StoreError};
 
 use crate::time::now;
@@ -51,12 +52,8 @@ pub fn register(services: &Services, input: RegistrationInput) -> Result<User, S
     {
         // Answer duplicates before paying for bcrypt; the unique indexes still decide
         // races. The connection goes back to the pool before hashing.
-        let mut conn = services.conn()?;
-        if users::username_taken(&mut conn, &reg.username)? {
-            return Err(ServiceError::UsernameTaken);
-        }
-        if users::email_taken(&mut conn, &reg.email)? {
-            return Err(ServiceError::EmailTaken);
+        if let Some(taken) = taken(&mut *services.conn()?, &reg)? {
+            return Err(taken);
         }
     }
     // The domain caps passwords at 72 bytes, all of which bcrypt uses (only its NUL
@@ -65,21 +62,56 @@ pub fn register(services: &Services, input: RegistrationInput) -> Result<User, S
     let hash = bcrypt::hash(&reg.password, services.auth.bcrypt_cost)
         .map_err(|e| ServiceError::Internal(format!("bcrypt: {e}")))?;
     let mut conn = services.conn()?;
-    write_transaction(&mut conn, |c| {
-        users::insert(c, &reg.username, &reg.email, &hash, now())
-    })
-    .map_err(|e| match e {
-        StoreError::Duplicate(UniqueKey::Username) => ServiceError::UsernameTaken,
-        StoreError::Duplicate(UniqueKey::Email) => ServiceError::EmailTaken,
-        other => other.into(),
-    })
+    let inserted = write_transaction(&mut conn, |c| {
+        users::insert(
+            c,
+            &reg.username,
+            &reg.email,
+            &email_key(&reg.email),
+            &hash,
+            now(),
+        )
+    });
+    match inserted {
+        // A concurrent registration won: answered as if it had come first, whichever
+        // index the database checked first.
+        Err(StoreError::Duplicate(UniqueKey::Username | UniqueKey::Email)) => {
+            Err(taken(&mut conn, &reg)?.unwrap_or(ServiceError::EmailTaken))
+        }
+        other => other.map_err(ServiceError::from),
+    }
+}
+
+/// Which 409 a registration meets, if any: the username's when both are taken. The
+/// email is looked at first, so that an account committed between the two reads is
+/// still named by its username.
+fn taken(
+    conn: &mut DbConnection,
+    reg: &Registration,
+) -> Result<Option<ServiceError>, ServiceError> {
+    let email = users::email_taken(conn, &email_key(&reg.email))?;
+    if users::username_taken(conn, &reg.username)? {
+        Ok(Some(ServiceError::UsernameTaken))
+    } else if email {
+        Ok(Some(ServiceError::EmailTaken))
+    } else {
+        Ok(None)
+    }
 }
 
 /// Checks a username-or-email and password and opens a session. Unknown logins cost one
 /// bcrypt verification too, so timing does not reveal which accounts exist.
 pub fn login(services: &Services, login: &str, password: &str) -> Result<TokenPair, ServiceError> {
-    // The connection goes back to the pool before bcrypt runs.
-    let found = users::find_by_login(&mut *services.conn()?, login, is_email_login(login))?;
+    // Emails are stored trimmed and no username holds white space. The connection goes
+    // back to the pool before bcrypt runs.
+    let login = login.trim();
+    let by_email = is_email_login(login);
+    let key = if by_email {
+        email_key(login)
+    } else {
+        login.to_owned()
+    };
+    let found = users::find_by_login(&mut *services.conn()?, &key, by_email)?;
     let hash = found
         .as_ref()
         .map_or(services.dummy_hash.as_str(), |c| c.password_hash.as_str());

@@ -8,10 +8,9 @@ use std::collections::HashSet;
 use chrono::Duration;
 use convene_domain::account::User;
 use convene_domain::event::Transparency;
-use convene_domain::freebusy::{self, MAX_BUSY_INTERVALS, MAX_USERS};
+use convene_domain::freebusy::{self, MAX_BUSY_INTERVALS};
 use convene_domain::ids::UserId;
 use convene_domain::schedule::TimeRange;
-use convene_domain::validation::FieldError;
 use convene_persistence::occurrences as stored_occurrences;
 use convene_persistence::{events, permissions, DbConnection};
 
@@ -47,7 +46,7 @@ pub struct SlotSearch {
     pub limit: usize,
 }
 
-/// `users` (1 to [`MAX_USERS`], repeats answered once), each with their busy time in
+/// `users` (1 to [`freebusy::MAX_USERS`], repeats answered once), each with their busy time in
 /// `window` when the caller may see it; in the order given.
 pub fn freebusy(
     services: &Services,
@@ -100,17 +99,9 @@ pub fn slots(
 }
 
 /// `users` without repeats, in order; 422 naming `user_ids` when there are none or more
-/// than [`MAX_USERS`].
+/// than [`freebusy::MAX_USERS`].
 fn distinct(users: &[UserId]) -> Result<Vec<UserId>, ServiceError> {
-    let mut seen = HashSet::new();
-    let users: Vec<UserId> = users.iter().copied().filter(|u| seen.insert(*u)).collect();
-    if users.is_empty() || users.len() > MAX_USERS {
-        return Err(ServiceError::Validation(vec![FieldError::new(
-            "user_ids",
-            format!("must name 1 to {MAX_USERS} users"),
-        )]));
-    }
-    Ok(users)
+    freebusy::users(users).map_err(|e| ServiceError::Validation(vec![e]))
 }
 
 /// Which of `users` the caller may see: themselves and their collaborators.

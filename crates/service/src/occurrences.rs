@@ -8,7 +8,7 @@ use convene_domain::event::EventContent;
 use convene_domain::ids::{EventId, UserId};
 use convene_domain::permission::Role;
 use convene_domain::recurrence::{end_of_time, Occurrence};
-use convene_domain::schedule::TimeRange;
+use convene_domain::schedule::{self, TimeRange};
 use convene_domain::validation::FieldError;
 use convene_persistence::events::{self, Extent};
 use convene_persistence::DbConnection;
@@ -131,9 +131,6 @@ pub(crate) fn check(
 /// Events read per step of the occurrence list.
 const CANDIDATE_CHUNK: i64 = 100;
 
-/// Longest span `GET /api/occurrences` covers.
-pub const MAX_SPAN_DAYS: i64 = 366;
-
 /// Which occurrences to list, and where a page resumes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OccurrenceFilter {
@@ -153,20 +150,15 @@ pub type OccurrenceKey = (DateTime<Utc>, EventId, DateTime<Utc>);
 /// Every occurrence overlapping the window of the events the caller owns or that are
 /// shared with them, by start, then event, then `recurrence_id`; computed from each
 /// event's rule and exceptions (so also beyond the horizon). A window longer than
-/// [`MAX_SPAN_DAYS`] is a problem with the field `to`.
+/// [`schedule::MAX_WINDOW_DAYS`] is a problem with the field `to`.
 pub fn list(
     services: &Services,
     actor: &User,
     filter: &OccurrenceFilter,
     limit: u32,
 ) -> Result<Page<OccurrenceItem, OccurrenceKey>, ServiceError> {
-    let window = filter.window;
-    if window.end() - window.start() > Duration::days(MAX_SPAN_DAYS) {
-        return Err(ServiceError::Validation(vec![FieldError::new(
-            "to",
-            format!("must be at most {MAX_SPAN_DAYS} days after from"),
-        )]));
-    }
+    let window = schedule::window(filter.window.start(), filter.window.end())
+        .map_err(|e| ServiceError::Validation(vec![e]))?;
     let wanted = page::fetch(limit) as usize;
     let mut conn = services.conn()?;
     let key = |item: &OccurrenceItem| -> OccurrenceKey {

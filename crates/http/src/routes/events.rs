@@ -18,7 +18,7 @@ use crate::dto::{
     BatchCreate, CalendarFile, EventCreate, EventList, EventRead, EventUpdate, EventsImported,
 };
 use crate::error::{blocking, ApiError, Problem};
-use crate::etag::{etag, if_match, none_match_hits};
+use crate::etag::{etag, none_match_hits, precondition};
 use crate::ical;
 use crate::ical::import::{ImportError, MAX_COMPONENTS};
 use crate::negotiate::{prefers_calendar, read_bytes, Body, Reply, CALENDAR};
@@ -270,7 +270,9 @@ pub async fn get(
     .await?;
     if none_match_hits(&req, event.event.version) {
         let tag = etag(event.event.version);
-        let reply = Reply::empty(StatusCode::NOT_MODIFIED);
+        // A 304 carries the headers the 200 would (RFC 9110 §15.4.5), Vary among them.
+        let reply = Reply::empty(StatusCode::NOT_MODIFIED)
+            .header(header::VARY, HeaderValue::from_static("Accept"));
         return Ok(Either::Left(match HeaderValue::from_str(&tag) {
             Ok(v) => reply.header(header::ETAG, v),
             Err(_) => reply,
@@ -325,7 +327,7 @@ pub async fn update(
     Body(body): Body<EventUpdate>,
 ) -> Result<Reply<EventRead>, ApiError> {
     let id = EventId(id.into_inner());
-    let precondition = if_match(&req);
+    let precondition = precondition(&req);
     let event = blocking(move || {
         events::update(
             &services,
@@ -393,7 +395,7 @@ pub async fn delete(
     id: web::Path<i64>,
 ) -> Result<Reply<()>, ApiError> {
     let id = EventId(id.into_inner());
-    let precondition = if_match(&req);
+    let precondition = precondition(&req);
     blocking(move || events::delete(&services, &session.user(&services)?, id, precondition))
         .await?;
     Ok(Reply::no_content())

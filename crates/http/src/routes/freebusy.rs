@@ -3,10 +3,10 @@
 use actix_web::web;
 use chrono::{DateTime, Duration, Utc};
 use convene_domain::freebusy::{
-    self, DEFAULT_SLOTS, DEFAULT_STEP_MINUTES, MAX_SLOTS, MAX_SPAN_DAYS, MAX_STEP_MINUTES,
+    self, DEFAULT_SLOTS, DEFAULT_STEP_MINUTES, MAX_SLOTS, MAX_STEP_MINUTES,
 };
 use convene_domain::ids::UserId;
-use convene_domain::schedule::TimeRange;
+use convene_domain::schedule::{self, TimeRange, MAX_WINDOW_DAYS};
 use convene_domain::time::parse_timestamp;
 use convene_domain::validation::FieldError;
 use convene_service::freebusy::{self as service, Availability, SlotSearch};
@@ -51,16 +51,23 @@ fn users_and_window(
         }
         Some(ids) => {
             let ids: Option<Vec<UserId>> = ids.iter().map(|id| id.value().map(UserId)).collect();
-            ids.unwrap_or_else(|| {
-                errors.push(FieldError::new("user_ids", "must hold integer user ids"));
-                Vec::new()
-            })
+            match ids.map(|ids| freebusy::users(&ids)) {
+                Some(Ok(users)) => users,
+                Some(Err(e)) => {
+                    errors.push(e);
+                    Vec::new()
+                }
+                None => {
+                    errors.push(FieldError::new("user_ids", "must hold integer user ids"));
+                    Vec::new()
+                }
+            }
         }
     };
     let from = body_time("from", from, errors);
     let to = body_time("to", to, errors);
     let window = match (from, to) {
-        (Some(from), Some(to)) => freebusy::window(from, to).map_err(|e| errors.push(e)).ok(),
+        (Some(from), Some(to)) => schedule::window(from, to).map_err(|e| errors.push(e)).ok(),
         _ => None,
     };
     (users, window)
@@ -180,7 +187,7 @@ pub async fn slots(
         "duration_minutes",
         body.duration_minutes,
         None,
-        MAX_SPAN_DAYS * 24 * 60,
+        MAX_WINDOW_DAYS * 24 * 60,
     );
     let step = bounded(
         "step_minutes",

@@ -10,7 +10,7 @@ use utoipa::IntoParams;
 use crate::auth::Session;
 use crate::dto::{Changelog, Diff, EventRead, VersionRead};
 use crate::error::{blocking, ApiError, Problem};
-use crate::etag::if_match;
+use crate::etag::precondition;
 use crate::negotiate::Reply;
 use crate::paging;
 use crate::routes::events::event_reply;
@@ -150,7 +150,7 @@ pub async fn rollback(
     path: web::Path<(i64, i32)>,
 ) -> Result<Reply<EventRead>, ApiError> {
     let (id, v) = path.into_inner();
-    let precondition = if_match(&req);
+    let precondition = precondition(&req);
     let event = blocking(move || {
         history::rollback(
             &services,

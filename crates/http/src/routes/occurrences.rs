@@ -6,7 +6,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest};
 use chrono::{DateTime, Utc};
 use convene_domain::ids::EventId;
-use convene_domain::schedule::TimeRange;
+use convene_domain::schedule;
 use convene_domain::time::parse_timestamp;
 use convene_domain::validation::FieldError;
 use convene_service::occurrences::{self, OccurrenceFilter};
@@ -17,7 +17,7 @@ use utoipa::IntoParams;
 use crate::auth::Session;
 use crate::dto::{EventRead, OccurrenceList, OccurrenceRead, OccurrenceUpdate, SplitRequest};
 use crate::error::{blocking, ApiError, Problem};
-use crate::etag::{etag, if_match};
+use crate::etag::{etag, precondition};
 use crate::negotiate::{Body, Reply};
 use crate::paging;
 use crate::routes::events::{event_reply, query_time, role_filter};
@@ -97,13 +97,7 @@ pub async fn list(
     }
     let role = role_filter(q.role.as_deref(), &mut errors);
     let window = match (from, to) {
-        (Some(from), Some(to)) => {
-            let window = TimeRange::new(from, to).ok();
-            if window.is_none() {
-                errors.push(FieldError::new("to", "must be after from"));
-            }
-            window
-        }
+        (Some(from), Some(to)) => schedule::window(from, to).map_err(|e| errors.push(e)).ok(),
         _ => None,
     };
     if event.is_some_and(|e| e.0 < 1) {
@@ -171,7 +165,7 @@ pub async fn update(
 ) -> Result<Reply<OccurrenceRead>, ApiError> {
     let (id, raw) = path.into_inner();
     let rid = recurrence_id(&raw)?;
-    let precondition = if_match(&req);
+    let precondition = precondition(&req);
     let item = blocking(move || {
         events::update_occurrence(
             &services,
@@ -219,7 +213,7 @@ pub async fn cancel(
 ) -> Result<Reply<()>, ApiError> {
     let (id, raw) = path.into_inner();
     let rid = recurrence_id(&raw)?;
-    let precondition = if_match(&req);
+    let precondition = precondition(&req);
     blocking(move || {
         events::cancel_occurrence(
             &services,
@@ -274,7 +268,7 @@ pub async fn split(
         Some(raw) => parse_timestamp(raw).map_err(|m| FieldError::new("at", m)),
     }
     .map_err(|e| ApiError::validation(vec![e]))?;
-    let precondition = if_match(&req);
+    let precondition = precondition(&req);
     let id = EventId(id.into_inner());
     let created =
         blocking(move || events::split(&services, &session.user(&services)?, id, at, precondition))

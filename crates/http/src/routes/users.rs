@@ -1,6 +1,7 @@
 //! `/api/users`: finding whom to share with.
 
 use actix_web::web;
+use convene_domain::validation::FieldError;
 use convene_service::{auth, Services};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -14,8 +15,10 @@ use crate::negotiate::Reply;
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct UserQuery {
-    /// Exact username, compared case-insensitively (no match: an empty list).
-    pub username: String,
+    /// Exact username, compared case-insensitively (no match: an empty list). Required
+    /// (422 without it, like every missing required value).
+    #[param(value_type = String, required = true)]
+    pub username: Option<String>,
 }
 
 /// Find users by exact username (case-insensitive). Never exposes emails.
@@ -25,8 +28,9 @@ pub struct UserQuery {
     security(("bearer" = []), ("oauth2" = [])),
     responses(
         (status = 200, description = "Matching users (zero or one)", body = [UserSummary]),
-        (status = 400, description = "`invalid_query`: missing username", body = Problem),
+        (status = 400, description = "`invalid_query`: the query cannot be parsed", body = Problem),
         (status = 401, description = "Not authenticated", body = Problem),
+        (status = 422, description = "`validation_failed`: no `username`", body = Problem),
     )
 )]
 pub async fn find(
@@ -34,7 +38,12 @@ pub async fn find(
     session: Session,
     query: web::Query<UserQuery>,
 ) -> Result<Reply<Vec<UserSummary>>, ApiError> {
-    let username = query.into_inner().username;
+    let Some(username) = query.into_inner().username else {
+        return Err(ApiError::validation(vec![FieldError::new(
+            "username",
+            "is required",
+        )]));
+    };
     let users = blocking(move || {
         session.caller(&services)?;
         auth::find_users(&services, &username)

@@ -11,7 +11,6 @@ use convene_domain::event::{EventFilter, EventPatch, PatchInput};
 use convene_domain::ids::{EventId, UserId};
 use convene_domain::notification::{NotificationData, NotificationKind};
 use convene_domain::permission::Action;
-use convene_domain::recurrence::end_of_time;
 use convene_domain::schedule::TimeRange;
 use convene_persistence::events;
 
@@ -71,9 +70,11 @@ pub fn list(
     let wanted = page::fetch(limit);
     let window = match (filter.ends_after, filter.starts_before) {
         (None, None) => None,
+        // Open ends reach the first and last instants there are (a `from` in year
+        // 9999 still leaves a window, in which a series has no occurrence).
         (from, to) => TimeRange::new(
             from.unwrap_or(DateTime::<Utc>::MIN_UTC),
-            to.unwrap_or_else(end_of_time),
+            to.unwrap_or(DateTime::<Utc>::MAX_UTC),
         )
         .ok(),
     };

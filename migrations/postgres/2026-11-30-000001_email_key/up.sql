@@ -1,0 +1,8 @@
+-- Emails are unique case-insensitively in every script, on both backends: the key is
+-- the email lowercased by the service (Unicode rules), as SQLite's lower() folds ASCII
+-- letters only. Existing rows take PostgreSQL's lower(), which folds Unicode too.
+ALTER TABLE users ADD COLUMN email_key TEXT;
+UPDATE users SET email_key = lower(email);
+ALTER TABLE users ALTER COLUMN email_key SET NOT NULL;
+DROP INDEX users_email_lower_key;
+CREATE UNIQUE INDEX users_email_key_key ON users (email_key);
