@@ -30,7 +30,9 @@ backend_tests!(
     invalid_tokens_are_refused_before_upgrade,
     logout_closes_the_socket_with_1008,
     expired_token_closes_the_socket_with_1008,
-    server_pings_and_drops_silent_peers;
+    server_pings_and_drops_silent_peers,
+    a_socket_opened_during_logout_is_refused_or_closed,
+    concurrent_writers_deliver_live_in_replay_order;
     // SQLite is single-instance by design (the in-memory hub is the fan-out) and has no
     // listener connection: these exist only with PostgreSQL.
     postgres_only:
@@ -331,7 +333,7 @@ async fn invalid_tokens_are_refused_before_upgrade(backend: Backend) {
         let res = app.get(&format!("/ws/notifications?{query}"), None).await;
         assert_problem(res, StatusCode::UNAUTHORIZED, "unauthorized").await;
     }
-    for query in ["format=xml", "since=x"] {
+    for query in ["format=xml", "since=x", "since=-1"] {
         let res = app
             .get(&format!("/ws/notifications?{query}&token={token}"), None)
             .await;
@@ -359,6 +361,40 @@ async fn logout_closes_the_socket_with_1008(backend: Backend) {
         .unwrap()
         .unwrap();
     assert!(matches!(reply, Message::Pong(_)), "{reply:?}");
+}
+
+/// A socket opened while its session logs out either is refused (401) or is closed
+/// with 1008: none stays open on a revoked session. Ten sessions race at a time, so the
+/// server is busy between its token check and the socket's subscription.
+async fn a_socket_opened_during_logout_is_refused_or_closed(backend: Backend) {
+    let app = app!(backend);
+    app.register("racer").await;
+    let empty = json!({});
+    let attempt = |n: u64| {
+        let (app, empty) = (&app, &empty);
+        async move {
+            let token = app.access_token("racer").await;
+            let url = ws_url(app, &format!("token={token}"));
+            // The logout leaves at a spread of moments during the upgrade.
+            let (opened, logout) = tokio::join!(tokio_tungstenite::connect_async(url), async {
+                tokio::time::sleep(Duration::from_micros(n % 8 * 500)).await;
+                app.post("/api/auth/logout", empty, Some(&token)).await
+            });
+            assert_eq!(logout.status(), StatusCode::NO_CONTENT);
+            match opened {
+                Ok((mut socket, _)) => {
+                    assert_eq!(close_code(&mut socket).await, Some(CloseCode::Policy));
+                }
+                Err(tokio_tungstenite::tungstenite::Error::Http(res)) => {
+                    assert_eq!(res.status(), 401);
+                }
+                Err(other) => panic!("{other}"),
+            }
+        }
+    };
+    for batch in 0..6u64 {
+        futures_util::future::join_all((0..10).map(|i| attempt(batch * 10 + i))).await;
+    }
 }
 
 async fn expired_token_closes_the_socket_with_1008(backend: Backend) {
@@ -688,5 +724,67 @@ async fn concurrent_writers_on_two_instances_deliver_one_order(backend: Backend)
             .await
             .is_none());
         assert_eq!(rest, orders[0][cut + 1..], "resumed after {since}");
+    }
+}
+
+/// Four writers change events shared with Bob at once, on one instance. His socket
+/// receives every notification once, in the order a replay from the start gives (SQLite:
+/// id order), so that resuming after any of them loses and repeats nothing.
+async fn concurrent_writers_deliver_live_in_replay_order(backend: Backend) {
+    const WRITERS: usize = 4;
+    const CHANGES: usize = 25;
+    let app = app!(backend);
+    let (bob, bob_token) = app.user("bob").await;
+    let mut writers = Vec::new();
+    for w in 0..WRITERS {
+        let (_, token) = app.user(&format!("writer_{w}")).await;
+        let hour = 8 + u32::try_from(w).unwrap();
+        let event = app
+            .create_event(
+                &token,
+                &format!("Writer {w}"),
+                &slot(hour),
+                &half_past(hour),
+            )
+            .await;
+        app.share(&token, id_of(&event), bob, "viewer").await;
+        writers.push((token, id_of(&event)));
+    }
+    let mut live = connect(&app, &bob_token, "").await;
+    let tasks: Vec<_> = writers
+        .into_iter()
+        .enumerate()
+        .map(|(w, (token, id))| {
+            let (client, url) = (app.client.clone(), app.url(&format!("/api/events/{id}")));
+            tokio::spawn(async move {
+                for i in 0..CHANGES {
+                    let res = client
+                        .patch(&url)
+                        .bearer_auth(&token)
+                        .json(&json!({"title": format!("Writer {w}, change {i}")}))
+                        .send()
+                        .await
+                        .unwrap();
+                    assert_eq!(res.status(), 200);
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let total = WRITERS * CHANGES;
+    let mut order = Vec::new();
+    while order.len() < total {
+        order.push(next_change(&mut live).await);
+    }
+    let mut replay = connect(&app, &bob_token, "&since=0").await;
+    let mut replayed = Vec::new();
+    while replayed.len() < total {
+        replayed.push(next_change(&mut replay).await);
+    }
+    assert_eq!(order, replayed, "live order is the replay order");
+    if backend == Backend::Sqlite {
+        assert!(order.windows(2).all(|w| w[0] < w[1]), "id order: {order:?}");
     }
 }

@@ -121,10 +121,16 @@ pub async fn notifications_ws(
         .or_else(|| bearer_token(&req).map(str::to_owned))
         .ok_or_else(ApiError::unauthorized)?;
     let auth_services = services.clone();
-    let principal = blocking(move || authenticate(&auth_services, &token)).await?;
+    let checked = token.clone();
+    let principal = blocking(move || authenticate(&auth_services, &checked)).await?;
     let query = web::Query::<WsQuery>::from_query(req.query_string())
         .map_err(|e| ApiError::invalid_query(e.to_string()))?
         .into_inner();
+    if query.since.is_some_and(|since| since < 0) {
+        return Err(ApiError::invalid_query(
+            "since must be a notification id (0 or more)",
+        ));
+    }
     let frames = match query.format.as_deref() {
         None | Some("json") => Frames::Json,
         Some("msgpack") => Frames::MsgPack,
@@ -146,6 +152,14 @@ pub async fn notifications_ws(
             };
             ApiError::rate_limited_because(CONNECTION_RETRY_SECONDS, what)
         })?;
+    // A logout that committed between the check above and the subscription closed
+    // only the connections subscribed then: checked once more, now that a later one
+    // would close this one too.
+    let auth_services = services.clone();
+    if let Err(revoked) = blocking(move || authenticate(&auth_services, &token)).await {
+        hub.unsubscribe(subscription.user, subscription.id);
+        return Err(revoked);
+    }
     let (response, session, stream) = match actix_ws::handle(&req, body) {
         Ok(upgraded) => upgraded,
         Err(e) => {

@@ -67,7 +67,7 @@ pub struct WsNotification {
     /// What happened, e.g. `event_updated`.
     #[serde(rename = "type")]
     pub kind: &'static str,
-    /// The event concerned (null once the event is deleted).
+    /// The event concerned; it stays set once the event is deleted.
     #[schema(required = true)]
     pub event_id: Option<i64>,
     /// Who did it.

@@ -594,6 +594,20 @@ pub fn write_transaction<T, E>(
 where
     E: From<StoreError>,
 {
+    write_transaction_then(pooled, f, |_| {})
+}
+
+/// [`write_transaction`], with `committed` run on the value once the commit succeeded
+/// and before this process's next writer begins (on SQLite its turn in the writer queue
+/// is still held): what it hands on leaves in commit order, which is id order.
+pub fn write_transaction_then<T, E>(
+    pooled: &mut Pooled,
+    f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+    committed: impl FnOnce(&T),
+) -> Result<T, E>
+where
+    E: From<StoreError>,
+{
     let writers = pooled.writers.clone();
     let _turn = writers.as_deref().map(WriterQueue::lock);
     let conn = &mut pooled.conn;
@@ -608,6 +622,7 @@ where
         Ok(value) => {
             <DbConnection as Connection>::TransactionManager::commit_transaction(conn)
                 .map_err(StoreError::from)?;
+            committed(&value);
             Ok(value)
         }
         Err(error) => {

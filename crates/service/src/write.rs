@@ -3,7 +3,7 @@
 //! writer won a race.
 
 use convene_domain::notification::{Notification, NotificationBody};
-use convene_persistence::db::write_transaction;
+use convene_persistence::db::write_transaction_then;
 use convene_persistence::{notifications, DbConnection};
 
 use crate::fanout::Fanout;
@@ -94,19 +94,25 @@ impl Services {
             let mut committing = false;
             let result = retrying(|| {
                 committing = false;
-                let (value, committed) = write_transaction(&mut conn, |conn| {
-                    let mut notes = Notes {
-                        pending: Vec::new(),
-                        stored: Vec::new(),
-                        fanout: &self.fanout,
-                    };
-                    attempts += 1;
-                    let value = f(conn, &mut notes, attempts > 1)?;
-                    notes.flush(conn)?;
-                    committing = true;
-                    Ok::<_, ServiceError>((value, notes.stored))
-                })?;
-                self.fanout.after_commit(&committed);
+                // Handed to local connections as soon as committed, before the next
+                // writer of this process commits: live frames arrive in id order, as
+                // `?since=` replays them (SQLite's writers take turns).
+                let (value, _) = write_transaction_then(
+                    &mut conn,
+                    |conn| {
+                        let mut notes = Notes {
+                            pending: Vec::new(),
+                            stored: Vec::new(),
+                            fanout: &self.fanout,
+                        };
+                        attempts += 1;
+                        let value = f(conn, &mut notes, attempts > 1)?;
+                        notes.flush(conn)?;
+                        committing = true;
+                        Ok::<_, ServiceError>((value, notes.stored))
+                    },
+                    |(_, committed)| self.fanout.after_commit(committed),
+                )?;
                 Ok(value)
             });
             connections -= 1;

@@ -14,11 +14,12 @@ pub struct NotificationRead {
     /// Its id (ids grow with time).
     pub id: i64,
     /// `event_created`, `event_updated`, `event_rolled_back`, `event_deleted`,
-    /// `event_shared`, `permission_changed` or `permission_revoked`.
+    /// `event_shared`, `permission_changed`, `permission_revoked` or
+    /// `occurrence_skipped`.
     #[serde(rename = "type")]
     #[schema(example = "event_updated")]
     pub kind: &'static str,
-    /// The event concerned (null once the event is deleted).
+    /// The event concerned; it stays set once the event is deleted.
     #[schema(required = true)]
     pub event_id: Option<i64>,
     /// Who caused it.
