@@ -23,7 +23,8 @@ backend_tests!(
     delete_then_404,
     msgpack_event_round_trip,
     deleted_events_leave_every_list,
-    malformed_ids_are_client_errors;
+    malformed_ids_are_client_errors,
+    a_body_s_values_are_judged_after_access;
     postgres_only: hot_statements_diesel_would_not_prepare_are_prepared_once,
 );
 
@@ -850,4 +851,38 @@ async fn hot_statements_diesel_would_not_prepare_are_prepared_once(backend: Back
     };
     assert_eq!(prepared("UPDATE \"events\"%"), (1, 4));
     assert_eq!(prepared("SELECT pg_snapshot_xmin%"), (1, 3));
+}
+
+/// Access is judged before the values of a body: a viewer's invalid update is 403 and
+/// a stranger's 404 (a missing event alike); only a type the body cannot be decoded
+/// into is 422 whoever sends it. The owner hears of every problem at once.
+async fn a_body_s_values_are_judged_after_access(backend: Backend) {
+    let app = app!(backend);
+    let (_, owner) = app.user("owner").await;
+    let (viewer_id, viewer) = app.user("viewer").await;
+    let (_, stranger) = app.user("stranger").await;
+    let event = app.create_event(&owner, "e", &slot(1), &slot(2)).await;
+    app.share(&owner, id_of(&event), viewer_id, "viewer").await;
+    let path = format!("/api/events/{}", id_of(&event));
+    for body in [
+        json!({"title": "   "}),
+        json!({"title": "x".repeat(201)}),
+        json!({"time_zone": "Mars/Base"}),
+        json!({"recurrence": "FREQ=SECONDLY"}),
+        json!({"title": null}),
+        json!({"end_time": "2000-01-01T00:00:00Z"}),
+    ] {
+        let res = app.patch(&path, &body, Some(&viewer)).await;
+        assert_problem(res, StatusCode::FORBIDDEN, "forbidden").await;
+        for (token, path) in [(&stranger, path.as_str()), (&owner, "/api/events/999999")] {
+            let res = app.patch(path, &body, Some(token)).await;
+            assert_problem(res, StatusCode::NOT_FOUND, "not_found").await;
+        }
+        let res = app.patch(&path, &body, Some(&owner)).await;
+        assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    }
+    let res = app
+        .patch(&path, &json!({"title": 5}), Some(&stranger))
+        .await;
+    assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
 }

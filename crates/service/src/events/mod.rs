@@ -106,8 +106,9 @@ pub fn list(
     }))
 }
 
-/// Updates any subset of the fields (owner or editor); the raw patch is parsed first,
-/// so a malformed one is refused before anything is looked up.
+/// Updates any subset of the fields (owner or editor). The raw patch is judged once the
+/// caller's access is (a stranger learns nothing from it), with the merged result, so
+/// that every problem is listed at once.
 pub fn update(
     services: &Services,
     actor: &User,
@@ -115,7 +116,6 @@ pub fn update(
     patch: PatchInput,
     precondition: Option<Precondition>,
 ) -> Result<Event, ServiceError> {
-    let patch = EventPatch::parse(patch).map_err(ServiceError::Validation)?;
     revise(
         services,
         actor,
@@ -124,9 +124,8 @@ pub fn update(
         Action::Update,
         None,
         |_, current| {
-            let next = current
-                .apply(patch.clone())
-                .map_err(ServiceError::Validation)?;
+            let patch = EventPatch::parse(patch.clone()).map_err(ServiceError::Validation)?;
+            let next = current.apply(patch).map_err(ServiceError::Validation)?;
             Ok((next, None))
         },
     )

@@ -52,7 +52,6 @@ pub fn update(
     patch: PatchInput,
     precondition: Option<Precondition>,
 ) -> Result<OccurrenceItem, ServiceError> {
-    let patch = EventPatch::parse(patch).map_err(ServiceError::Validation)?;
     let event = revise(
         services,
         actor,
@@ -61,8 +60,9 @@ pub fn update(
         Action::Update,
         Some(recurrence_id),
         |_, current| {
+            let patch = EventPatch::parse(patch.clone()).map_err(ServiceError::Validation)?;
             let next = current
-                .change_occurrence(recurrence_id, patch.clone())
+                .change_occurrence(recurrence_id, patch)
                 .ok_or(ServiceError::NotFound)?
                 .map_err(ServiceError::Validation)?;
             Ok((next, None))
