@@ -361,6 +361,78 @@ async fn hostile_rules_and_zones_are_field_problems(backend: Backend) {
             started.elapsed()
         );
     }
+    // A series' expansion problem is listed with the other fields' (every problem at
+    // once), in a batch too, also for an item that is otherwise valid.
+    let mut overlapping = series(
+        "x",
+        start,
+        "2027-02-02T11:00:00Z",
+        "FREQ=DAILY;COUNT=3",
+        "UTC",
+    );
+    overlapping["title"] = json!("  ");
+    let res = app.create_event_raw(&token, overlapping.clone()).await;
+    let problem = assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    assert_eq!(
+        field_errors(&problem),
+        vec![(None, "recurrence".to_owned()), (None, "title".to_owned())]
+    );
+    let mut blank = single("y", "2027-03-01T10:00:00Z", "2027-03-01T11:00:00Z");
+    blank["title"] = json!("");
+    overlapping["title"] = json!("x");
+    let res = app
+        .post(
+            "/api/events/batch",
+            &json!({"events": [overlapping, blank]}),
+            Some(&token),
+        )
+        .await;
+    let problem = assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    assert_eq!(
+        field_errors(&problem),
+        vec![
+            (Some(0), "recurrence".to_owned()),
+            (Some(1), "title".to_owned())
+        ]
+    );
+    // So too for an update: a blank title and occurrences made to overlap.
+    let daily = created(
+        &app,
+        &token,
+        series(
+            "daily",
+            "2027-04-01T10:00:00Z",
+            "2027-04-01T11:00:00Z",
+            "FREQ=DAILY;COUNT=3",
+            "UTC",
+        ),
+    )
+    .await;
+    let res = app
+        .patch(
+            &format!("/api/events/{}", id_of(&daily)),
+            &json!({"title": " ", "end_time": "2027-04-02T12:00:00Z"}),
+            Some(&token),
+        )
+        .await;
+    let problem = assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    assert_eq!(
+        field_errors(&problem),
+        vec![(None, "recurrence".to_owned()), (None, "title".to_owned())]
+    );
+    let res = app
+        .patch(
+            &format!("/api/events/{}", id_of(&daily)),
+            &json!({"title": " "}),
+            Some(&token),
+        )
+        .await;
+    let problem = assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    assert_eq!(field_errors(&problem), vec![(None, "title".to_owned())]);
+    let res = app
+        .delete(&format!("/api/events/{}", id_of(&daily)), Some(&token))
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
     // An open-ended daily series and an UNTIL far away are fine: they are checked
     // through the horizon.
     created(

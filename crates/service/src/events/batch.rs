@@ -6,6 +6,7 @@ use convene_domain::notification::{NotificationData, NotificationKind};
 use convene_domain::permission::Role;
 use convene_domain::recurrence::Occurrence;
 use convene_domain::schedule::overlaps_within;
+use convene_domain::validation::FieldError;
 use convene_domain::version::ChangeKind;
 use convene_persistence::occurrences as stored_occurrences;
 use convene_persistence::{events, versions};
@@ -19,7 +20,10 @@ use crate::{notify, ServiceError, Services};
 
 /// Creates an event owned by the actor (version 1), unless it overlaps their events.
 pub fn create(services: &Services, actor: &User, input: EventInput) -> Result<Event, ServiceError> {
-    let content = EventContent::parse(input).map_err(ServiceError::Validation)?;
+    let content = EventContent::parse(input.clone()).map_err(|mut errors| {
+        errors.extend(expansion_problem(services, input));
+        ServiceError::Validation(errors)
+    })?;
     let mut created = store(services, actor, vec![content], false)?;
     created
         .pop()
@@ -34,11 +38,32 @@ pub fn create_batch(
     actor: &User,
     inputs: Option<Vec<EventInput>>,
 ) -> Result<Vec<Event>, ServiceError> {
+    let copies = inputs.clone();
     let contents = parse_batch(inputs).map_err(|e| match e {
         BatchError::TooLarge => ServiceError::TooLarge(e.to_string()),
-        BatchError::Invalid(errors) => ServiceError::Validation(errors),
+        BatchError::Invalid(mut errors) => {
+            for (index, input) in copies.into_iter().flatten().enumerate() {
+                errors.extend(expansion_problem(services, input).map(|e| e.at(index)));
+            }
+            errors.sort_by_key(|e| e.index);
+            ServiceError::Validation(errors)
+        }
     })?;
     store(services, actor, contents, true)
+}
+
+/// The problem of an invalid event's expansion (a series overlapping itself, too many
+/// occurrences, none at all), found when its times, zone and rule are valid whatever its
+/// other fields are: so that a refusal lists every problem at once.
+fn expansion_problem(services: &Services, input: EventInput) -> Option<FieldError> {
+    let timing = EventInput {
+        title: Some("-".to_owned()),
+        description: None,
+        location: None,
+        ..input
+    };
+    let content = EventContent::parse(timing).ok()?;
+    services.recurrence.plan(&content, now()).err()
 }
 
 /// Creates events read from a calendar file (already validated, exceptions included)

@@ -125,7 +125,28 @@ pub fn update(
         None,
         |_, current| {
             let patch = EventPatch::parse(patch.clone()).map_err(ServiceError::Validation)?;
-            let next = current.apply(patch).map_err(ServiceError::Validation)?;
+            let next = current.apply(patch.clone()).map_err(|mut errors| {
+                // With the times as changed, the series' expansion may be refused too:
+                // listed with the rest, every problem at once.
+                let retimed = patch.start_time.is_some()
+                    || patch.end_time.is_some()
+                    || patch.time_zone.is_some()
+                    || patch.recurrence.is_some();
+                let timing = EventPatch {
+                    title: None,
+                    description: None,
+                    location: None,
+                    ..patch
+                };
+                if let Some(e) = Some(timing)
+                    .filter(|_| retimed)
+                    .and_then(|timing| current.apply(timing).ok())
+                    .and_then(|next| services.recurrence.plan(&next, now()).err())
+                {
+                    errors.push(e);
+                }
+                ServiceError::Validation(errors)
+            })?;
             Ok((next, None))
         },
     )
