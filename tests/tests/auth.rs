@@ -3,7 +3,8 @@
 
 use base64::Engine;
 use convene_tests::{
-    app, assert_problem, backend_tests, id_of, slot, Backend, StatusCode, PASSWORD, TEST_SECRET,
+    app, assert_problem, backend_tests, id_of, slot, Backend, StatusCode, TestApp, PASSWORD,
+    TEST_SECRET,
 };
 use serde_json::{json, Value};
 
@@ -45,65 +46,34 @@ fn chrono_like(ts: &str) -> bool {
     ts.len() >= 20 && &ts[4..5] == "-" && &ts[10..11] == "T"
 }
 
+/// `POST /api/auth/register` for `username` with `email` (password [`PASSWORD`]).
+async fn register_as(app: &TestApp, username: &str, email: &str) -> reqwest::Response {
+    let body = json!({"username": username, "email": email, "password": PASSWORD});
+    app.post("/api/auth/register", &body, None).await
+}
+
 async fn duplicates_are_case_insensitive(backend: Backend) {
     let app = app!(backend);
     app.register("bob").await;
-    let res = app
-        .post(
-            "/api/auth/register",
-            &json!({"username": "BOB", "email": "other@example.com", "password": PASSWORD}),
-            None,
-        )
-        .await;
+    let res = register_as(&app, "BOB", "other@example.com").await;
     assert_problem(res, StatusCode::CONFLICT, "username_taken").await;
-    let res = app
-        .post(
-            "/api/auth/register",
-            &json!({"username": "robert", "email": "BOB@EXAMPLE.COM", "password": PASSWORD}),
-            None,
-        )
-        .await;
+    let res = register_as(&app, "robert", "BOB@EXAMPLE.COM").await;
     assert_problem(res, StatusCode::CONFLICT, "email_taken").await;
     // Beyond ASCII too, on both databases (SQLite's lower() folds ASCII only); the
     // email is kept as typed, and logs in in any case, padded or not.
-    let res = app
-        .post(
-            "/api/auth/register",
-            &json!({"username": "adam", "email": "Ädam@Exämple.com", "password": PASSWORD}),
-            None,
-        )
-        .await;
+    let res = register_as(&app, "adam", "Ädam@Exämple.com").await;
     assert_eq!(res.status(), StatusCode::CREATED);
     assert_eq!(
         res.json::<Value>().await.unwrap()["email"],
         "Ädam@Exämple.com"
     );
-    let res = app
-        .post(
-            "/api/auth/register",
-            &json!({"username": "adam2", "email": "ädam@EXÄMPLE.com", "password": PASSWORD}),
-            None,
-        )
-        .await;
+    let res = register_as(&app, "adam2", "ädam@EXÄMPLE.com").await;
     assert_problem(res, StatusCode::CONFLICT, "email_taken").await;
     for login in ["ÄDAM@EXÄMPLE.COM", " ädam@exämple.com "] {
-        let res = app
-            .post(
-                "/api/auth/login",
-                &json!({"username": login, "password": PASSWORD}),
-                None,
-            )
-            .await;
-        assert_eq!(res.status(), StatusCode::OK, "{login}");
+        app.login(login).await;
     }
     // Both taken: the username is named, as when registering one after the other.
-    let res = app
-        .post(
-            "/api/auth/register",
-            &json!({"username": "Adam", "email": "ÄDAM@exämple.com", "password": PASSWORD}),
-            None,
-        )
-        .await;
+    let res = register_as(&app, "Adam", "ÄDAM@exämple.com").await;
     assert_problem(res, StatusCode::CONFLICT, "username_taken").await;
     // So too in a race, whichever unique index the database checks first.
     let body = json!({"username": "racer", "email": "racer@example.com", "password": PASSWORD});

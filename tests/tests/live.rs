@@ -649,21 +649,13 @@ async fn next_change(socket: &mut Socket) -> i64 {
     }
 }
 
-/// PostgreSQL: four writers on two instances change events shared with Bob at once. Bob's
-/// sockets on both instances receive every notification once, in one and the same order
-/// (the delivery order), and a socket resuming from any point of it receives exactly the
-/// rest, in that order.
-async fn concurrent_writers_on_two_instances_deliver_one_order(backend: Backend) {
-    const WRITERS: usize = 4;
-    const CHANGES: usize = 12;
-    let a = app!(backend);
-    let b = second_instance(&a).await;
-    let (bob, bob_token) = a.user("bob").await;
+/// `count` writers, each owning an event shared with `bob` as viewer: (token, event id).
+async fn writers_sharing_with(app: &TestApp, bob: i64, count: usize) -> Vec<(String, i64)> {
     let mut writers = Vec::new();
-    for w in 0..WRITERS {
-        let (_, token) = a.user(&format!("writer_{w}")).await;
+    for w in 0..count {
+        let (_, token) = app.user(&format!("writer_{w}")).await;
         let hour = 8 + u32::try_from(w).unwrap();
-        let event = a
+        let event = app
             .create_event(
                 &token,
                 &format!("Writer {w}"),
@@ -671,19 +663,23 @@ async fn concurrent_writers_on_two_instances_deliver_one_order(backend: Backend)
                 &half_past(hour),
             )
             .await;
-        a.share(&token, id_of(&event), bob, "viewer").await;
+        app.share(&token, id_of(&event), bob, "viewer").await;
         writers.push((token, id_of(&event)));
     }
-    let mut on_a = connect(&a, &bob_token, "").await;
-    let mut on_b = connect(&b, &bob_token, "").await;
+    writers
+}
+
+/// Every writer renames its event `changes` times, all writers at once; writer `w`
+/// goes through `apps[w % apps.len()]`.
+async fn write_concurrently(apps: &[&TestApp], writers: Vec<(String, i64)>, changes: usize) {
     let tasks: Vec<_> = writers
         .into_iter()
         .enumerate()
         .map(|(w, (token, id))| {
-            let app = if w % 2 == 0 { &a } else { &b };
+            let app = apps[w % apps.len()];
             let (client, url) = (app.client.clone(), app.url(&format!("/api/events/{id}")));
             tokio::spawn(async move {
-                for i in 0..CHANGES {
+                for i in 0..changes {
                     let res = client
                         .patch(&url)
                         .bearer_auth(&token)
@@ -699,6 +695,22 @@ async fn concurrent_writers_on_two_instances_deliver_one_order(backend: Backend)
     for task in tasks {
         task.await.unwrap();
     }
+}
+
+/// PostgreSQL: four writers on two instances change events shared with Bob at once. Bob's
+/// sockets on both instances receive every notification once, in one and the same order
+/// (the delivery order), and a socket resuming from any point of it receives exactly the
+/// rest, in that order.
+async fn concurrent_writers_on_two_instances_deliver_one_order(backend: Backend) {
+    const WRITERS: usize = 4;
+    const CHANGES: usize = 12;
+    let a = app!(backend);
+    let b = second_instance(&a).await;
+    let (bob, bob_token) = a.user("bob").await;
+    let writers = writers_sharing_with(&a, bob, WRITERS).await;
+    let mut on_a = connect(&a, &bob_token, "").await;
+    let mut on_b = connect(&b, &bob_token, "").await;
+    write_concurrently(&[&a, &b], writers, CHANGES).await;
     let total = WRITERS * CHANGES;
     let mut orders = Vec::new();
     for socket in [&mut on_a, &mut on_b] {
@@ -735,44 +747,9 @@ async fn concurrent_writers_deliver_live_in_replay_order(backend: Backend) {
     const CHANGES: usize = 25;
     let app = app!(backend);
     let (bob, bob_token) = app.user("bob").await;
-    let mut writers = Vec::new();
-    for w in 0..WRITERS {
-        let (_, token) = app.user(&format!("writer_{w}")).await;
-        let hour = 8 + u32::try_from(w).unwrap();
-        let event = app
-            .create_event(
-                &token,
-                &format!("Writer {w}"),
-                &slot(hour),
-                &half_past(hour),
-            )
-            .await;
-        app.share(&token, id_of(&event), bob, "viewer").await;
-        writers.push((token, id_of(&event)));
-    }
+    let writers = writers_sharing_with(&app, bob, WRITERS).await;
     let mut live = connect(&app, &bob_token, "").await;
-    let tasks: Vec<_> = writers
-        .into_iter()
-        .enumerate()
-        .map(|(w, (token, id))| {
-            let (client, url) = (app.client.clone(), app.url(&format!("/api/events/{id}")));
-            tokio::spawn(async move {
-                for i in 0..CHANGES {
-                    let res = client
-                        .patch(&url)
-                        .bearer_auth(&token)
-                        .json(&json!({"title": format!("Writer {w}, change {i}")}))
-                        .send()
-                        .await
-                        .unwrap();
-                    assert_eq!(res.status(), 200);
-                }
-            })
-        })
-        .collect();
-    for task in tasks {
-        task.await.unwrap();
-    }
+    write_concurrently(&[&app], writers, CHANGES).await;
     let total = WRITERS * CHANGES;
     let mut order = Vec::new();
     while order.len() < total {
