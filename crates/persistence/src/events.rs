@@ -100,6 +100,24 @@ pub fn lock_calendar(conn: &mut DbConnection, owner: UserId) -> StoreResult<()> 
     Ok(())
 }
 
+/// PostgreSQL: locks event `id`'s row until the transaction ends (`FOR UPDATE`), taken
+/// first by every write that changes an existing event: concurrent writers of one event
+/// then read it one after the other, each seeing the last committed version (an
+/// optimistic read would lose the race and retry, and under many writers give up), and
+/// always before the owner's calendar lock, so the two never deadlock. SQLite
+/// serialises writers already. A missing event locks nothing.
+pub fn lock_event(conn: &mut DbConnection, id: EventId) -> StoreResult<()> {
+    if let DbConnection::Postgresql(pg) = conn {
+        events::table
+            .find(id.0)
+            .select(events::id)
+            .for_update()
+            .first::<i64>(pg)
+            .optional()?;
+    }
+    Ok(())
+}
+
 /// Inserts events for `owner` (version 1) in one multi-row statement, each with its
 /// extent; returns them as stored, in the order given.
 pub fn insert_many(

@@ -78,6 +78,8 @@ fn advance_one(
     };
     let max = limits.max_occurrences;
     services.write(|conn, notes| {
+        // The event's lock before the calendar's, as every write takes them.
+        events::lock_event(conn, id)?;
         let Some(owner) = events::find(conn, id)?.map(|e| e.owner) else {
             return Ok(Advanced::default());
         };

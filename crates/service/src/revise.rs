@@ -65,6 +65,7 @@ pub(crate) fn revise(
     // stored without probes, and only a refusal runs the write again, probing, for 409.
     services.write_attempts(|conn, notes, probe| {
         let at = now();
+        events::lock_event(conn, id)?;
         let Event { event, role } = authorized(conn, id, actor.id, action)?;
         Precondition::check(precondition, event.version)?;
         let (next, restored_from) = next_content(conn, &event.content)?;
@@ -72,8 +73,8 @@ pub(crate) fn revise(
             return Ok(Event { event, role });
         }
         // A change of title, description or location leaves the occurrences as they are:
-        // no conflict check, so no turn on the owner's calendar lock either (the version
-        // guard below settles concurrent edits of the event).
+        // no conflict check, so no turn on the owner's calendar lock either (the event's
+        // own lock, above, orders concurrent edits of it).
         let plan = if same_time(&event.content, &next) {
             None
         } else {

@@ -162,6 +162,7 @@ pub fn delete(
 ) -> Result<(), ServiceError> {
     services.write(|conn, notes| {
         let at = now();
+        events::lock_event(conn, id)?;
         let Event { event, .. } = authorized(conn, id, actor.id, Action::Delete)?;
         Precondition::check(precondition.as_ref(), event.version)?;
         notes.extend(notify::event_changed(

@@ -119,6 +119,7 @@ pub fn split(
     let max = services.recurrence.max_occurrences;
     services.write(|conn, notes| {
         let now = now();
+        events::lock_event(conn, id)?;
         let Event { event, role } = authorized(conn, id, actor.id, Action::Update)?;
         Precondition::check(precondition.as_ref(), event.version)?;
         events::lock_calendar(conn, event.owner)?;
