@@ -13,6 +13,7 @@ backend_tests!(
     wrong_content_type_is_415,
     oversized_body_is_413,
     msgpack_round_trip_matches_json,
+    msgpack_binary_values_are_values,
     errors_follow_accept,
     unknown_routes_and_methods_are_problems,
 );
@@ -162,6 +163,56 @@ async fn malformed_bodies_are_400(backend: Backend) {
         let res = send_raw(&app, "/api/auth/register", ct, body).await;
         let problem = assert_problem(res, StatusCode::BAD_REQUEST, "malformed_body").await;
         assert!(!problem["detail"].as_str().unwrap().is_empty());
+    }
+}
+
+/// `map` (a document of `n` < 15 members, MessagePack) with one more member, `key`,
+/// holding the raw MessagePack `value`.
+fn with_raw_member(map: &Value, key: &str, value: &[u8]) -> Vec<u8> {
+    let mut body = rmp_serde::to_vec_named(map).unwrap();
+    assert!(body[0] >= 0x80 && body[0] < 0x8f, "a small map");
+    body[0] += 1;
+    body.push(0xa0 + u8::try_from(key.len()).unwrap());
+    body.extend_from_slice(key.as_bytes());
+    body.extend_from_slice(value);
+    body
+}
+
+/// MessagePack `bin` and `ext` values have no JSON counterpart: an unknown member
+/// holding one is ignored like any other, a known one is of the wrong type (422).
+async fn msgpack_binary_values_are_values(backend: Backend) {
+    let app = app!(backend);
+    let bin = [0xc4, 0x03, b'a', b'b', b'c'];
+    let ext = [0xd4, 0x01, 0x00];
+    for (name, value) in [("bin", &bin[..]), ("ext", &ext[..])] {
+        let body = with_raw_member(
+            &json!({"username": format!("u_{name}"), "email": format!("{name}@example.com"), "password": "password1"}),
+            "attachment",
+            value,
+        );
+        let res = send_raw(
+            &app,
+            "/api/auth/register",
+            Some("application/msgpack"),
+            body,
+        )
+        .await;
+        assert_eq!(res.status(), StatusCode::CREATED, "{name}");
+        let body = with_raw_member(
+            &json!({"email": format!("{name}2@example.com"), "password": "password1"}),
+            "username",
+            value,
+        );
+        let res = send_raw(
+            &app,
+            "/api/auth/register",
+            Some("application/msgpack"),
+            body,
+        )
+        .await;
+        let problem =
+            assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+        assert_eq!(problem["errors"][0]["field"], "username", "{name}");
     }
 }
 

@@ -378,7 +378,7 @@ fn msgpack_document(body: &[u8]) -> Result<serde_json::Value, ApiError> {
     // As deep as JSON's parser goes (serde_json: 128); deeper nesting would take the
     // decoder's recursion past a worker's stack.
     decoder.set_max_depth(MAX_DEPTH);
-    let document = serde_json::Value::deserialize(&mut decoder)
+    let Lenient(document) = Lenient::deserialize(&mut decoder)
         .map_err(|e| ApiError::malformed_body(format!("invalid MessagePack: {e}")))?;
     if rest.is_empty() {
         Ok(document)
@@ -387,6 +387,92 @@ fn msgpack_document(body: &[u8]) -> Result<serde_json::Value, ApiError> {
             "invalid MessagePack: {} bytes after the document",
             rest.len()
         )))
+    }
+}
+
+/// A MessagePack value as the JSON document it stands for. A `bin` or an `ext` value
+/// has no JSON counterpart: it is read as the list of its bytes, so that an unknown
+/// member holding one is ignored like any other and a known one is of the wrong type
+/// (422), not a syntax error.
+struct Lenient(serde_json::Value);
+
+impl<'de> serde::Deserialize<'de> for Lenient {
+    fn deserialize<D: serde::Deserializer<'de>>(decoder: D) -> Result<Self, D::Error> {
+        decoder.deserialize_any(LenientVisitor)
+    }
+}
+
+struct LenientVisitor;
+
+impl<'de> serde::de::Visitor<'de> for LenientVisitor {
+    type Value = Lenient;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a MessagePack value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Lenient, E> {
+        Ok(Lenient(v.into()))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Lenient, E> {
+        Ok(Lenient(v.into()))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Lenient, E> {
+        Ok(Lenient(v.into()))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Lenient, E> {
+        Ok(Lenient(
+            serde_json::Number::from_f64(v).map_or(serde_json::Value::Null, Into::into),
+        ))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Lenient, E> {
+        Ok(Lenient(v.into()))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Lenient, E> {
+        Ok(Lenient(v.into()))
+    }
+
+    fn visit_bytes<E>(self, v: &[u8]) -> Result<Lenient, E> {
+        Ok(Lenient(
+            v.iter().map(|b| serde_json::Value::from(*b)).collect(),
+        ))
+    }
+
+    fn visit_none<E>(self) -> Result<Lenient, E> {
+        Ok(Lenient(serde_json::Value::Null))
+    }
+
+    fn visit_unit<E>(self) -> Result<Lenient, E> {
+        Ok(Lenient(serde_json::Value::Null))
+    }
+
+    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Lenient, D::Error> {
+        serde::Deserialize::deserialize(d)
+    }
+
+    fn visit_newtype_struct<D: serde::Deserializer<'de>>(self, d: D) -> Result<Lenient, D::Error> {
+        serde::Deserialize::deserialize(d)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Lenient, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
+        while let Some(Lenient(item)) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Lenient(serde_json::Value::Array(items)))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Lenient, A::Error> {
+        let mut members = serde_json::Map::new();
+        while let Some((key, Lenient(value))) = map.next_entry::<String, Lenient>()? {
+            members.insert(key, value);
+        }
+        Ok(Lenient(serde_json::Value::Object(members)))
     }
 }
 
