@@ -156,10 +156,10 @@ async fn batch_validation_is_atomic(backend: Backend) {
     let problem = assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
     let got = field_errors(&problem);
     let want: Vec<(Option<i64>, String)> = vec![
-        (Some(1), "title".into()),
-        (Some(3), "end_time".into()),
-        (Some(4), "end_time".into()),
-        (Some(4), "start_time".into()),
+        (Some(1), "events[1].title".into()),
+        (Some(3), "events[3].end_time".into()),
+        (Some(4), "events[4].end_time".into()),
+        (Some(4), "events[4].start_time".into()),
     ];
     assert_eq!(got, want, "{problem}");
     assert!(list_event_ids(&app, &token, "").await.is_empty());
@@ -175,9 +175,9 @@ async fn batch_validation_is_atomic(backend: Backend) {
     .await;
     let problem = assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
     let want: Vec<(Option<i64>, String)> = vec![
-        (Some(0), "start_time".into()),
-        (Some(1), "title".into()),
-        (Some(2), "location".into()),
+        (Some(0), "events[0].start_time".into()),
+        (Some(1), "events[1].title".into()),
+        (Some(2), "events[2].location".into()),
     ];
     assert_eq!(field_errors(&problem), want, "{problem}");
     assert!(list_event_ids(&app, &token, "").await.is_empty());
@@ -193,7 +193,8 @@ async fn batch_validation_is_atomic(backend: Backend) {
     assert!(got
         .iter()
         .enumerate()
-        .all(|(i, (index, field))| *index == Some(i as i64) && field == "title"));
+        .all(|(i, (index, field))| *index == Some(i as i64)
+            && *field == format!("events[{i}].title")));
     assert!(list_event_ids(&app, &token, "").await.is_empty());
 
     // Empty batch.

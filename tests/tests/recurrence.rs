@@ -391,8 +391,8 @@ async fn hostile_rules_and_zones_are_field_problems(backend: Backend) {
     assert_eq!(
         field_errors(&problem),
         vec![
-            (Some(0), "recurrence".to_owned()),
-            (Some(1), "title".to_owned())
+            (Some(0), "events[0].recurrence".to_owned()),
+            (Some(1), "events[1].title".to_owned())
         ]
     );
     // So too for an update: a blank title and occurrences made to overlap.

@@ -97,12 +97,13 @@ impl From<Conflict> for ConflictProblem {
 /// One invalid field.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct FieldProblem {
-    /// The field's name in the request body.
+    /// The field's path in the request body (`end_time`; in a batch `events[3].end_time`;
+    /// in an import, which has no JSON path, the field's name).
     #[schema(example = "end_time")]
     pub field: String,
     /// What is wrong with it.
     pub message: String,
-    /// The item's position, in a batch request.
+    /// The item's position, in a batch request (or the component's, in an import).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub index: Option<usize>,
 }

@@ -25,7 +25,8 @@ answer 400 `malformed_body`; well-formed but invalid values answer 422 \
 `validation_failed` listing every field problem (at most 100; `detail` gives the total). \
 A value of the wrong type (`{\"title\": 5}`) is such a field problem, named by its path \
 from the body's root (`title`, `events[3].title` with `index` 3, `[0].user_id`; `body` \
-when the body itself has the wrong shape); each is listed, up to 16 per body. A \
+when the body itself has the wrong shape); each is listed, up to 16 per body. A batch \
+item's other problems are named by their path too (`events[3].end_time`, `index` 3). A \
 MessagePack body must be exactly one document (trailing bytes: 400).\n\n\
 Error codes: 400 `malformed_body`, `invalid_cursor`, `invalid_query`; 401 `unauthorized` \
 (checked before the body is read); 403 `forbidden`; 404 `not_found`; 405 \

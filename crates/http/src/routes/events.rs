@@ -107,13 +107,35 @@ pub async fn create_batch(
     let inputs = body
         .events
         .map(|items| items.into_iter().map(EventInput::from).collect());
-    let created =
-        blocking(move || events::create_batch(&services, &session.user(&services)?, inputs))
-            .await?;
+    let created = blocking(move || {
+        events::create_batch(&services, &session.user(&services)?, inputs).map_err(item_paths)
+    })
+    .await?;
     Ok(Reply::with_status(
         StatusCode::CREATED,
         created.into_iter().map(EventRead::from).collect(),
     ))
+}
+
+/// A batch's field problems named by their path from the body's root, like its type
+/// errors: `events[3].title`, with `index: 3`.
+fn item_paths(error: ServiceError) -> ServiceError {
+    match error {
+        ServiceError::Validation(errors) => ServiceError::Validation(
+            errors
+                .into_iter()
+                .map(|mut e| {
+                    if let Some(i) = e.index {
+                        if !e.field.starts_with("events[") {
+                            e.field = format!("events[{i}].{}", e.field);
+                        }
+                    }
+                    e
+                })
+                .collect(),
+        ),
+        other => other,
+    }
 }
 
 /// Query of the event list.
