@@ -381,6 +381,7 @@ fn raw_limit(
 
 /// The statements of an authenticated request and of a create and an update, as the
 /// server runs them (see `persistence::sessions::active_user`, `events::insert_many`,
+/// `events::lock_event`,
 /// `occurrences`, `versions`, `notifications`, `live::notify`).
 const PREPARE: &str = "
     PREPARE principal(bigint, bigint) AS
@@ -406,6 +407,7 @@ const PREPARE: &str = "
                                    created_at)
         VALUES ($1, $2, $3, $1, 'bench', '{}', false, now()) RETURNING id;
     PREPARE announce(text) AS SELECT pg_notify('convene_live', $1)::text;
+    PREPARE lock_event(bigint) AS SELECT id FROM events WHERE id = $1 FOR NO KEY UPDATE;
     PREPARE find_event(bigint, bigint) AS
         SELECT e.*, p.role FROM events e
         LEFT JOIN event_permissions p ON p.event_id = e.id AND p.user_id = $2
@@ -494,6 +496,7 @@ fn raw_update(url: &str, ids: &RawIds) -> BenchResult<Measured> {
             &format!(
                 "EXECUTE principal({session}, {user});
                  BEGIN;
+                 EXECUTE lock_event({id});
                  EXECUTE find_event({id}, {user});
                  EXECUTE update_event({id}, 'raw {n}');
                  EXECUTE insert_current_version({id}, {user});

@@ -100,7 +100,8 @@ pub fn lock_calendar(conn: &mut DbConnection, owner: UserId) -> StoreResult<()> 
     Ok(())
 }
 
-/// PostgreSQL: locks event `id`'s row until the transaction ends (`FOR UPDATE`), taken
+/// PostgreSQL: locks event `id`'s row until the transaction ends (`FOR NO KEY UPDATE`,
+/// the lock its `UPDATE` takes anyway, which rows referencing it do not wait for), taken
 /// first by every write that changes an existing event: concurrent writers of one event
 /// then read it one after the other, each seeing the last committed version (an
 /// optimistic read would lose the race and retry, and under many writers give up), and
@@ -111,7 +112,7 @@ pub fn lock_event(conn: &mut DbConnection, id: EventId) -> StoreResult<()> {
         events::table
             .find(id.0)
             .select(events::id)
-            .for_update()
+            .for_no_key_update()
             .first::<i64>(pg)
             .optional()?;
     }
