@@ -144,6 +144,16 @@ impl Rule {
         if rule.get_count().is_some() && rule.get_until().is_some() {
             return Err(rule_error("give COUNT or UNTIL, not both"));
         }
+        if !rule.get_by_set_pos().is_empty()
+            && rule.get_by_weekday().is_empty()
+            && rule.get_by_month_day().is_empty()
+            && rule.get_by_month().is_empty()
+        {
+            // RFC 5545: BYSETPOS "MUST only be used in conjunction with another BYxxx".
+            return Err(rule_error(
+                "BYSETPOS picks among the dates of another BY part (BYDAY, BYMONTHDAY or BYMONTH); give one",
+            ));
+        }
         if rule.get_by_month_day().contains(&0) {
             return Err(rule_error("BYMONTHDAY must be 1 to 31 or -31 to -1, not 0"));
         }

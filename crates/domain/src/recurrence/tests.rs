@@ -253,6 +253,7 @@ fn hostile_rules_are_field_problems_not_hangs() {
         ("FREQ=DAILY;BYDAY=MO,-1FR", "needs FREQ=MONTHLY"),
         ("FREQ=DAILY;COUNT=3;UNTIL=20300101T000000Z", "not both"),
         ("FREQ=MONTHLY;BYMONTHDAY=0", "not 0"),
+        ("FREQ=DAILY;BYSETPOS=1;COUNT=3", "another BY part"),
         (
             &format!("FREQ=DAILY;{}", "WKST=MO;".repeat(70)),
             "at most 500",
