@@ -16,7 +16,8 @@ backend_tests!(
     concurrent_moves_and_creates_onto_one_slot_one_wins,
     two_instances_share_the_conflict_guard,
     concurrent_shares_of_one_user_all_succeed,
-    a_share_racing_a_delete_is_200_or_404;
+    a_share_racing_a_delete_is_200_or_404,
+    shares_racing_moves_and_revokes_keep_grants_true;
     postgres_only:
     instances_starting_together_on_a_fresh_database_all_start,
 );
@@ -280,13 +281,34 @@ async fn concurrent_shares_of_one_user_all_succeed(backend: Backend) {
             read["role"] == "editor" || read["role"] == "viewer",
             "{read}"
         );
+        // One grant was made, so Bob was told once that it was shared.
+        let kinds = kinds_for(&app, &bob_token, id_of(&event)).await;
+        assert_eq!(
+            kinds.iter().filter(|k| *k == "event_shared").count(),
+            1,
+            "{kinds:?}"
+        );
     }
+}
+
+/// The types of `token`'s user's notifications about `event`, oldest first.
+async fn kinds_for(app: &convene_tests::TestApp, token: &str, event: i64) -> Vec<String> {
+    let inbox = app.get_ok("/api/notifications?limit=200", token).await;
+    let mut kinds: Vec<String> = inbox["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["event_id"] == event)
+        .map(|n| n["type"].as_str().unwrap().to_owned())
+        .collect();
+    kinds.reverse();
+    kinds
 }
 
 async fn a_share_racing_a_delete_is_200_or_404(backend: Backend) {
     let app = app!(backend);
     let (_, owner) = app.user("deleterace").await;
-    let (bob, _) = app.user("deletebob").await;
+    let (bob, bob_token) = app.user("deletebob").await;
     for round in 0..10 {
         let event = app
             .create_event(&owner, &format!("d{round}"), &slot(round), &slot(round + 1))
@@ -317,5 +339,81 @@ async fn a_share_racing_a_delete_is_200_or_404(backend: Backend) {
                 "{status} {body}"
             );
         }
+        // A participant when it was deleted, Bob is told of the deletion.
+        let kinds = kinds_for(&app, &bob_token, id).await;
+        if kinds.contains(&"event_shared".to_owned()) {
+            assert_eq!(
+                kinds.last().map(String::as_str),
+                Some("event_deleted"),
+                "{kinds:?}"
+            );
+        }
+    }
+}
+
+/// A share racing a move of the event: the new grantee finds the event where it now is
+/// (the grant's copy of its times is written after the move), in the list and in the
+/// occurrences; a role change racing a revoke leaves no grant behind, whichever goes first.
+async fn shares_racing_moves_and_revokes_keep_grants_true(backend: Backend) {
+    let app = app!(backend);
+    let (_, owner) = app.user("mover").await;
+    let (bob, bob_token) = app.user("grantee").await;
+    for round in 0..12u32 {
+        let event = app
+            .create_event(&owner, &format!("m{round}"), &slot(round), &slot(round + 1))
+            .await;
+        let id = id_of(&event);
+        let (start, end) = (slot(300 + round), slot(301 + round));
+        let requests = vec![
+            app.request(Method::PATCH, &format!("/api/events/{id}"))
+                .bearer_auth(&owner)
+                .json(&json!({"start_time": start, "end_time": end})),
+            app.request(Method::POST, &format!("/api/events/{id}/share"))
+                .bearer_auth(&owner)
+                .json(&json!([{"user_id": bob, "role": "viewer"}])),
+        ];
+        for (status, body) in race(requests).await {
+            assert_eq!(status, StatusCode::OK, "{body}");
+        }
+        let window = format!("from={}&to={}", query_escape(&start), query_escape(&end));
+        assert_eq!(
+            list_event_ids(&app, &bob_token, &window).await,
+            [id],
+            "round {round}"
+        );
+        let occurrences = app
+            .get_ok(&format!("/api/occurrences?{window}"), &bob_token)
+            .await;
+        assert_eq!(occurrences["items"][0]["event_id"], id, "round {round}");
+
+        let requests = vec![
+            app.request(Method::PUT, &format!("/api/events/{id}/permissions/{bob}"))
+                .bearer_auth(&owner)
+                .json(&json!({"role": "editor"})),
+            app.request(
+                Method::DELETE,
+                &format!("/api/events/{id}/permissions/{bob}"),
+            )
+            .bearer_auth(&owner),
+        ];
+        for (status, body) in race(requests).await {
+            assert!(
+                [
+                    StatusCode::OK,
+                    StatusCode::NO_CONTENT,
+                    StatusCode::NOT_FOUND
+                ]
+                .contains(&status),
+                "{status} {body}"
+            );
+        }
+        let res = app
+            .get(&format!("/api/events/{id}"), Some(&bob_token))
+            .await;
+        assert_eq!(
+            res.status(),
+            StatusCode::NOT_FOUND,
+            "round {round}: the grant came back"
+        );
     }
 }

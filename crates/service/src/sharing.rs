@@ -9,7 +9,7 @@ use convene_domain::ids::{EventId, UserId};
 use convene_domain::notification::NotificationKind;
 use convene_domain::permission::{can_revoke, grantable, Action, Permission, Role, SHARE_MAX};
 use convene_domain::validation::FieldError;
-use convene_persistence::{permissions, users, DbConnection};
+use convene_persistence::{events, permissions, users, DbConnection};
 
 use crate::access::{authorized, Event};
 use crate::notify::permission_changed;
@@ -56,6 +56,9 @@ pub fn share(
     }
     let at = now();
     services.write(|conn, notes| {
+        // Like every write of an existing event: its grants' copied times, who is told of
+        // its deletion and whether a grant exists are then read after the last writer.
+        events::lock_event(conn, id)?;
         let Event { event, .. } = authorized(conn, id, actor.id, Action::Share)?;
         let mut errors = Vec::new();
         let mut seen = HashSet::new();
@@ -168,6 +171,7 @@ pub fn change_role(
 ) -> Result<Permission, ServiceError> {
     let at = now();
     services.write(|conn, notes| {
+        events::lock_event(conn, id)?;
         let Event { event, .. } = authorized(conn, id, actor.id, Action::ChangeRole)?;
         let role = parse_role(role.as_deref()).map_err(|e| ServiceError::Validation(vec![e]))?;
         let current = permissions::find(conn, event.id, user)?.ok_or(ServiceError::NotFound)?;
@@ -196,6 +200,7 @@ pub fn revoke(
 ) -> Result<(), ServiceError> {
     let at = now();
     services.write(|conn, notes| {
+        events::lock_event(conn, id)?;
         let Event { event, role } = authorized(conn, id, actor.id, Action::Read)?;
         if !can_revoke(role, actor.id, user) {
             return Err(ServiceError::Forbidden(
