@@ -184,32 +184,27 @@ async fn msgpack_binary_values_are_values(backend: Backend) {
     let app = app!(backend);
     let bin = [0xc4, 0x03, b'a', b'b', b'c'];
     let ext = [0xd4, 0x01, 0x00];
+    let register = |body: Vec<u8>| {
+        send_raw(
+            &app,
+            "/api/auth/register",
+            Some("application/msgpack"),
+            body,
+        )
+    };
     for (name, value) in [("bin", &bin[..]), ("ext", &ext[..])] {
         let body = with_raw_member(
             &json!({"username": format!("u_{name}"), "email": format!("{name}@example.com"), "password": "password1"}),
             "attachment",
             value,
         );
-        let res = send_raw(
-            &app,
-            "/api/auth/register",
-            Some("application/msgpack"),
-            body,
-        )
-        .await;
-        assert_eq!(res.status(), StatusCode::CREATED, "{name}");
+        assert_eq!(register(body).await.status(), StatusCode::CREATED, "{name}");
         let body = with_raw_member(
             &json!({"email": format!("{name}2@example.com"), "password": "password1"}),
             "username",
             value,
         );
-        let res = send_raw(
-            &app,
-            "/api/auth/register",
-            Some("application/msgpack"),
-            body,
-        )
-        .await;
+        let res = register(body).await;
         let problem =
             assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
         assert_eq!(problem["errors"][0]["field"], "username", "{name}");
