@@ -20,8 +20,9 @@ use crate::{notify, ServiceError, Services};
 
 /// Creates an event owned by the actor (version 1), unless it overlaps their events.
 pub fn create(services: &Services, actor: &User, input: EventInput) -> Result<Event, ServiceError> {
-    let content = EventContent::parse(input.clone()).map_err(|mut errors| {
-        errors.extend(expansion_problem(services, input));
+    let timing = timing_of(&input);
+    let content = EventContent::parse(input).map_err(|mut errors| {
+        errors.extend(expansion_problem(services, timing));
         ServiceError::Validation(errors)
     })?;
     let mut created = store(services, actor, vec![content], false)?;
@@ -38,12 +39,12 @@ pub fn create_batch(
     actor: &User,
     inputs: Option<Vec<EventInput>>,
 ) -> Result<Vec<Event>, ServiceError> {
-    let copies = inputs.clone();
+    let timings: Vec<EventInput> = inputs.iter().flatten().map(timing_of).collect();
     let contents = parse_batch(inputs).map_err(|e| match e {
         BatchError::TooLarge => ServiceError::TooLarge(e.to_string()),
         BatchError::Invalid(mut errors) => {
-            for (index, input) in copies.into_iter().flatten().enumerate() {
-                errors.extend(expansion_problem(services, input).map(|e| e.at(index)));
+            for (index, timing) in timings.into_iter().enumerate() {
+                errors.extend(expansion_problem(services, timing).map(|e| e.at(index)));
             }
             errors.sort_by_key(|e| e.index);
             ServiceError::Validation(errors)
@@ -52,16 +53,26 @@ pub fn create_batch(
     store(services, actor, contents, true)
 }
 
-/// The problem of an invalid event's expansion (a series overlapping itself, too many
-/// occurrences, none at all), found when its times, zone and rule are valid whatever its
-/// other fields are: so that a refusal lists every problem at once.
-fn expansion_problem(services: &Services, input: EventInput) -> Option<FieldError> {
-    let timing = EventInput {
+/// The fields of `input` that decide when it takes place (times, zone, rule,
+/// transparency), with a valid placeholder title: what [`expansion_problem`] judges,
+/// copied before the input is consumed (not its title, description or location).
+fn timing_of(input: &EventInput) -> EventInput {
+    EventInput {
         title: Some("-".to_owned()),
         description: None,
         location: None,
-        ..input
-    };
+        start_time: input.start_time.clone(),
+        end_time: input.end_time.clone(),
+        time_zone: input.time_zone.clone(),
+        recurrence: input.recurrence.clone(),
+        transparency: input.transparency.clone(),
+    }
+}
+
+/// The problem of an invalid event's expansion (a series overlapping itself, too many
+/// occurrences, none at all), found from its [`timing_of`] when its times, zone and rule
+/// are valid whatever its other fields are: so that a refusal lists every problem at once.
+fn expansion_problem(services: &Services, timing: EventInput) -> Option<FieldError> {
     let content = EventContent::parse(timing).ok()?;
     services.recurrence.plan(&content, now()).err()
 }

@@ -125,21 +125,24 @@ pub fn update(
         None,
         |_, current| {
             let patch = EventPatch::parse(patch.clone()).map_err(ServiceError::Validation)?;
-            let next = current.apply(patch.clone()).map_err(|mut errors| {
-                // With the times as changed, the series' expansion may be refused too:
-                // listed with the rest, every problem at once.
-                let retimed = patch.start_time.is_some()
-                    || patch.end_time.is_some()
-                    || patch.time_zone.is_some()
-                    || patch.recurrence.is_some();
-                let timing = EventPatch {
-                    title: None,
-                    description: None,
-                    location: None,
-                    ..patch
-                };
-                if let Some(e) = Some(timing)
-                    .filter(|_| retimed)
+            // What decides when it takes place, kept for the error path: with the times as
+            // changed, the series' expansion may be refused too, listed with the rest.
+            let retimed = patch.start_time.is_some()
+                || patch.end_time.is_some()
+                || patch.time_zone.is_some()
+                || patch.recurrence.is_some();
+            let timing = retimed.then(|| EventPatch {
+                title: None,
+                description: None,
+                location: None,
+                start_time: patch.start_time,
+                end_time: patch.end_time,
+                time_zone: patch.time_zone,
+                recurrence: patch.recurrence.clone(),
+                transparency: patch.transparency,
+            });
+            let next = current.apply(patch).map_err(|mut errors| {
+                if let Some(e) = timing
                     .and_then(|timing| current.apply(timing).ok())
                     .and_then(|next| services.recurrence.plan(&next, now()).err())
                 {
