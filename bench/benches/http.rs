@@ -17,10 +17,7 @@
 //! `NOTIFY`, the occurrence (whose trigger takes the calendar lock and is the conflict
 //! check) — as prepared statements, one round trip each, on 16 connections and on as
 //! many as the server's pool (10; the better counts), without HTTP; for a GET, a prepared
-//! point read of the event (the goal's yardstick), and in a note the GET's own statement
-//! (session and event in one query), both at 16; then the GET's yardsticks
-//! ([`probe`]): its work done by a minimal server, on the blocking pool as Convene does
-//! it and on the HTTP workers through `tokio-postgres`. The three rows with a limit run in
+//! point read of the event at 16 (the goal's yardstick). The three rows with a limit run in
 //! [`ROUNDS`] rounds, each HTTP row followed at once by its limit, and create at 64 right
 //! after create at 16 (the machine's noise moves figures by tens of percent within a
 //! minute, far less between two measurements taken one after the other); the table shows
@@ -41,8 +38,6 @@ use std::process::{Child, Command, ExitCode, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-mod probe;
 
 use convene_bench::{ScratchDb, Summary};
 use diesel::connection::SimpleConnection;
@@ -417,11 +412,6 @@ const PREPARE: &str = "
         WHERE id = $1 RETURNING *;
     PREPARE grantees(bigint) AS SELECT user_id FROM event_permissions WHERE event_id = $1;
     PREPARE point_read(bigint) AS SELECT * FROM events WHERE id = $1;
-    PREPARE get_event(bigint, bigint, bigint) AS
-        SELECT e.*, p.role FROM sessions s
-        LEFT JOIN events e ON e.id = $3
-        LEFT JOIN event_permissions p ON p.event_id = e.id AND p.user_id = s.user_id
-        WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL AND s.expires_at > now();
     PREPARE insert_current_version(bigint, bigint) AS
         INSERT INTO event_versions (event_id, version, title, description, start_time,
                                     end_time, location, change, restored_from, changed_by,
@@ -509,21 +499,13 @@ fn raw_update(url: &str, ids: &RawIds) -> BenchResult<Measured> {
     })
 }
 
-/// The raw limits of a GET of one event at 16: a prepared point read (goal 2's
-/// yardstick), and the one statement the GET runs (`persistence::events::
-/// find_with_role_in_session`: the session checked as the event is read).
-fn raw_reads(url: &str, ids: &RawIds) -> BenchResult<(Measured, Measured)> {
-    let read = raw_limit(url, 16, PREPARE, |conn, c, _| {
+/// The raw limit of a GET of one event at 16: a prepared point read (goal 2's
+/// yardstick).
+fn raw_read(url: &str, ids: &RawIds) -> BenchResult<Measured> {
+    raw_limit(url, 16, PREPARE, |conn, c, _| {
         conn.batch_execute(&format!("EXECUTE point_read({})", ids.events[c]))?;
         Ok(())
-    })?;
-    let RawIds { user, session, .. } = ids;
-    let get = raw_limit(url, 16, PREPARE, |conn, c, _| {
-        let id = ids.events[c];
-        conn.batch_execute(&format!("EXECUTE get_event({session}, {user}, {id})"))?;
-        Ok(())
-    })?;
-    Ok((read, get))
+    })
 }
 
 /// The ids the raw limits need: the bench user's, its session's, its events'.
@@ -682,10 +664,7 @@ async fn postgres(
     let s = Arc::new(session(&server, 64).await?);
     let ids = Arc::new(bench_ids(url)?);
     let slots = Arc::new(AtomicU64::new(SETUP_SLOTS));
-    let probe = probe::start(url, SECRET, SERVER_POOL as u32)?;
-    let (mut creates, mut updates, mut gets, mut own) = (vec![], vec![], vec![], vec![]);
-    // The GET's yardsticks, as ratios to the round's point read: (blocking, async).
-    let mut probes: Vec<(f64, f64)> = Vec::new();
+    let (mut creates, mut updates, mut gets) = (vec![], vec![], vec![]);
     // Create at 64 clients, each with the rate at 16 measured right before it.
     let mut wide: Vec<(Measured, f64)> = Vec::new();
     for _ in 0..ROUNDS {
@@ -697,29 +676,20 @@ async fn postgres(
             }
             drop(server);
             let (raw_url, raw_ids) = (url.to_owned(), ids.clone());
-            let (limit, statement) = tokio::task::spawn_blocking(move || match name {
-                "create" => Ok((raw_create(&raw_url, &raw_ids)?, None)),
-                "update" => Ok((raw_update(&raw_url, &raw_ids)?, None)),
-                _ => raw_reads(&raw_url, &raw_ids).map(|(read, get)| (read, Some(get))),
+            let limit = tokio::task::spawn_blocking(move || match name {
+                "create" => raw_create(&raw_url, &raw_ids),
+                "update" => raw_update(&raw_url, &raw_ids),
+                _ => raw_read(&raw_url, &raw_ids),
             })
             .await
             .map_err(|e| e.to_string())?
             .map_err(|e: Box<dyn Error + Send + Sync>| e.to_string())?;
-            if name == "GET one" {
-                let blocking = http_scenario(&probe.blocking, &s, &slots, name, 16).await?;
-                let asynchronous = http_scenario(&probe.asynchronous, &s, &slots, name, 16).await?;
-                probes.push((blocking.rps / limit.rps, asynchronous.rps / limit.rps));
-            }
             server = start(binary, url).await?;
             let round = Round { http, limit };
-            match (name, statement) {
-                ("create", _) => creates.push(round),
-                ("update", _) => updates.push(round),
-                (_, Some(statement)) => {
-                    own.push(round.http.rps / statement.rps);
-                    gets.push(round);
-                }
-                _ => return Err("the GET's own statement was not measured".into()),
+            match name {
+                "create" => creates.push(round),
+                "update" => updates.push(round),
+                _ => gets.push(round),
             }
         }
     }
@@ -797,22 +767,6 @@ async fn postgres(
         "PostgreSQL GET one reaches {:.0} % of what HTTP alone reaches here ({:.0} rps)",
         100.0 * get16.http.rps / http_only.rps,
         http_only.rps
-    ));
-    notes.push(format!(
-        "PostgreSQL GET one reaches {:.0} % of its own statement (session and event in one query) run raw at 16 (the rounds' median)",
-        100.0 * median(own)
-    ));
-    let percents = |pick: fn(&(f64, f64)) -> f64| {
-        probes
-            .iter()
-            .map(|p| format!("{:.0} %", 100.0 * pick(p)))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    notes.push(format!(
-        "PostgreSQL GET one yardsticks, a minimal server doing the GET's work (JWT, the one statement, JSON), of the point read by round: on the blocking pool through the use case, as Convene runs it, {}; on the HTTP workers through tokio-postgres, which DESIGN.md rules out, {}",
-        percents(|p| p.0),
-        percents(|p| p.1)
     ));
     Ok(())
 }

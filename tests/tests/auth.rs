@@ -3,8 +3,8 @@
 
 use base64::Engine;
 use convene_tests::{
-    app, assert_problem, backend_tests, id_of, slot, Backend, StatusCode, TestApp, PASSWORD,
-    TEST_SECRET,
+    app, assert_problem, backend_tests, claims_of, id_of, slot, Backend, StatusCode, TestApp,
+    PASSWORD, TEST_SECRET,
 };
 use serde_json::{json, Value};
 
@@ -302,16 +302,6 @@ async fn logout_revokes_access_and_refresh_at_once(backend: Backend) {
 
 fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-}
-
-fn claims_of(token: &str) -> Value {
-    let payload = token.split('.').nth(1).unwrap();
-    serde_json::from_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(payload)
-            .unwrap(),
-    )
-    .unwrap()
 }
 
 fn sign(claims: &Value, alg: jsonwebtoken::Algorithm, secret: &str) -> String {

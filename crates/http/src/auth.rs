@@ -30,8 +30,8 @@ pub fn bearer_token(req: &HttpRequest) -> Option<&str> {
 
 /// The verified access token of a route wrapped in [`require_auth`]. For a request
 /// without a body the handler checks the session in the same hand-off to the blocking
-/// pool as the work it does ([`Session::caller`], or a statement that checks it as it
-/// reads: [`Session::checked_by`]), so the request costs one hand-off, not one for the
+/// pool as the work it does ([`Session::caller`], or statements that check it as they
+/// read: [`Session::checked_by`]), so the request costs one hand-off, not one for the
 /// session and one for the work. A request with a body had its session checked before
 /// the body was read; `caller` then answers what that check found.
 pub struct Session {
@@ -49,7 +49,11 @@ impl Session {
     pub fn caller(&self, services: &Services) -> Result<Principal, ServiceError> {
         match &self.known {
             Some(principal) => Ok(principal.clone()),
-            None => self.checked_by(|credential| caller(services, *credential)),
+            None => {
+                let answer = caller(services, self.credential);
+                self.was_checked();
+                answer
+            }
         }
     }
 
@@ -59,16 +63,20 @@ impl Session {
     }
 
     /// `read`'s answer, where `read` checks the session itself (401 when it is over), in
-    /// the statement that reads what it answers.
-    pub fn checked_by<T>(
-        &self,
-        read: impl FnOnce(&Credential) -> Result<T, ServiceError>,
-    ) -> Result<T, ServiceError> {
-        let answer = read(&self.credential);
-        // Checked whatever the answer: the session was live, or the 401 (or the failure
-        // of the database, a 5xx) is the answer.
-        self.checked.store(true, Ordering::Release);
+    /// the statements that read what it answers.
+    pub async fn checked_by<T, E, F>(&self, read: impl FnOnce(Credential) -> F) -> Result<T, E>
+    where
+        F: std::future::Future<Output = Result<T, E>>,
+    {
+        let answer = read(self.credential).await;
+        self.was_checked();
         answer
+    }
+
+    /// Records that the session was checked, whatever the answer: the session was
+    /// live, or the 401 (or the failure of the database, a 5xx) is the answer.
+    fn was_checked(&self) {
+        self.checked.store(true, Ordering::Release);
     }
 }
 

@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod client;
+pub mod coalesce;
 pub mod docs;
 pub mod dto;
 pub mod error;
@@ -89,6 +90,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     };
     use Method as M;
     cfg.app_data(web::PathConfig::default().error_handler(|_, _| ApiError::not_found().into()))
+        .app_data(web::Data::new(routes::events::EventReads::new(
+            convene_service::events::get_by_tokens,
+        )))
         .app_data(web::QueryConfig::default().error_handler(|e, _| {
             // actix's "Query deserialize error: " prefix names its own parts.
             let text = e.to_string();

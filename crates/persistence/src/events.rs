@@ -206,35 +206,76 @@ pub fn find_with_role(
     found.map(with_role).transpose()
 }
 
-/// [`find_with_role`] for the holder of an access token, checked in the same statement:
-/// `None` when session `session` of `user` is not live at `now` (the condition of
-/// [`sessions::active_user`](crate::sessions::active_user)), else event `id` (`None`
-/// when there is none) with the role granted to `user`. One round trip where
-/// authenticating and reading would take two.
-pub fn find_with_role_in_session(
+/// What one holder of an access token asks [`find_for_sessions`]: event `event`, for
+/// session `session` of `user`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionRead {
+    /// The access token's session.
+    pub session: SessionId,
+    /// Its user.
+    pub user: UserId,
+    /// The event asked for.
+    pub event: EventId,
+}
+
+/// [`find_with_role`] for holders of access tokens, their sessions checked as their
+/// events are read: for each read, in order, `None` when its session is not live at
+/// `now` (the condition of [`sessions::active_user`](crate::sessions::active_user)),
+/// else its event (`None` when there is none) with the role granted to its user. Two
+/// statements however many reads there are (the live sessions, then the events with
+/// those users' grants), so concurrent reads can share one round of them.
+pub fn find_for_sessions(
     conn: &mut DbConnection,
-    session: SessionId,
-    user: UserId,
-    id: EventId,
+    reads: &[SessionRead],
     now: DateTime<Utc>,
-) -> StoreResult<Option<Option<WithRole>>> {
-    let found: Option<(Option<EventRow>, Option<String>)> = sessions::table
-        .left_join(events::table.on(events::id.eq(id.0)))
-        .left_join(
-            event_permissions::table.on(event_permissions::event_id
-                .eq(events::id)
-                .and(event_permissions::user_id.eq(sessions::user_id))),
-        )
-        .filter(crate::sessions::live(session.0, user.0, naive(now)))
-        .select((
-            events::all_columns.nullable(),
-            event_permissions::role.nullable(),
-        ))
-        .first(conn)
-        .optional()?;
-    found
-        .map(|(event, role)| event.map(|row| with_role((row, role))).transpose())
-        .transpose()
+) -> StoreResult<Vec<Option<Option<WithRole>>>> {
+    let asked: Vec<i64> = reads.iter().map(|read| read.session.0).collect();
+    let live: Vec<(i64, i64)> = sessions::table
+        .filter(sessions::id.eq_any(&asked))
+        .filter(sessions::revoked_at.is_null())
+        .filter(sessions::expires_at.gt(naive(now)))
+        .select((sessions::id, sessions::user_id))
+        .load(conn)?;
+    let is_live = |read: &SessionRead| live.contains(&(read.session.0, read.user.0));
+    let (users, ids): (Vec<i64>, Vec<i64>) = reads
+        .iter()
+        .filter(|read| is_live(read))
+        .map(|read| (read.user.0, read.event.0))
+        .unzip();
+    // An event once per grant to one of the readers, or once without one.
+    let rows: Vec<(EventRow, Option<i64>, Option<String>)> = if ids.is_empty() {
+        Vec::new()
+    } else {
+        events::table
+            .left_join(
+                event_permissions::table.on(event_permissions::event_id
+                    .eq(events::id)
+                    .and(event_permissions::user_id.eq_any(&users))),
+            )
+            .filter(events::id.eq_any(&ids))
+            .select((
+                EventRow::as_select(),
+                event_permissions::user_id.nullable(),
+                event_permissions::role.nullable(),
+            ))
+            .load(conn)?
+    };
+    reads
+        .iter()
+        .map(|read| {
+            if !is_live(read) {
+                return Ok(None);
+            }
+            let mut found = rows.iter().filter(|(row, ..)| row.id == read.event.0);
+            let Some((row, ..)) = found.clone().next() else {
+                return Ok(Some(None));
+            };
+            let role = found
+                .find(|(_, grantee, _)| *grantee == Some(read.user.0))
+                .and_then(|(.., role)| role.clone());
+            with_role((row.clone(), role)).map(Some).map(Some)
+        })
+        .collect()
 }
 
 /// An event and the role granted to the user who reads it (`None`: none granted).

@@ -233,7 +233,7 @@ fn revoke_session(services: &Services, session: SessionId) -> Result<(), Service
 
 /// What a verified access token says: signature, pinned algorithm and expiry hold.
 /// Whether its session is still live is a database read: [`caller`], or a query that
-/// checks it with what it reads (`events::get_by_token`).
+/// checks it with what it reads (`events::get_by_tokens`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Credential {
     /// The account the token was issued to.

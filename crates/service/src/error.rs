@@ -106,7 +106,7 @@ pub struct Found {
 }
 
 /// Why a use case did not succeed.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum ServiceError {
     /// Well-formed input that breaks a rule; every field problem is listed.
     #[error("validation failed")]

@@ -8,12 +8,14 @@ use convene_domain::ids::EventId;
 use convene_domain::permission::Role;
 use convene_domain::recurrence::{parse_time_zone, DEFAULT_TIME_ZONE};
 use convene_domain::validation::FieldError;
+use convene_service::auth::Credential;
 use convene_service::events;
 use convene_service::{Event, ServiceError, Services};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::auth::Session;
+use crate::coalesce::Coalesced;
 use crate::dto::{
     BatchCreate, CalendarFile, EventCreate, EventList, EventRead, EventUpdate, EventsImported,
 };
@@ -259,6 +261,10 @@ pub async fn list(
     }))
 }
 
+/// The GETs of one event waiting on a worker: each asks for event `.1` with the token
+/// `.0`, and waiting ones are answered together ([`events::get_by_tokens`]).
+pub type EventReads = Coalesced<Services, (Credential, EventId), Result<Event, ServiceError>>;
+
 /// Get one event (any participant). `If-None-Match` with the current ETag answers 304.
 #[utoipa::path(
     get, path = "/api/events/{id}", operation_id = "getEvent", tag = "events",
@@ -281,15 +287,16 @@ pub async fn list(
 pub async fn get(
     req: HttpRequest,
     services: web::Data<Services>,
+    reads: web::Data<EventReads>,
     session: Session,
     id: web::Path<i64>,
 ) -> Result<Either<Reply<EventRead>, HttpResponse>, ApiError> {
-    // The session is checked in the statement that reads the event.
+    // The session is checked in the statements that read the event, with the other
+    // GETs of one waiting meanwhile.
     let id = EventId(id.into_inner());
-    let event = blocking(move || {
-        session.checked_by(|credential| events::get_by_token(&services, credential, id))
-    })
-    .await?;
+    let event = session
+        .checked_by(|credential| reads.ask(&services, (credential, id)))
+        .await??;
     if none_match_hits(&req, event.event.version) {
         let tag = etag(event.event.version);
         // A 304 carries the headers the 200 would (RFC 9110 §15.4.5), Vary among them.

@@ -38,24 +38,36 @@ pub fn conflicts(
     scan::find(&mut conn, owner, owner, range, None, CONFLICTS_LISTED)
 }
 
-/// One event, for any participant holding an access token: the token's session is
-/// checked in the statement that reads the event (one round trip where authenticating
-/// first takes two); 401 when it is over.
-pub fn get_by_token(
+/// Events, for participants holding access tokens: `reads[i]` is event `reads[i].1` for
+/// the holder of `reads[i].0`, answered in `answers[i]`. Each token's session is checked
+/// as the events are read (401 when it is over); the reads share one connection and two
+/// statements however many there are, so concurrent GETs can be answered together.
+pub fn get_by_tokens(
     services: &Services,
-    credential: &Credential,
-    id: EventId,
-) -> Result<Event, ServiceError> {
-    let mut conn = services.conn()?;
-    let found = events::find_with_role_in_session(
-        &mut conn,
-        credential.session_id,
-        credential.user,
-        id,
-        now(),
-    )?
-    .ok_or(SESSION_ENDED)?;
-    judged(found, credential.user, Action::Read)
+    reads: &[(Credential, EventId)],
+) -> Vec<Result<Event, ServiceError>> {
+    let asked: Vec<events::SessionRead> = reads
+        .iter()
+        .map(|(credential, id)| events::SessionRead {
+            session: credential.session_id,
+            user: credential.user,
+            event: *id,
+        })
+        .collect();
+    let found = services
+        .conn()
+        .and_then(|mut conn| Ok(events::find_for_sessions(&mut conn, &asked, now())?));
+    match found {
+        Ok(found) => found
+            .into_iter()
+            .zip(reads)
+            .map(|(found, (credential, _))| {
+                judged(found.ok_or(SESSION_ENDED)?, credential.user, Action::Read)
+            })
+            .collect(),
+        // Every read shares the failure.
+        Err(failed) => reads.iter().map(|_| Err(failed.clone())).collect(),
+    }
 }
 
 /// The events the caller owns or that are shared with them, by start then id; with a
