@@ -1,6 +1,7 @@
-//! GET of one event under concurrency: the GETs waiting on a worker are answered
-//! together (one connection, two statements), and each caller still gets exactly the
-//! answer it would alone — its role, 404 without access, 401 for an ended session.
+//! Requests answered together: the GETs of one event waiting at once share one
+//! round of statements, and so do the session checks of requests with a body; each
+//! caller still gets exactly the answer it would alone — its role, 404 without access,
+//! 401 for an ended session, its own account.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use convene_domain::ids::{EventId, SessionId, UserId};
@@ -15,6 +16,8 @@ use serde_json::json;
 backend_tests!(
     reads_answered_together_each_get_their_own_answer,
     racing_gets_of_many_callers_each_get_their_own_answer,
+    session_checks_answered_together_each_find_their_own_caller,
+    racing_writes_of_many_callers_are_each_their_own,
 );
 
 /// The credential inside an access token.
@@ -178,6 +181,79 @@ async fn racing_gets_of_many_callers_each_get_their_own_answer(backend: Backend)
                     assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
                 }
             }
+        }
+    }
+}
+
+/// One round of session checks with live, ended and borrowed sessions in it finds each
+/// token's own account.
+async fn session_checks_answered_together_each_find_their_own_caller(backend: Backend) {
+    let app = app!(backend);
+    let w = world(&app).await;
+    let tokens = [&w.olga, &w.ed, &w.gus, &w.vi, &w.stan, &w.olga, &w.gus];
+    let mut credentials: Vec<Credential> = tokens.iter().map(|t| credential(t)).collect();
+    credentials.push(Credential {
+        user: credential(&w.stan).user,
+        ..credential(&w.vi)
+    });
+    let services = app.services(RecurrenceLimits::default());
+    let asked = credentials.clone();
+    let answers =
+        tokio::task::spawn_blocking(move || convene_service::auth::callers(&services, &asked))
+            .await
+            .unwrap();
+    assert_eq!(answers.len(), credentials.len());
+    for ((token, credential), answer) in tokens.iter().zip(&credentials).zip(&answers) {
+        if *token == &w.gus {
+            assert!(
+                matches!(answer, Err(ServiceError::Unauthorized(_))),
+                "{answer:?}"
+            );
+        } else {
+            let caller = answer.as_ref().unwrap();
+            assert_eq!(caller.user.id, credential.user);
+            assert_eq!(caller.session_id, credential.session_id);
+        }
+    }
+    // Vi's session with Stan's id in the token is nobody's.
+    assert!(matches!(
+        answers.last(),
+        Some(Err(ServiceError::Unauthorized(_)))
+    ));
+}
+
+/// Many creates of many callers at once, one of them logged out: each event is its
+/// caller's own, and the logged-out caller's is refused.
+async fn racing_writes_of_many_callers_are_each_their_own(backend: Backend) {
+    let app = app!(backend);
+    let w = world(&app).await;
+    let callers = [&w.olga, &w.ed, &w.vi, &w.stan, &w.gus];
+    let ids: Vec<_> = callers
+        .iter()
+        .map(|token| {
+            claims_of(token)["sub"]
+                .as_str()
+                .unwrap()
+                .parse::<i64>()
+                .unwrap()
+        })
+        .collect();
+    let requests = (0..60)
+        .map(|i| {
+            app.request(Method::POST, "/api/events")
+                .bearer_auth(callers[i % callers.len()])
+                .json(&json!({"title": format!("w{i}"),
+                              "start_time": slot(100 + i as u32),
+                              "end_time": slot(101 + i as u32)}))
+        })
+        .collect();
+    for (i, (status, body)) in race(requests).await.into_iter().enumerate() {
+        if callers[i % callers.len()] == &w.gus {
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+        } else {
+            assert_eq!(status, StatusCode::CREATED, "{body}");
+            assert_eq!(body["owner_id"], json!(ids[i % callers.len()]), "{body}");
+            assert_eq!(body["title"], json!(format!("w{i}")));
         }
     }
 }

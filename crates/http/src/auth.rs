@@ -18,6 +18,7 @@ use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use crate::client::{limit_key, TrustedProxies};
+use crate::coalesce::Coalesced;
 use crate::error::{blocking, ApiError};
 
 /// The bearer token of a request, from `Authorization: Bearer <token>`.
@@ -132,8 +133,7 @@ pub async fn require_auth(
         Err(refused) => return Ok(req.error_response(refused).map_into_boxed_body()),
     };
     let known = if has_body(&req) {
-        let services = services.clone();
-        match blocking(move || caller(&services, credential)).await {
+        match check_session(&req, &services, credential).await {
             Ok(principal) => Some(principal),
             Err(refused) => return Ok(req.error_response(refused).map_into_boxed_body()),
         }
@@ -157,6 +157,23 @@ pub async fn require_auth(
         }
         _ => answered,
     }
+}
+
+/// The session checks of requests with a body waiting, answered together
+/// ([`convene_service::auth::callers`]; see [`Coalesced`]).
+pub type SessionChecks = Coalesced<Services, Credential, Result<Principal, ServiceError>>;
+
+/// The caller of `credential`, if its session is live (else 401), checked in the next
+/// round of the server's [`SessionChecks`].
+async fn check_session(
+    req: &ServiceRequest,
+    services: &web::Data<Services>,
+    credential: Credential,
+) -> Result<Principal, ApiError> {
+    let checks = req
+        .app_data::<web::Data<SessionChecks>>()
+        .ok_or_else(|| ApiError::internal("session checks not configured"))?;
+    Ok(checks.ask(services, credential).await??)
 }
 
 /// The request's access token, verified without the database (signature, pinned

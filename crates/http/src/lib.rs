@@ -25,6 +25,7 @@ use actix_web::{web, FromRequest, Handler, Resource, Responder, Route};
 pub use auth::AuthRateLimit;
 pub use openapi::{openapi_json, ApiDoc};
 
+use crate::coalesce::Coalesced;
 use crate::error::ApiError;
 use crate::negotiate::Reply;
 
@@ -81,18 +82,29 @@ fn resource<const N: usize>(path: &str, endpoints: [Endpoint; N]) -> Resource {
     resource
 }
 
+/// The requests a server answers together ([`coalesce`]): the GETs of one event and the
+/// session checks of requests with a body. Make them once per server and give every
+/// worker's app both, so that a round gathers the requests of all the workers.
+pub fn coalesced() -> (
+    web::Data<routes::events::EventReads>,
+    web::Data<auth::SessionChecks>,
+) {
+    (
+        web::Data::new(Coalesced::new(convene_service::events::get_by_tokens)),
+        web::Data::new(Coalesced::new(convene_service::auth::callers)),
+    )
+}
+
 /// Registers every route, the docs, and the query/path error handlers. The caller
-/// provides `web::Data<Services>`, `web::Data<convene_live::Hub>` and
-/// `web::Data<AuthRateLimit>` and wraps the app in [`negotiate::problem_responses`].
+/// provides `web::Data<Services>`, `web::Data<convene_live::Hub>`,
+/// `web::Data<AuthRateLimit>` and the two of [`coalesced`], and wraps the app in
+/// [`negotiate::problem_responses`].
 pub fn configure(cfg: &mut web::ServiceConfig) {
     use routes::{
         auth, events, feeds, freebusy, health, history, notifications, occurrences, sharing, users,
     };
     use Method as M;
     cfg.app_data(web::PathConfig::default().error_handler(|_, _| ApiError::not_found().into()))
-        .app_data(web::Data::new(routes::events::EventReads::new(
-            convene_service::events::get_by_tokens,
-        )))
         .app_data(web::QueryConfig::default().error_handler(|e, _| {
             // actix's "Query deserialize error: " prefix names its own parts.
             let text = e.to_string();

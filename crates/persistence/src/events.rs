@@ -12,7 +12,7 @@ use crate::content::{decode_exceptions, encode_exceptions, rule_of, transparency
 use crate::db::{insert_rows, per_backend, KeepPrepared};
 use crate::error::time::{naive, utc};
 use crate::error::{StoreError, StoreResult};
-use crate::schema::{event_permissions, events, horizons, sessions};
+use crate::schema::{event_permissions, events, horizons};
 use crate::DbConnection;
 
 /// A stored event, as its columns come back (in `events::all_columns` order, which
@@ -220,27 +220,23 @@ pub struct SessionRead {
 
 /// [`find_with_role`] for holders of access tokens, their sessions checked as their
 /// events are read: for each read, in order, `None` when its session is not live at
-/// `now` (the condition of [`sessions::active_user`](crate::sessions::active_user)),
-/// else its event (`None` when there is none) with the role granted to its user. Two
-/// statements however many reads there are (the live sessions, then the events with
-/// those users' grants), so concurrent reads can share one round of them.
+/// `now` ([`sessions::active_users`](crate::sessions::active_users)), else its event
+/// (`None` when there is none) with the role granted to its user. Two statements however
+/// many reads there are (the live sessions, then the events with those users' grants),
+/// so concurrent reads can share one round of them.
 pub fn find_for_sessions(
     conn: &mut DbConnection,
     reads: &[SessionRead],
     now: DateTime<Utc>,
 ) -> StoreResult<Vec<Option<Option<WithRole>>>> {
-    let asked: Vec<i64> = reads.iter().map(|read| read.session.0).collect();
-    let live: Vec<(i64, i64)> = sessions::table
-        .filter(sessions::id.eq_any(&asked))
-        .filter(sessions::revoked_at.is_null())
-        .filter(sessions::expires_at.gt(naive(now)))
-        .select((sessions::id, sessions::user_id))
-        .load(conn)?;
-    let is_live = |read: &SessionRead| live.contains(&(read.session.0, read.user.0));
+    let asked: Vec<(SessionId, UserId)> =
+        reads.iter().map(|read| (read.session, read.user)).collect();
+    let live = crate::sessions::active_users(conn, &asked, now)?;
     let (users, ids): (Vec<i64>, Vec<i64>) = reads
         .iter()
-        .filter(|read| is_live(read))
-        .map(|read| (read.user.0, read.event.0))
+        .zip(&live)
+        .filter(|(_, user)| user.is_some())
+        .map(|(read, _)| (read.user.0, read.event.0))
         .unzip();
     // An event once per grant to one of the readers, or once without one.
     let rows: Vec<(EventRow, Option<i64>, Option<String>)> = if ids.is_empty() {
@@ -262,8 +258,9 @@ pub fn find_for_sessions(
     };
     reads
         .iter()
-        .map(|read| {
-            if !is_live(read) {
+        .zip(live)
+        .map(|(read, user)| {
+            if user.is_none() {
                 return Ok(None);
             }
             let mut found = rows.iter().filter(|(row, ..)| row.id == read.event.0);

@@ -129,18 +129,6 @@ pub fn revoke(conn: &mut DbConnection, session: SessionId, now: DateTime<Utc>) -
     Ok(())
 }
 
-/// Session `session` of `user`, not revoked and not expired at `now`: the condition of
-/// an access token's session, for queries that check it along with what they read.
-/// (Ids and time as stored: `session.0`, `user.0`, `naive(now)`.)
-#[diesel::dsl::auto_type(no_type_alias)]
-pub(crate) fn live(session: i64, user: i64, now: NaiveDateTime) -> _ {
-    sessions::id
-        .eq(session)
-        .and(sessions::user_id.eq(user))
-        .and(sessions::revoked_at.is_null())
-        .and(sessions::expires_at.gt(now))
-}
-
 /// The user of a live session, in one indexed query: `None` when the session does not
 /// exist, belongs to someone else, is revoked or has expired.
 pub fn active_user(
@@ -151,11 +139,39 @@ pub fn active_user(
 ) -> StoreResult<Option<User>> {
     let row: Option<UserRow> = sessions::table
         .inner_join(users::table)
-        .filter(live(session.0, user.0, naive(now)))
+        .filter(sessions::id.eq(session.0))
+        .filter(sessions::user_id.eq(user.0))
+        .filter(sessions::revoked_at.is_null())
+        .filter(sessions::expires_at.gt(naive(now)))
         .select(UserRow::as_select())
         .first(conn)
         .optional()?;
     Ok(row.map(UserRow::user))
+}
+
+/// [`active_user`] for many sessions, in one statement however many there are: for
+/// each `(session, user)` asked, in order, `user` when that session of theirs is live.
+pub fn active_users(
+    conn: &mut DbConnection,
+    asked: &[(SessionId, UserId)],
+    now: DateTime<Utc>,
+) -> StoreResult<Vec<Option<User>>> {
+    let ids: Vec<i64> = asked.iter().map(|(session, _)| session.0).collect();
+    let live: Vec<(i64, i64, UserRow)> = sessions::table
+        .inner_join(users::table)
+        .filter(sessions::id.eq_any(&ids))
+        .filter(sessions::revoked_at.is_null())
+        .filter(sessions::expires_at.gt(naive(now)))
+        .select((sessions::id, sessions::user_id, UserRow::as_select()))
+        .load(conn)?;
+    Ok(asked
+        .iter()
+        .map(|(session, user)| {
+            live.iter()
+                .find(|(id, owner, _)| (*id, *owner) == (session.0, user.0))
+                .map(|(.., row)| row.clone().user())
+        })
+        .collect())
 }
 
 /// Which of `ids` are no longer live sessions (revoked, expired or gone), in chunks of

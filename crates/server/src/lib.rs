@@ -192,9 +192,12 @@ impl Application {
             addr: settings.bind.to_string(),
             source,
         })?;
+        let (event_reads, session_checks) = convene_http::coalesced();
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(services.clone())
+                .app_data(event_reads.clone())
+                .app_data(session_checks.clone())
                 .app_data(hub.clone())
                 .app_data(heartbeat.clone())
                 .app_data(rate_limit.clone())

@@ -28,7 +28,7 @@ pub use access::{Event, Precondition};
 pub use error::ServiceError;
 pub use page::Page;
 
-use convene_persistence::{Database, PooledConnection};
+use convene_persistence::{Database, PooledConnection, StoreError};
 
 use crate::fanout::Fanout;
 
@@ -105,5 +105,24 @@ impl Services {
 
     pub(crate) fn conn(&self) -> Result<PooledConnection, ServiceError> {
         Ok(self.db.get()?)
+    }
+
+    /// An answer for each of `asked` from one `load` on one connection (requests answered
+    /// together): `answer` makes it from what `load` found for that item (one each, in
+    /// order); when the connection or the load fails, that is every item's answer.
+    pub(crate) fn each<Q, F, T>(
+        &self,
+        asked: &[Q],
+        load: impl FnOnce(&mut PooledConnection) -> Result<Vec<F>, StoreError>,
+        answer: impl Fn(&Q, F) -> Result<T, ServiceError>,
+    ) -> Vec<Result<T, ServiceError>> {
+        match self.conn().and_then(|mut conn| Ok(load(&mut conn)?)) {
+            Ok(found) => asked
+                .iter()
+                .zip(found)
+                .map(|(item, found)| answer(item, found))
+                .collect(),
+            Err(failed) => asked.iter().map(|_| Err(failed.clone())).collect(),
+        }
     }
 }

@@ -261,7 +261,7 @@ pub async fn list(
     }))
 }
 
-/// The GETs of one event waiting on a worker: each asks for event `.1` with the token
+/// The GETs of one event waiting: each asks for event `.1` with the token
 /// `.0`, and waiting ones are answered together ([`events::get_by_tokens`]).
 pub type EventReads = Coalesced<Services, (Credential, EventId), Result<Event, ServiceError>>;
 

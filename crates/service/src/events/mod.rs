@@ -54,20 +54,11 @@ pub fn get_by_tokens(
             event: *id,
         })
         .collect();
-    let found = services
-        .conn()
-        .and_then(|mut conn| Ok(events::find_for_sessions(&mut conn, &asked, now())?));
-    match found {
-        Ok(found) => found
-            .into_iter()
-            .zip(reads)
-            .map(|(found, (credential, _))| {
-                judged(found.ok_or(SESSION_ENDED)?, credential.user, Action::Read)
-            })
-            .collect(),
-        // Every read shares the failure.
-        Err(failed) => reads.iter().map(|_| Err(failed.clone())).collect(),
-    }
+    services.each(
+        reads,
+        |conn| events::find_for_sessions(conn, &asked, now()),
+        |(credential, _), found| judged(found.ok_or(SESSION_ENDED)?, credential.user, Action::Read),
+    )
 }
 
 /// The events the caller owns or that are shared with them, by start then id; with a
