@@ -1,12 +1,11 @@
 //! Concurrent reads of one kind answered together. A request hands its question to the
 //! server's [`Coalesced`] and awaits its answer; a task on the blocking pool answers
 //! every question waiting when it starts, in one call of the use case (one connection,
-//! one round of statements), and keeps going while questions keep arriving. At most
-//! [`RUNNERS`] such tasks run at once, shared by all the workers, so under load questions
+//! one round of statements), and keeps going while questions keep arriving. Only a few
+//! such tasks (runners) run at once, shared by all the workers, so under load questions
 //! gather while the previous round is in the database: the busier the server, the more
 //! each round answers (up to [`ROUND`]), and an idle server answers a lone question at
-//! once. (Measured on two cores: one runner for the whole server answered GETs of one
-//! event 25 % faster than one per worker, and two runners were slower than one.)
+//! once.
 //!
 //! Two kinds are answered so: the GETs of one event (`routes::events::EventReads`) and
 //! the session checks of requests with a body (`auth::SessionChecks`).
@@ -18,8 +17,6 @@ use tokio::sync::oneshot;
 
 use crate::error::ApiError;
 
-/// Rounds in flight at once, for the whole server.
-pub const RUNNERS: usize = 1;
 /// The most questions one round answers (the rest wait for the next).
 pub const ROUND: usize = 64;
 
@@ -35,6 +32,8 @@ pub struct Coalesced<C, Q, A> {
 
 struct Inner<C, Q, A> {
     answer: Answer<C, Q, A>,
+    /// Rounds in flight at once, at most.
+    runners: usize,
     waiting: Mutex<Waiting<Q, A>>,
 }
 
@@ -50,11 +49,12 @@ where
     Q: Send + 'static,
     A: Send + 'static,
 {
-    /// Questions answered by `answer`.
-    pub fn new(answer: Answer<C, Q, A>) -> Self {
+    /// Questions answered by `answer`, in at most `runners` rounds at once (at least one).
+    pub fn new(answer: Answer<C, Q, A>, runners: usize) -> Self {
         Self {
             inner: Arc::new(Inner {
                 answer,
+                runners: runners.max(1),
                 waiting: Mutex::new(Waiting {
                     questions: Vec::new(),
                     running: 0,
@@ -70,14 +70,14 @@ where
         let start = {
             let mut waiting = self.inner.lock();
             waiting.questions.push((question, reply));
-            let start = waiting.running < RUNNERS;
+            let start = waiting.running < self.inner.runners;
             waiting.running += usize::from(start);
             start
         };
         if start {
-            let (inner, context) = (self.inner.clone(), context.clone());
+            let (turn, context) = (Turn(Some(self.inner.clone())), context.clone());
             // The answers go through the channels; the handle is not needed.
-            drop(tokio::task::spawn_blocking(move || inner.run(&context)));
+            drop(tokio::task::spawn_blocking(move || turn.run(&context)));
         }
         answer
             .await
@@ -89,9 +89,37 @@ impl<C, Q, A> Inner<C, Q, A> {
     fn lock(&self) -> MutexGuard<'_, Waiting<Q, A>> {
         self.waiting.lock().unwrap_or_else(PoisonError::into_inner)
     }
+}
 
-    /// Answers rounds until no question waits (on the blocking pool).
-    fn run(&self, context: &C) {
+/// One of the turns to run rounds, taken by the request that found a turn
+/// free. Dropped before it ran (its task never started: the runtime is shutting down),
+/// it gives the turn back and drops the questions waiting, which then answer 500 rather
+/// than wait for a round that may never come.
+struct Turn<C, Q, A>(Option<Arc<Inner<C, Q, A>>>);
+
+impl<C, Q, A> Drop for Turn<C, Q, A> {
+    fn drop(&mut self) {
+        if let Some(inner) = self.0.take() {
+            let mut waiting = inner.lock();
+            waiting.running -= 1;
+            waiting.questions.clear();
+        }
+    }
+}
+
+impl<C, Q, A> Turn<C, Q, A> {
+    /// Answers rounds until no question waits (on the blocking pool), then gives the
+    /// turn back.
+    fn run(mut self, context: &C) {
+        let Some(inner) = self.0.take() else {
+            return;
+        };
+        inner.answer_rounds(context);
+    }
+}
+
+impl<C, Q, A> Inner<C, Q, A> {
+    fn answer_rounds(&self, context: &C) {
         loop {
             let round: Vec<_> = {
                 let mut waiting = self.lock();
@@ -136,7 +164,7 @@ mod tests {
 
     #[tokio::test]
     async fn concurrent_questions_share_rounds_and_each_gets_its_own_answer() {
-        let coalesced = Coalesced::new(double);
+        let coalesced = Coalesced::new(double, 1);
         let rounds = Arc::new(Mutex::new(Vec::new()));
         let answers = join_all((0..150).map(|q| coalesced.ask(&rounds, q))).await;
         for (q, answer) in (0..).zip(answers) {
@@ -166,7 +194,7 @@ mod tests {
         fn short(_: &(), _: &[u32]) -> Vec<u32> {
             Vec::new()
         }
-        let coalesced = Coalesced::new(fragile);
+        let coalesced = Coalesced::new(fragile, 1);
         let context = Arc::new(());
         let failed = coalesced.ask(&context, 0).await.unwrap_err();
         assert_eq!(
@@ -175,7 +203,22 @@ mod tests {
         );
         assert_eq!(coalesced.ask(&context, 7).await.unwrap(), 7);
         // A round that answers too few leaves the rest 500, not waiting forever.
-        let coalesced = Coalesced::new(short);
+        let coalesced = Coalesced::new(short, 1);
         assert!(coalesced.ask(&context, 1).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn a_turn_whose_task_never_ran_is_given_back_and_its_questions_answer_500() {
+        let coalesced: Coalesced<(), u32, u32> = Coalesced::new(|_, q| q.to_vec(), 1);
+        let (reply, answer) = oneshot::channel();
+        {
+            let mut waiting = coalesced.inner.lock();
+            waiting.questions.push((1, reply));
+            waiting.running += 1;
+        }
+        drop(Turn(Some(coalesced.inner.clone())));
+        assert!(answer.await.is_err());
+        assert_eq!(coalesced.inner.lock().running, 0);
+        assert_eq!(coalesced.ask(&Arc::new(()), 5).await.unwrap(), 5);
     }
 }
