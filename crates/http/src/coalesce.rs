@@ -93,8 +93,8 @@ impl<C, Q, A> Inner<C, Q, A> {
 
 /// One of the turns to run rounds, taken by the request that found a turn
 /// free. Dropped before it ran (its task never started: the runtime is shutting down),
-/// it gives the turn back and drops the questions waiting, which then answer 500 rather
-/// than wait for a round that may never come.
+/// it gives the turn back; if no other turn is running, it also drops the questions
+/// waiting, which then answer 500 rather than wait for a round that may never come.
 struct Turn<C, Q, A>(Option<Arc<Inner<C, Q, A>>>);
 
 impl<C, Q, A> Drop for Turn<C, Q, A> {
@@ -102,7 +102,9 @@ impl<C, Q, A> Drop for Turn<C, Q, A> {
         if let Some(inner) = self.0.take() {
             let mut waiting = inner.lock();
             waiting.running -= 1;
-            waiting.questions.clear();
+            if waiting.running == 0 {
+                waiting.questions.clear();
+            }
         }
     }
 }
@@ -209,13 +211,22 @@ mod tests {
 
     #[tokio::test]
     async fn a_turn_whose_task_never_ran_is_given_back_and_its_questions_answer_500() {
-        let coalesced: Coalesced<(), u32, u32> = Coalesced::new(|_, q| q.to_vec(), 1);
-        let (reply, answer) = oneshot::channel();
+        let coalesced: Coalesced<(), u32, u32> = Coalesced::new(|_, q| q.to_vec(), 2);
+        let (reply, mut answer) = oneshot::channel();
         {
             let mut waiting = coalesced.inner.lock();
             waiting.questions.push((1, reply));
-            waiting.running += 1;
+            // Two turns taken: the one dropped below and another still running.
+            waiting.running += 2;
         }
+        drop(Turn(Some(coalesced.inner.clone())));
+        // The other turn will answer the question: it still waits.
+        assert!(matches!(
+            answer.try_recv(),
+            Err(oneshot::error::TryRecvError::Empty)
+        ));
+        assert_eq!(coalesced.inner.lock().questions.len(), 1);
+        // The last turn dropped unrun: nobody would answer it, so it answers 500.
         drop(Turn(Some(coalesced.inner.clone())));
         assert!(answer.await.is_err());
         assert_eq!(coalesced.inner.lock().running, 0);

@@ -12,7 +12,7 @@ use crate::content::{decode_exceptions, encode_exceptions, rule_of, transparency
 use crate::db::{insert_rows, per_backend, KeepPrepared};
 use crate::error::time::{naive, utc};
 use crate::error::{StoreError, StoreResult};
-use crate::schema::{event_permissions, events, horizons};
+use crate::schema::{event_permissions, events, horizons, sessions};
 use crate::DbConnection;
 
 /// A stored event, as its columns come back (in `events::all_columns` order, which
@@ -220,55 +220,68 @@ pub struct SessionRead {
 
 /// [`find_with_role`] for holders of access tokens, their sessions checked as their
 /// events are read: for each read, in order, `None` when its session is not live at
-/// `now` ([`sessions::active_users`](crate::sessions::active_users)), else its event
-/// (`None` when there is none) with the role granted to its user. Two statements however
-/// many reads there are (the live sessions, then the events with those users' grants),
-/// so concurrent reads can share one round of them.
+/// `now` (the condition of [`sessions::active_user`](crate::sessions::active_user)), else
+/// its event (`None` when there is none) with the role granted to its user. Two
+/// statements however many reads there are, so concurrent reads can share one round of
+/// them: the live sessions with their users' grants on the events asked (small rows),
+/// then each event asked once.
 pub fn find_for_sessions(
     conn: &mut DbConnection,
     reads: &[SessionRead],
     now: DateTime<Utc>,
 ) -> StoreResult<Vec<Option<Option<WithRole>>>> {
-    let asked: Vec<(SessionId, UserId)> =
-        reads.iter().map(|read| (read.session, read.user)).collect();
-    let live = crate::sessions::active_users(conn, &asked, now)?;
-    let (users, ids): (Vec<i64>, Vec<i64>) = reads
+    let asked: Vec<i64> = reads.iter().map(|read| read.session.0).collect();
+    let events_asked: Vec<i64> = reads.iter().map(|read| read.event.0).collect();
+    // A live session once per grant of its user on an event asked, or once without one.
+    let live: Vec<(i64, i64, Option<i64>, Option<String>)> = sessions::table
+        .left_join(
+            event_permissions::table.on(event_permissions::user_id
+                .eq(sessions::user_id)
+                .and(event_permissions::event_id.eq_any(&events_asked))),
+        )
+        .filter(sessions::id.eq_any(&asked))
+        .filter(sessions::revoked_at.is_null())
+        .filter(sessions::expires_at.gt(naive(now)))
+        .select((
+            sessions::id,
+            sessions::user_id,
+            event_permissions::event_id.nullable(),
+            event_permissions::role.nullable(),
+        ))
+        .load(conn)?;
+    let is_live = |read: &SessionRead| {
+        live.iter()
+            .any(|(id, user, ..)| (*id, *user) == (read.session.0, read.user.0))
+    };
+    let mut ids: Vec<i64> = reads
         .iter()
-        .zip(&live)
-        .filter(|(_, user)| user.is_some())
-        .map(|(read, _)| (read.user.0, read.event.0))
-        .unzip();
-    // An event once per grant to one of the readers, or once without one.
-    let rows: Vec<(EventRow, Option<i64>, Option<String>)> = if ids.is_empty() {
+        .filter(|read| is_live(read))
+        .map(|read| read.event.0)
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let rows: Vec<EventRow> = if ids.is_empty() {
         Vec::new()
     } else {
         events::table
-            .left_join(
-                event_permissions::table.on(event_permissions::event_id
-                    .eq(events::id)
-                    .and(event_permissions::user_id.eq_any(&users))),
-            )
             .filter(events::id.eq_any(&ids))
-            .select((
-                EventRow::as_select(),
-                event_permissions::user_id.nullable(),
-                event_permissions::role.nullable(),
-            ))
+            .select(EventRow::as_select())
             .load(conn)?
     };
     reads
         .iter()
-        .zip(live)
-        .map(|(read, user)| {
-            if user.is_none() {
+        .map(|read| {
+            if !is_live(read) {
                 return Ok(None);
             }
-            let mut found = rows.iter().filter(|(row, ..)| row.id == read.event.0);
-            let Some((row, ..)) = found.clone().next() else {
+            let Some(row) = rows.iter().find(|row| row.id == read.event.0) else {
                 return Ok(Some(None));
             };
-            let role = found
-                .find(|(_, grantee, _)| *grantee == Some(read.user.0))
+            let role = live
+                .iter()
+                .find(|(id, user, event, _)| {
+                    (*id, *user, *event) == (read.session.0, read.user.0, Some(read.event.0))
+                })
                 .and_then(|(.., role)| role.clone());
             with_role((row.clone(), role)).map(Some).map(Some)
         })
