@@ -790,7 +790,7 @@ async fn malformed_ids_are_client_errors(backend: Backend) {
 /// PostgreSQL: statements Diesel would parse and plan on every call are prepared once
 /// per connection and then reused: after four updates of two events on one connection,
 /// the session holds one prepared `UPDATE` of events, run four times; after three reads
-/// of the live feed's frontier, one prepared frontier read, run three times.
+/// of the live feed (its rows with the frontier), one prepared feed read, run three times.
 async fn hot_statements_diesel_would_not_prepare_are_prepared_once(backend: Backend) {
     use convene_domain::ids::{EventId, UserId};
     use convene_persistence::{events, Backend as DbBackend, DbConnection};
@@ -833,8 +833,9 @@ async fn hot_statements_diesel_would_not_prepare_are_prepared_once(backend: Back
             assert!(updated.is_some(), "event {id} updated");
         }
     }
+    let start = convene_persistence::notifications::start(&mut conn).unwrap();
     for _ in 0..3 {
-        convene_persistence::notifications::frontier(&mut conn).unwrap();
+        convene_persistence::notifications::feed(&mut conn, None, start, 10).unwrap();
     }
     let DbConnection::Postgresql(pg) = &mut **conn else {
         panic!("a PostgreSQL connection");
@@ -850,7 +851,10 @@ async fn hot_statements_diesel_would_not_prepare_are_prepared_once(backend: Back
         (found.statements, found.runs)
     };
     assert_eq!(prepared("UPDATE \"events\"%"), (1, 4));
-    assert_eq!(prepared("SELECT pg_snapshot_xmin%"), (1, 3));
+    assert_eq!(
+        prepared("SELECT \"notifications\".\"id\"%pg_snapshot_xmin%"),
+        (1, 3)
+    );
 }
 
 /// Access is judged before the values of a body: a viewer's invalid update is 403 and

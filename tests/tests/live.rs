@@ -41,6 +41,7 @@ backend_tests!(
     a_logout_while_the_listener_is_away_still_closes_the_socket,
     a_notification_committed_late_comes_first_and_holds_back_later_ones,
     concurrent_writers_on_two_instances_deliver_one_order,
+    a_busy_listener_reads_on_a_timer_then_listens_again,
 );
 
 fn ws_url(app: &TestApp, query: &str) -> String {
@@ -764,4 +765,85 @@ async fn concurrent_writers_deliver_live_in_replay_order(backend: Backend) {
     if backend == Backend::Sqlite {
         assert!(order.windows(2).all(|w| w[0] < w[1]), "id order: {order:?}");
     }
+}
+
+/// The `convene_live_listener_polling` gauge of the instance at `address`.
+async fn listener_polling(client: &reqwest::Client, address: &str) -> Option<f64> {
+    let res = client
+        .get(format!("{address}/metrics"))
+        .send()
+        .await
+        .unwrap();
+    res.text().await.unwrap().lines().find_map(|line| {
+        line.strip_prefix("convene_live_listener_polling ")?
+            .parse()
+            .ok()
+    })
+}
+
+/// PostgreSQL: while writes come close together the listener stops listening for
+/// announcements and reads the feed on a timer (`convene_live_listener_polling` is 1);
+/// every notification still arrives once, in replay order. Once writes stop it listens
+/// again (0), and a lone write after that is pushed at once.
+async fn a_busy_listener_reads_on_a_timer_then_listens_again(backend: Backend) {
+    const WRITERS: usize = 4;
+    const CHANGES: usize = 25;
+    let app = app!(backend);
+    let (bob, bob_token) = app.user("bob").await;
+    let writers = writers_sharing_with(&app, bob, WRITERS).await;
+    let lone = writers[0].clone();
+    let mut live = connect(&app, &bob_token, "").await;
+    // The setup's writes came close together too: the listener listens again first.
+    let until_listening = || async {
+        let quiet = std::time::Instant::now();
+        while listener_polling(&app.client, &app.address).await != Some(0.0) {
+            assert!(
+                quiet.elapsed() < Duration::from_secs(5),
+                "the listener did not listen again"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    };
+    until_listening().await;
+
+    // The gauge, watched while the writers write.
+    let (done, mut stop) = tokio::sync::oneshot::channel::<()>();
+    let (client, address) = (app.client.clone(), app.address.clone());
+    let watcher = tokio::spawn(async move {
+        let mut seen = false;
+        while stop.try_recv().is_err() {
+            seen |= listener_polling(&client, &address).await == Some(1.0);
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        seen
+    });
+    write_concurrently(&[&app], writers, CHANGES).await;
+    done.send(()).unwrap();
+    assert!(
+        watcher.await.unwrap(),
+        "the busy listener never read on a timer"
+    );
+
+    let total = WRITERS * CHANGES;
+    let mut order = Vec::new();
+    while order.len() < total {
+        order.push(next_change(&mut live).await);
+    }
+    assert!(next_doc(&mut live, Duration::from_millis(300))
+        .await
+        .is_none());
+    let mut replay = connect(&app, &bob_token, "&since=0").await;
+    let mut replayed = Vec::new();
+    while replayed.len() < total {
+        replayed.push(next_change(&mut replay).await);
+    }
+    assert_eq!(order, replayed, "live order is the replay order");
+
+    until_listening().await;
+    let (token, id) = lone;
+    app.patch_event(&token, id, &json!({"title": "Alone"}))
+        .await;
+    let doc = expect_doc(&mut live).await;
+    assert_eq!(doc["type"], "event_updated");
+    assert_eq!(doc["data"]["title"], "Alone");
 }

@@ -46,6 +46,7 @@ pub struct Metrics {
     pushed: IntCounter,
     dropped: IntCounter,
     reconnects: IntCounter,
+    polling: IntGauge,
 }
 
 impl Metrics {
@@ -87,6 +88,10 @@ impl Metrics {
             "live_listener_reconnects_total",
             "Times the PostgreSQL live listener lost its connection and reconnected",
         )?;
+        let polling = IntGauge::new(
+            "live_listener_polling",
+            "1 while the PostgreSQL live listener reads the feed on a timer (writes are frequent), 0 while it waits to be woken",
+        )?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
         registry.register(Box::new(pool.clone()))?;
@@ -94,6 +99,7 @@ impl Metrics {
         registry.register(Box::new(pushed.clone()))?;
         registry.register(Box::new(dropped.clone()))?;
         registry.register(Box::new(reconnects.clone()))?;
+        registry.register(Box::new(polling.clone()))?;
         Ok(Self {
             registry,
             requests,
@@ -103,6 +109,7 @@ impl Metrics {
             pushed,
             dropped,
             reconnects,
+            polling,
         })
     }
 
@@ -127,6 +134,7 @@ impl Metrics {
         let live = hub.stats();
         self.websockets
             .set(i64::try_from(live.open).unwrap_or(i64::MAX));
+        self.polling.set(i64::from(live.listener_polling));
         // The hub's counts only grow: bring each counter up to them.
         for (counter, total) in [
             (&self.pushed, live.pushed),
@@ -168,7 +176,8 @@ pub async fn record(
 /// `convene_http_requests_total` and `convene_http_request_duration_seconds` (by `method`,
 /// `route` pattern and `status`), `convene_db_pool_connections` (`state`: `in_use`,
 /// `idle`, `waiting`), `convene_websockets_open`, `convene_notifications_pushed_total`,
-/// `convene_notifications_dropped_total`, `convene_live_listener_reconnects_total`. Per
+/// `convene_notifications_dropped_total`, `convene_live_listener_reconnects_total`,
+/// `convene_live_listener_polling` (1 while the listener reads on a timer). Per
 /// instance; unauthenticated, like the health checks: expose it to the scraper only.
 #[utoipa::path(get, path = "/metrics", operation_id = "getMetrics", tag = "health",
     responses((status = 200, description = "The metrics", content_type = "text/plain; version=0.0.4", body = String)))]

@@ -5,7 +5,7 @@
 //! client never delays anyone else.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use convene_domain::ids::{SessionId, UserId};
@@ -127,6 +127,9 @@ pub struct Hub {
     dropped: AtomicU64,
     /// Times the PostgreSQL listener lost its connection and reconnected, since start.
     listener_reconnects: AtomicU64,
+    /// Whether the PostgreSQL listener reads the feed on a timer (writes are frequent)
+    /// rather than when woken.
+    listener_polling: AtomicBool,
 }
 
 /// What the hub has done since start, for metrics.
@@ -140,6 +143,8 @@ pub struct HubStats {
     pub dropped: u64,
     /// Reconnections of the PostgreSQL listener.
     pub listener_reconnects: u64,
+    /// Whether the PostgreSQL listener reads the feed on a timer now.
+    pub listener_polling: bool,
 }
 
 impl Hub {
@@ -238,12 +243,18 @@ impl Hub {
             pushed: self.pushed.load(Ordering::Relaxed),
             dropped: self.dropped.load(Ordering::Relaxed),
             listener_reconnects: self.listener_reconnects.load(Ordering::Relaxed),
+            listener_polling: self.listener_polling.load(Ordering::Relaxed),
         }
     }
 
     /// Notes that the PostgreSQL listener lost its connection and reconnects.
     pub fn listener_reconnecting(&self) {
         self.listener_reconnects.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Notes whether the PostgreSQL listener reads the feed on a timer.
+    pub fn listener_polling(&self, polling: bool) {
+        self.listener_polling.store(polling, Ordering::Relaxed);
     }
 }
 

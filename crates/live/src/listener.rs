@@ -1,15 +1,21 @@
-//! The PostgreSQL listener: one dedicated connection `LISTEN`ing on the live channel,
-//! feeding this instance's hub with what any instance committed, in delivery order
-//! (`persistence::notifications`): an announcement wakes it, and it delivers every
-//! final notification after the last one it delivered. Notifications held back behind
-//! a transaction still running are read again shortly (5 ms, doubling up to 200 ms)
-//! until they are final. It reconnects with exponential backoff (up to 5 s) when the
-//! connection drops, e.g. after a database restart, and then delivers what it missed.
+//! The PostgreSQL listener: one dedicated connection feeding this instance's hub with
+//! what any instance committed, in delivery order (`persistence::notifications`): it
+//! delivers every final notification after the last one it delivered. While writes are
+//! sparse, an announcement on the notifications channel wakes it; once two wake-ups
+//! come within [`BUSY_GAP`], it stops listening there (`UNLISTEN`) and reads the feed
+//! every [`POLL`] instead, until [`QUIET_POLLS`] reads in a row find nothing, when it
+//! listens again and reads once more (whatever committed before `LISTEN` took effect).
+//! A busy database thus no longer signals it, and it is woken for each commit, a
+//! feed read per wake-up: it reads a batch per interval. Revoked sessions come on a
+//! channel it always listens on. Notifications held back behind a transaction still
+//! running are read again shortly (5 ms, doubling up to 200 ms) until they are final.
+//! It reconnects with exponential backoff (up to 5 s) when the connection drops, e.g.
+//! after a database restart, and then delivers what it missed.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use convene_service::fanout::{parse_payload, LiveMessage, LiveSink, CHANNEL};
+use convene_service::fanout::{parse_payload, LiveMessage, LiveSink, CHANNEL, SESSIONS_CHANNEL};
 use convene_service::notifications::FeedPosition;
 use convene_service::{auth, notifications, ServiceError, Services};
 use futures_util::StreamExt;
@@ -27,6 +33,13 @@ const FEED_STEP: u32 = 1_000;
 /// wait doubles up to [`MAX_RECHECK`] while they stay held back.
 const FIRST_RECHECK: Duration = Duration::from_millis(5);
 const MAX_RECHECK: Duration = Duration::from_millis(200);
+/// Two wake-ups closer than this: writes are frequent, read the feed on a timer.
+const BUSY_GAP: Duration = Duration::from_millis(20);
+/// How often the feed is read while writes are frequent (the most a live notification
+/// waits for it then).
+const POLL: Duration = Duration::from_millis(5);
+/// Reads on the timer in a row that find nothing, before listening again.
+const QUIET_POLLS: u32 = 4;
 
 /// Listens forever: connect, `LISTEN`, deliver; on any failure wait and reconnect.
 pub async fn run(target: Target, services: Arc<Services>, hub: Arc<Hub>) {
@@ -72,18 +85,29 @@ async fn listen_once(
             }
         }
     });
-    client.batch_execute(&format!("LISTEN {CHANNEL}")).await?;
+    client
+        .batch_execute(&format!("LISTEN {SESSIONS_CHANNEL}; LISTEN {CHANNEL}"))
+        .await?;
     tracing::info!("live listener connected");
     *backoff = Duration::from_millis(100);
-    let mut held_back = deliver_final(services, hub, delivered).await?;
+    let mut held_back = deliver_final(services, hub, delivered).await?.held_back;
     end_revoked_sessions(services, hub).await?;
     let mut recheck = FIRST_RECHECK;
+    // Listening on the notifications channel (else reading the feed every `POLL`), the
+    // last wake-up while listening, and the reads on the timer that found nothing.
+    let mut listening = true;
+    hub.listener_polling(false);
+    let mut last_wake: Option<Instant> = None;
+    let mut quiet = 0;
     loop {
-        let woken = if held_back {
+        let woken = if !listening || held_back {
+            let wait = if listening { recheck } else { POLL };
             tokio::select! {
                 payload = rx.recv() => payload,
-                () = tokio::time::sleep(recheck) => {
-                    recheck = (recheck * 2).min(MAX_RECHECK);
+                () = tokio::time::sleep(wait) => {
+                    if listening {
+                        recheck = (recheck * 2).min(MAX_RECHECK);
+                    }
                     Some(String::new())
                 }
             }
@@ -104,9 +128,33 @@ async fn listen_once(
             }
         }
         let was_held_back = held_back;
-        held_back = deliver_final(services, hub, delivered).await?;
+        let step = deliver_final(services, hub, delivered).await?;
+        held_back = step.held_back;
         if !held_back || !was_held_back {
             recheck = FIRST_RECHECK;
+        }
+        if listening {
+            let now = Instant::now();
+            if last_wake.is_some_and(|last| now.duration_since(last) < BUSY_GAP) {
+                client.batch_execute(&format!("UNLISTEN {CHANNEL}")).await?;
+                listening = false;
+                hub.listener_polling(true);
+                quiet = 0;
+            }
+            last_wake = Some(now);
+        } else if step.delivered > 0 || held_back {
+            quiet = 0;
+        } else {
+            quiet += 1;
+            if quiet >= QUIET_POLLS {
+                client.batch_execute(&format!("LISTEN {CHANNEL}")).await?;
+                listening = true;
+                hub.listener_polling(false);
+                last_wake = None;
+                // What committed before the LISTEN took effect announced itself to
+                // nobody: read once more.
+                held_back = deliver_final(services, hub, delivered).await?.held_back;
+            }
         }
     }
     driver.abort();
@@ -144,18 +192,29 @@ where
     }
 }
 
+/// What one [`deliver_final`] did.
+struct Step {
+    /// Notifications delivered.
+    delivered: usize,
+    /// Whether committed notifications are held back behind a running transaction.
+    held_back: bool,
+}
+
 /// Delivers every final notification after `delivered` (the first time, notes where
 /// the feed stands instead: what is final now came before this instance listened).
-/// Returns whether committed notifications are held back behind a running transaction.
 async fn deliver_final(
     services: &Arc<Services>,
     hub: &Arc<Hub>,
     delivered: &mut Option<FeedPosition>,
-) -> Result<bool, String> {
+) -> Result<Step, String> {
+    let mut step = Step {
+        delivered: 0,
+        held_back: false,
+    };
     let Some(mut after) = *delivered else {
         let services = services.clone();
         *delivered = Some(blocking(move || notifications::feed_start(&services)).await?);
-        return Ok(false);
+        return Ok(step);
     };
     loop {
         let services = services.clone();
@@ -167,8 +226,10 @@ async fn deliver_final(
             let found: Vec<_> = feed.items.into_iter().map(|(_, n)| n).collect();
             hub.deliver(&found);
         }
+        step.delivered += count;
         if feed.held_back || count < FEED_STEP as usize {
-            return Ok(feed.held_back);
+            step.held_back = feed.held_back;
+            return Ok(step);
         }
     }
 }

@@ -5,7 +5,7 @@
 //! `pg_current_xact_id()`; 0 on SQLite, whose writers run one at a time so that ids
 //! commit in order). Ids come from a sequence and can commit out of order (7 handed out
 //! before 8, 8 committed first); transaction ids can too, but a transaction below the
-//! oldest one still running (`pg_snapshot_xmin`, the [`frontier`]) has ended: the feed
+//! oldest one still running (`pg_snapshot_xmin`, the frontier) has ended: the feed
 //! gives only those rows, so every row committed later sorts after what a reader has
 //! seen, and no writer waits for another to keep that order.
 
@@ -17,7 +17,7 @@ use convene_domain::notification::{
 use diesel::prelude::*;
 use serde_json::{Map, Value};
 
-use crate::db::{insert_rows, KeepPrepared};
+use crate::db::{insert_rows, per_backend, KeepPrepared};
 use crate::error::time::{naive, utc};
 use crate::error::{StoreError, StoreResult};
 use crate::events::role_of;
@@ -253,25 +253,21 @@ pub struct Feed {
     pub held_back: bool,
 }
 
-/// The frontier: every transaction below it has ended (PostgreSQL:
-/// `pg_snapshot_xmin(pg_current_snapshot())`); on SQLite every row is final.
-pub fn frontier(conn: &mut DbConnection) -> StoreResult<i64> {
-    match conn {
-        // Read before every feed step of every instance's listener: kept prepared.
-        DbConnection::Postgresql(c) => Ok(KeepPrepared(diesel::select(diesel::dsl::sql::<
-            diesel::sql_types::BigInt,
-        >(
-            "pg_snapshot_xmin(pg_current_snapshot())::text::bigint",
-        )))
-        .get_result(c)?),
-        DbConnection::Sqlite(_) => Ok(i64::MAX),
-    }
+/// The frontier as a column: every transaction below it had ended when the statement's
+/// snapshot was taken (PostgreSQL: `pg_snapshot_xmin`); on SQLite every row is final
+/// (its writers commit one at a time, in id order).
+fn frontier(conn: &DbConnection) -> diesel::expression::SqlLiteral<diesel::sql_types::BigInt> {
+    diesel::dsl::sql(match conn {
+        DbConnection::Postgresql(_) => "pg_snapshot_xmin(pg_current_snapshot())::text::bigint",
+        DbConnection::Sqlite(_) => "9223372036854775807",
+    })
 }
 
 /// The position where a feed starts that treats everything final now as delivered.
 pub fn start(conn: &mut DbConnection) -> StoreResult<FeedPosition> {
+    let frontier: i64 = diesel::select(frontier(conn)).get_result(conn)?;
     Ok(FeedPosition {
-        xact: frontier(conn)?.saturating_sub(1),
+        xact: frontier.saturating_sub(1),
         id: NotificationId(i64::MAX),
     })
 }
@@ -300,26 +296,31 @@ pub fn feed(
     after: FeedPosition,
     limit: i64,
 ) -> StoreResult<Feed> {
-    // Every transaction below the frontier ended before this snapshot is taken: its rows
-    // are all visible to the next statement.
-    let frontier = frontier(conn)?;
-    let mut query = notifications::table
-        .filter(notifications::xact.ge(after.xact))
-        .filter(
-            notifications::xact.gt(after.xact).or(notifications::xact
-                .eq(after.xact)
-                .and(notifications::id.gt(after.id.0))),
-        )
-        .order((notifications::xact.asc(), notifications::id.asc()))
-        .limit(limit)
-        .select(NotificationRow::as_select())
-        .into_boxed();
-    if let Some(user) = user {
-        query = query.filter(notifications::user_id.eq(user.0));
-    }
-    let rows: Vec<NotificationRow> = query.load(conn)?;
+    // The frontier comes with the rows, read in the same statement's snapshot: every
+    // transaction below it had ended when the snapshot was taken, so all its rows are
+    // in this answer, and any transaction that commits later has an id at or above it.
+    // One round trip per step (each instance's listener reads one per wake-up), kept
+    // prepared (one shape with a user, one without).
+    let frontier = frontier(conn);
+    let rows: Vec<(NotificationRow, i64)> = per_backend!(conn, |c| {
+        let mut query = notifications::table
+            .filter(notifications::xact.ge(after.xact))
+            .filter(
+                notifications::xact.gt(after.xact).or(notifications::xact
+                    .eq(after.xact)
+                    .and(notifications::id.gt(after.id.0))),
+            )
+            .order((notifications::xact.asc(), notifications::id.asc()))
+            .limit(limit)
+            .select((NotificationRow::as_select(), frontier))
+            .into_boxed();
+        if let Some(user) = user {
+            query = query.filter(notifications::user_id.eq(user.0));
+        }
+        KeepPrepared(query).load(c)?
+    });
     let mut feed = Feed::default();
-    for row in rows {
+    for (row, frontier) in rows {
         if row.xact >= frontier {
             feed.held_back = true;
             break;
