@@ -1,12 +1,12 @@
 //! The PostgreSQL listener: one dedicated connection feeding this instance's hub with
 //! what any instance committed, in delivery order (`persistence::notifications`): it
 //! delivers every final notification after the last one it delivered. While writes are
-//! sparse, an announcement on the notifications channel wakes it; once two wake-ups
+//! sparse, an announcement on the notifications channel wakes it; once two announcements
 //! come within [`BUSY_GAP`], it stops listening there (`UNLISTEN`) and reads the feed
 //! every [`POLL`] instead, until [`QUIET_POLLS`] reads in a row find nothing, when it
 //! listens again and reads once more (whatever committed before `LISTEN` took effect).
-//! A busy database thus no longer signals it, and it is woken for each commit, a
-//! feed read per wake-up: it reads a batch per interval. Revoked sessions come on a
+//! A busy database thus no longer signals it at every commit, each wake-up a feed read
+//! of its own: it reads one batch per interval. Revoked sessions come on a
 //! channel it always listens on. Notifications held back behind a transaction still
 //! running are read again shortly (5 ms, doubling up to 200 ms) until they are final.
 //! It reconnects with exponential backoff (up to 5 s) when the connection drops, e.g.
@@ -33,7 +33,7 @@ const FEED_STEP: u32 = 1_000;
 /// wait doubles up to [`MAX_RECHECK`] while they stay held back.
 const FIRST_RECHECK: Duration = Duration::from_millis(5);
 const MAX_RECHECK: Duration = Duration::from_millis(200);
-/// Two wake-ups closer than this: writes are frequent, read the feed on a timer.
+/// Two announcements closer than this: writes are frequent, read the feed on a timer.
 const BUSY_GAP: Duration = Duration::from_millis(20);
 /// How often the feed is read while writes are frequent (the most a live notification
 /// waits for it then).
@@ -94,7 +94,8 @@ async fn listen_once(
     end_revoked_sessions(services, hub).await?;
     let mut recheck = FIRST_RECHECK;
     // Listening on the notifications channel (else reading the feed every `POLL`), the
-    // last wake-up while listening, and the reads on the timer that found nothing.
+    // last announcement while listening, and the reads on the timer that delivered
+    // nothing (rows held back behind a running transaction count as nothing).
     let mut listening = true;
     hub.listener_polling(false);
     let mut last_wake: Option<Instant> = None;
@@ -120,6 +121,8 @@ async fn listen_once(
         while let Ok(more) = rx.try_recv() {
             payloads.push(more);
         }
+        // An announcement woke it (not a timer).
+        let announced = payloads.iter().any(|p| !p.is_empty());
         for payload in payloads.iter().filter(|p| !p.is_empty()) {
             match parse_payload(payload) {
                 Some(LiveMessage::Notifications(_)) => {}
@@ -134,15 +137,19 @@ async fn listen_once(
             recheck = FIRST_RECHECK;
         }
         if listening {
-            let now = Instant::now();
-            if last_wake.is_some_and(|last| now.duration_since(last) < BUSY_GAP) {
-                client.batch_execute(&format!("UNLISTEN {CHANNEL}")).await?;
-                listening = false;
-                hub.listener_polling(true);
-                quiet = 0;
+            // Only announcements count: rechecks of held-back rows keep doubling their
+            // wait (a transaction left open must not make the listener read every 5 ms).
+            if announced {
+                let now = Instant::now();
+                if last_wake.is_some_and(|last| now.duration_since(last) < BUSY_GAP) {
+                    client.batch_execute(&format!("UNLISTEN {CHANNEL}")).await?;
+                    listening = false;
+                    hub.listener_polling(true);
+                    quiet = 0;
+                }
+                last_wake = Some(now);
             }
-            last_wake = Some(now);
-        } else if step.delivered > 0 || held_back {
+        } else if step.delivered > 0 {
             quiet = 0;
         } else {
             quiet += 1;
