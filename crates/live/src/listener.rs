@@ -1,21 +1,22 @@
 //! The PostgreSQL listener: one dedicated connection feeding this instance's hub with
 //! what any instance committed, in delivery order (`persistence::notifications`): it
-//! delivers every final notification after the last one it delivered. While writes are
-//! sparse, an announcement on the notifications channel wakes it; once two announcements
-//! come within [`BUSY_GAP`], it stops listening there (`UNLISTEN`) and reads the feed
-//! every [`POLL`] instead, until [`QUIET_POLLS`] reads in a row find nothing, when it
-//! listens again and reads once more (whatever committed before `LISTEN` took effect).
-//! A busy database thus no longer signals it at every commit, each wake-up a feed read
-//! of its own: it reads one batch per interval. Revoked sessions come on a
-//! channel it always listens on. Notifications held back behind a transaction still
-//! running are read again shortly (5 ms, doubling up to 200 ms) until they are final.
-//! It reconnects with exponential backoff (up to 5 s) when the connection drops, e.g.
-//! after a database restart, and then delivers what it missed.
+//! delivers every final notification after the last one it delivered, and closes the
+//! sockets of revoked sessions. While writes are sparse, an announcement on the channel
+//! wakes it. Once two announcements come within [`BUSY_GAP`] it stops listening
+//! (`UNLISTEN`: PostgreSQL then neither signals its backend nor sends it anything at
+//! each commit) and reads the feed every [`POLL`] instead, a batch per read, and checks
+//! its open sessions for revocations every [`SWEEP`]; once its reads have delivered
+//! nothing for [`QUIET`] it listens again, then reads the feed and checks the sessions
+//! once more (what committed before `LISTEN` took effect announced itself to nobody).
+//! Notifications held back behind a transaction still running are read again shortly
+//! (5 ms, doubling up to 200 ms) until they are final. It reconnects with exponential
+//! backoff (up to 5 s) when the connection drops, e.g. after a database restart, and
+//! then delivers what it missed.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use convene_service::fanout::{parse_payload, LiveMessage, LiveSink, CHANNEL, SESSIONS_CHANNEL};
+use convene_service::fanout::{parse_payload, LiveMessage, LiveSink, CHANNEL};
 use convene_service::notifications::FeedPosition;
 use convene_service::{auth, notifications, ServiceError, Services};
 use futures_util::StreamExt;
@@ -38,8 +39,11 @@ const BUSY_GAP: Duration = Duration::from_millis(20);
 /// How often the feed is read while writes are frequent (the most a live notification
 /// waits for it then).
 const POLL: Duration = Duration::from_millis(5);
-/// Reads on the timer in a row that find nothing, before listening again.
-const QUIET_POLLS: u32 = 4;
+/// How long the reads on the timer deliver nothing before the listener listens again.
+const QUIET: Duration = Duration::from_millis(100);
+/// How often open sessions are checked for revocations while not listening (the most a
+/// revoked session's sockets stay open then).
+const SWEEP: Duration = Duration::from_secs(1);
 
 /// Listens forever: connect, `LISTEN`, deliver; on any failure wait and reconnect.
 pub async fn run(target: Target, services: Arc<Services>, hub: Arc<Hub>) {
@@ -51,6 +55,7 @@ pub async fn run(target: Target, services: Arc<Services>, hub: Arc<Hub>) {
             Err(e) => tracing::warn!(error = %e, "live listener failed; reconnecting"),
         }
         hub.listener_reconnecting();
+        hub.listener_polling(false);
         tokio::time::sleep(backoff).await;
         backoff = (backoff * 2).min(MAX_BACKOFF);
     }
@@ -85,21 +90,21 @@ async fn listen_once(
             }
         }
     });
-    client
-        .batch_execute(&format!("LISTEN {SESSIONS_CHANNEL}; LISTEN {CHANNEL}"))
-        .await?;
+    let listen = format!("LISTEN {CHANNEL}");
+    client.batch_execute(&listen).await?;
     tracing::info!("live listener connected");
     *backoff = Duration::from_millis(100);
     let mut held_back = deliver_final(services, hub, delivered).await?.held_back;
     end_revoked_sessions(services, hub).await?;
     let mut recheck = FIRST_RECHECK;
-    // Listening on the notifications channel (else reading the feed every `POLL`), the
-    // last announcement while listening, and the reads on the timer that delivered
-    // nothing (rows held back behind a running transaction count as nothing).
+    // Listening (else reading the feed every `POLL`), the last announcement while
+    // listening, and, while not listening, the last check of the open sessions and the
+    // last read that delivered.
     let mut listening = true;
     hub.listener_polling(false);
     let mut last_wake: Option<Instant> = None;
-    let mut quiet = 0;
+    let mut swept = Instant::now();
+    let mut delivered_at = Instant::now();
     loop {
         let woken = if !listening || held_back {
             let wait = if listening { recheck } else { POLL };
@@ -116,6 +121,8 @@ async fn listen_once(
             rx.recv().await
         };
         let Some(first) = woken else { break };
+        // Timed before the read, so that a slow read does not hide a busy channel.
+        let woke_at = Instant::now();
         // Handle every announcement that arrived meanwhile, then read the feed once.
         let mut payloads = vec![first];
         while let Ok(more) = rx.try_recv() {
@@ -140,28 +147,34 @@ async fn listen_once(
             // Only announcements count: rechecks of held-back rows keep doubling their
             // wait (a transaction left open must not make the listener read every 5 ms).
             if announced {
-                let now = Instant::now();
-                if last_wake.is_some_and(|last| now.duration_since(last) < BUSY_GAP) {
+                if last_wake.is_some_and(|last| woke_at.duration_since(last) < BUSY_GAP) {
                     client.batch_execute(&format!("UNLISTEN {CHANNEL}")).await?;
                     listening = false;
                     hub.listener_polling(true);
-                    quiet = 0;
+                    swept = woke_at;
+                    delivered_at = woke_at;
                 }
-                last_wake = Some(now);
+                last_wake = Some(woke_at);
             }
-        } else if step.delivered > 0 {
-            quiet = 0;
-        } else {
-            quiet += 1;
-            if quiet >= QUIET_POLLS {
-                client.batch_execute(&format!("LISTEN {CHANNEL}")).await?;
-                listening = true;
-                hub.listener_polling(false);
-                last_wake = None;
-                // What committed before the LISTEN took effect announced itself to
-                // nobody: read once more.
-                held_back = deliver_final(services, hub, delivered).await?.held_back;
-            }
+            continue;
+        }
+        if woke_at.duration_since(swept) >= SWEEP {
+            end_revoked_sessions(services, hub).await?;
+            swept = woke_at;
+        }
+        if step.delivered > 0 {
+            delivered_at = woke_at;
+        }
+        // Quiet (or rows held back that long behind a running transaction: then the
+        // rechecks' doubling wait takes over).
+        if woke_at.duration_since(delivered_at) >= QUIET {
+            client.batch_execute(&listen).await?;
+            listening = true;
+            hub.listener_polling(false);
+            last_wake = None;
+            // What committed before the LISTEN took effect announced itself to nobody.
+            held_back = deliver_final(services, hub, delivered).await?.held_back;
+            end_revoked_sessions(services, hub).await?;
         }
     }
     driver.abort();
@@ -169,8 +182,8 @@ async fn listen_once(
     Ok(())
 }
 
-/// Once listening: closes the connections of sessions that ended while the listener was
-/// away (their revocation was announced to nobody).
+/// Closes the connections of sessions that ended while the listener was away or not
+/// listening (their revocation was announced to nobody).
 async fn end_revoked_sessions(services: &Arc<Services>, hub: &Arc<Hub>) -> Result<(), String> {
     let open = hub.sessions();
     if open.is_empty() {
@@ -180,7 +193,7 @@ async fn end_revoked_sessions(services: &Arc<Services>, hub: &Arc<Hub>) -> Resul
     for session in blocking(move || auth::ended_sessions(&services, &open)).await? {
         tracing::info!(
             session = session.0,
-            "live listener: session ended while away"
+            "live listener: session ended unannounced"
         );
         hub.session_revoked(session);
     }

@@ -8,12 +8,8 @@ use diesel::prelude::*;
 use crate::error::StoreResult;
 use crate::DbConnection;
 
-/// The channel of new notifications. Every instance's listener listens on it while
-/// writes are sparse; while they come close together it stops listening and reads the
-/// feed on a timer instead, so that a busy database does not wake it for every commit.
+/// The channel every instance listens on.
 pub const CHANNEL: &str = "convene_live";
-/// The channel of revoked sessions, which every instance's listener always listens on.
-pub const SESSIONS_CHANNEL: &str = "convene_sessions";
 /// Largest payload sent (PostgreSQL refuses 8000 bytes and more).
 const MAX_PAYLOAD: usize = 7_000;
 
@@ -82,11 +78,11 @@ pub fn parse_payload(payload: &str) -> Option<LiveMessage> {
     }
 }
 
-/// Sends `payload` on `channel` (PostgreSQL only; delivered when the transaction
+/// Sends `payload` on the channel (PostgreSQL only; delivered when the transaction
 /// commits).
-pub fn notify(conn: &mut DbConnection, channel: &str, payload: &str) -> StoreResult<()> {
+pub fn notify(conn: &mut DbConnection, payload: &str) -> StoreResult<()> {
     if let DbConnection::Postgresql(_) = conn {
-        diesel::select(pg_notify(channel, payload)).execute(conn)?;
+        diesel::select(pg_notify(CHANNEL, payload)).execute(conn)?;
     }
     Ok(())
 }

@@ -258,7 +258,10 @@ pub struct Feed {
 /// (its writers commit one at a time, in id order).
 fn frontier(conn: &DbConnection) -> diesel::expression::SqlLiteral<diesel::sql_types::BigInt> {
     diesel::dsl::sql(match conn {
-        DbConnection::Postgresql(_) => "pg_snapshot_xmin(pg_current_snapshot())::text::bigint",
+        // A scalar subquery: computed once per statement, not per row.
+        DbConnection::Postgresql(_) => {
+            "(SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint)"
+        }
         DbConnection::Sqlite(_) => "9223372036854775807",
     })
 }

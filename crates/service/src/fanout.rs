@@ -2,12 +2,12 @@
 //!
 //! Notifications are stored in the transaction of the change; they reach live sockets
 //! only after it commits. With SQLite (one process) the committed rows go straight to
-//! the local [`LiveSink`]. With PostgreSQL the transaction `NOTIFY`s the new ids
-//! (delivered by PostgreSQL only on commit), and each instance's listener, woken by it
-//! (or, while writes come close together, on a short timer), reads the final
-//! notifications in delivery order (`persistence::notifications`) and feeds its own
-//! sink, so a change made through any instance reaches sockets on all of them.
-//! Revoked sessions have a channel of their own, always listened on.
+//! the local [`LiveSink`]. With PostgreSQL every instance listens on one channel: the
+//! transaction `NOTIFY`s the new ids (delivered by PostgreSQL only on commit), and each
+//! instance's listener, woken by it (or, while writes come close together, on a short
+//! timer instead), reads the final notifications in delivery order
+//! (`persistence::notifications`) and feeds its own sink, so a change made through any
+//! instance reaches sockets on all of them.
 
 use std::sync::Arc;
 
@@ -15,7 +15,7 @@ use convene_domain::ids::{NotificationId, SessionId};
 use convene_domain::notification::Notification;
 use convene_persistence::{live, DbConnection};
 
-pub use convene_persistence::live::{parse_payload, LiveMessage, CHANNEL, SESSIONS_CHANNEL};
+pub use convene_persistence::live::{parse_payload, LiveMessage, CHANNEL};
 
 use crate::ServiceError;
 
@@ -46,7 +46,7 @@ impl Fanout {
         if let Self::Postgres = self {
             let ids: Vec<NotificationId> = notifications.iter().map(|n| n.id).collect();
             for payload in live::notification_payloads(&ids) {
-                live::notify(conn, live::CHANNEL, &payload)?;
+                live::notify(conn, &payload)?;
             }
         }
         Ok(())
@@ -68,11 +68,7 @@ impl Fanout {
         session: SessionId,
     ) -> Result<(), ServiceError> {
         if let Self::Postgres = self {
-            live::notify(
-                conn,
-                live::SESSIONS_CHANNEL,
-                &live::session_payload(session),
-            )?;
+            live::notify(conn, &live::session_payload(session))?;
         }
         Ok(())
     }
