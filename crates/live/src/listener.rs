@@ -2,16 +2,18 @@
 //! what any instance committed, in delivery order (`persistence::notifications`): it
 //! delivers every final notification after the last one it delivered, and closes the
 //! sockets of revoked sessions. While writes are sparse, an announcement on the channel
-//! wakes it. Once two announcements come within [`BUSY_GAP`] it stops listening
-//! (`UNLISTEN`: PostgreSQL then neither signals its backend nor sends it anything at
-//! each commit) and reads the feed every [`POLL`] instead, a batch per read, and checks
-//! its open sessions for revocations every [`SWEEP`]; once its reads have delivered
-//! nothing for [`QUIET`] it listens again, then reads the feed and checks the sessions
-//! once more (what committed before `LISTEN` took effect announced itself to nobody).
-//! Notifications held back behind a transaction still running are read again shortly
-//! (5 ms, doubling up to 200 ms) until they are final. It reconnects with exponential
-//! backoff (up to 5 s) when the connection drops, e.g. after a database restart, and
-//! then delivers what it missed.
+//! wakes it. Once writes are frequent — two announcements within [`BUSY_GAP`], or
+//! several arriving while it read — it stops listening (`UNLISTEN`: PostgreSQL then
+//! neither signals its backend nor sends it anything at each commit), reads the feed
+//! every [`POLL`] instead (everything final since the last read, each time) and checks
+//! its open sessions for revocations every [`SWEEP`]. Once a window of [`QUIET`] has
+//! fewer than [`BUSY_READS`] reads that delivered something (writes no more frequent
+//! than one per [`BUSY_GAP`]) it listens again, then reads the feed and checks the
+//! sessions once more (what committed before `LISTEN` took effect announced itself to
+//! nobody). Notifications held back behind a transaction still running are read again
+//! after a wait of 5 ms doubling up to 200 ms (in either mode) until they are final. It
+//! reconnects with exponential backoff (up to 5 s) when the connection drops, e.g.
+//! after a database restart, and then delivers what it missed.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -39,8 +41,11 @@ const BUSY_GAP: Duration = Duration::from_millis(20);
 /// How often the feed is read while writes are frequent (the most a live notification
 /// waits for it then).
 const POLL: Duration = Duration::from_millis(5);
-/// How long the reads on the timer deliver nothing before the listener listens again.
+/// The window over which reads on the timer are counted.
 const QUIET: Duration = Duration::from_millis(100);
+/// Reads that delivered something, per [`QUIET`] window, that keep the listener reading
+/// on the timer (one per [`BUSY_GAP`]); fewer, and it listens again.
+const BUSY_READS: u32 = 5;
 /// How often open sessions are checked for revocations while not listening (the most a
 /// revoked session's sockets stay open then).
 const SWEEP: Duration = Duration::from_secs(1);
@@ -98,20 +103,23 @@ async fn listen_once(
     end_revoked_sessions(services, hub).await?;
     let mut recheck = FIRST_RECHECK;
     // Listening (else reading the feed every `POLL`), the last announcement while
-    // listening, and, while not listening, the last check of the open sessions and the
-    // last read that delivered.
+    // listening, and, while not listening, the last check of the open sessions, the
+    // current window's start and its reads that delivered something.
     let mut listening = true;
     hub.listener_polling(false);
     let mut last_wake: Option<Instant> = None;
     let mut swept = Instant::now();
-    let mut delivered_at = Instant::now();
+    let mut window = Instant::now();
+    let mut hits = 0;
     loop {
         let woken = if !listening || held_back {
-            let wait = if listening { recheck } else { POLL };
+            // Rows held back behind a running transaction wait for it with a doubling
+            // wait (one left open must not make the listener read every 5 ms).
+            let wait = if held_back { recheck } else { POLL };
             tokio::select! {
                 payload = rx.recv() => payload,
                 () = tokio::time::sleep(wait) => {
-                    if listening {
+                    if held_back {
                         recheck = (recheck * 2).min(MAX_RECHECK);
                     }
                     Some(String::new())
@@ -121,15 +129,14 @@ async fn listen_once(
             rx.recv().await
         };
         let Some(first) = woken else { break };
-        // Timed before the read, so that a slow read does not hide a busy channel.
         let woke_at = Instant::now();
         // Handle every announcement that arrived meanwhile, then read the feed once.
         let mut payloads = vec![first];
         while let Ok(more) = rx.try_recv() {
             payloads.push(more);
         }
-        // An announcement woke it (not a timer).
-        let announced = payloads.iter().any(|p| !p.is_empty());
+        // Announcements (a timer's wake-up is an empty payload).
+        let announcements = payloads.iter().filter(|p| !p.is_empty()).count();
         for payload in payloads.iter().filter(|p| !p.is_empty()) {
             match parse_payload(payload) {
                 Some(LiveMessage::Notifications(_)) => {}
@@ -144,15 +151,18 @@ async fn listen_once(
             recheck = FIRST_RECHECK;
         }
         if listening {
-            // Only announcements count: rechecks of held-back rows keep doubling their
-            // wait (a transaction left open must not make the listener read every 5 ms).
-            if announced {
-                if last_wake.is_some_and(|last| woke_at.duration_since(last) < BUSY_GAP) {
+            // Only announcements count (not rechecks of held-back rows); several at once
+            // came while it read: as frequent as that.
+            if announcements > 0 {
+                let busy = announcements > 1
+                    || last_wake.is_some_and(|last| woke_at.duration_since(last) < BUSY_GAP);
+                if busy {
                     client.batch_execute(&format!("UNLISTEN {CHANNEL}")).await?;
                     listening = false;
                     hub.listener_polling(true);
                     swept = woke_at;
-                    delivered_at = woke_at;
+                    window = woke_at;
+                    hits = 0;
                 }
                 last_wake = Some(woke_at);
             }
@@ -163,11 +173,17 @@ async fn listen_once(
             swept = woke_at;
         }
         if step.delivered > 0 {
-            delivered_at = woke_at;
+            hits += 1;
         }
-        // Quiet (or rows held back that long behind a running transaction: then the
-        // rechecks' doubling wait takes over).
-        if woke_at.duration_since(delivered_at) >= QUIET {
+        // Judged once a window is over, and not while rows wait behind a running
+        // transaction (its end delivers them: a read on the timer finds them).
+        if held_back || woke_at.duration_since(window) < QUIET {
+            continue;
+        }
+        if hits >= BUSY_READS {
+            window = woke_at;
+            hits = 0;
+        } else {
             client.batch_execute(&listen).await?;
             listening = true;
             hub.listener_polling(false);

@@ -320,7 +320,8 @@ pub fn find_users(services: &Services, username: &str) -> Result<Vec<UserSummary
 }
 
 /// Which of `sessions` have ended (revoked, expired or gone): what a live listener that
-/// was away re-checks, since a logout announced meanwhile never reached it.
+/// was away, or not listening, re-checks, since a logout announced meanwhile never
+/// reached it.
 pub fn ended_sessions(
     services: &Services,
     sessions: &[SessionId],
