@@ -782,6 +782,15 @@ async fn listener_polling(client: &reqwest::Client, address: &str) -> Option<f64
     })
 }
 
+/// Waits (up to `within`) until the listener's gauge reads `value`; `what` names it.
+async fn until_gauge(app: &TestApp, value: f64, within: Duration, what: &str) {
+    let started = std::time::Instant::now();
+    while listener_polling(&app.client, &app.address).await != Some(value) {
+        assert!(started.elapsed() < within, "{what}");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
 /// Watches the listener's gauge (every millisecond, until stopped) for a 1.
 struct GaugeWatch {
     done: tokio::sync::oneshot::Sender<()>,
@@ -823,15 +832,13 @@ async fn a_busy_listener_reads_on_a_timer_then_listens_again(backend: Backend) {
     let lone = writers[0].clone();
     let mut live = connect(&app, &bob_token, "").await;
     // The setup's writes came close together too: the listener listens again first.
-    let until_listening = || async {
-        let quiet = std::time::Instant::now();
-        while listener_polling(&app.client, &app.address).await != Some(0.0) {
-            assert!(
-                quiet.elapsed() < Duration::from_secs(5),
-                "the listener did not listen again"
-            );
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+    let until_listening = || {
+        until_gauge(
+            &app,
+            0.0,
+            Duration::from_secs(5),
+            "the listener did not listen again",
+        )
     };
     until_listening().await;
 
@@ -905,14 +912,13 @@ async fn a_logout_while_the_listener_reads_on_a_timer_still_closes_the_socket(ba
         .collect();
     let (_, token) = app.user("leaving").await;
     let mut socket = connect(&app, &token, "").await;
-    let busy = std::time::Instant::now();
-    while listener_polling(&app.client, &app.address).await != Some(1.0) {
-        assert!(
-            busy.elapsed() < Duration::from_secs(10),
-            "the listener never read on a timer"
-        );
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
+    until_gauge(
+        &app,
+        1.0,
+        Duration::from_secs(10),
+        "the listener never read on a timer",
+    )
+    .await;
     let res = app.post("/api/auth/logout", &json!({}), Some(&token)).await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     let closed = tokio::time::timeout(Duration::from_secs(5), close_code(&mut socket))

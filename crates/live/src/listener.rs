@@ -95,7 +95,7 @@ async fn listen_once(
             }
         }
     });
-    let listen = format!("LISTEN {CHANNEL}");
+    let (listen, unlisten) = (format!("LISTEN {CHANNEL}"), format!("UNLISTEN {CHANNEL}"));
     client.batch_execute(&listen).await?;
     tracing::info!("live listener connected");
     *backoff = Duration::from_millis(100);
@@ -105,8 +105,8 @@ async fn listen_once(
     // Listening (else reading the feed every `POLL`), the last announcement while
     // listening, and, while not listening, the last check of the open sessions, the
     // current window's start and its reads that delivered something.
+    // (The gauge reads 0 until the first switch, and again after every reconnect.)
     let mut listening = true;
-    hub.listener_polling(false);
     let mut last_wake: Option<Instant> = None;
     let mut swept = Instant::now();
     let mut window = Instant::now();
@@ -157,7 +157,7 @@ async fn listen_once(
                 let busy = announcements > 1
                     || last_wake.is_some_and(|last| woke_at.duration_since(last) < BUSY_GAP);
                 if busy {
-                    client.batch_execute(&format!("UNLISTEN {CHANNEL}")).await?;
+                    client.batch_execute(&unlisten).await?;
                     listening = false;
                     hub.listener_polling(true);
                     swept = woke_at;
